@@ -1,0 +1,52 @@
+import type { FastifyInstance } from "fastify";
+import { PoolATokenVerifier } from "./auth/pool-a-verifier.js";
+import { BrokerService } from "./broker/broker.service.js";
+import { ApplicationDirectory } from "./cognito/application-directory.js";
+import { createAwsClients, destroyAwsClients } from "./cognito/aws-clients.js";
+import { DataPlatformPool } from "./cognito/data-platform-pool.js";
+import { IdentityExchange } from "./cognito/identity-exchange.js";
+import type { BrokerConfig } from "./config/environment.js";
+import { brokerSchema } from "./graphql/schema.js";
+import { createHttpServer } from "./http/server.js";
+import { SqliteStore } from "./store/sqlite-store.js";
+import type { Store } from "./store/store.js";
+import { TokenCipher } from "./store/token-cipher.js";
+
+export interface Broker {
+  app: FastifyInstance;
+  store: Store;
+  close(): Promise<void>;
+}
+
+/** The composition root: wires config, store, AWS clients, services and the HTTP server. */
+export async function createBroker(config: BrokerConfig, options: { logStream?: NodeJS.WritableStream } = {}): Promise<Broker> {
+  const store = new SqliteStore(config.databasePath, new TokenCipher(config.encryption.activeKeyId, config.encryption.keys));
+  const aws = createAwsClients(config);
+  const broker = new BrokerService({
+    config,
+    store,
+    pool: new DataPlatformPool(aws.cognitoIdp, config.poolB),
+    exchange: new IdentityExchange(aws.cognitoIdentity, aws.sts, {
+      region: config.aws.region,
+      identityPoolId: config.identityPoolId,
+      poolBUserPoolId: config.poolB.userPoolId,
+    }),
+    directory: new ApplicationDirectory(aws.cognitoIdp, config.poolA.userPoolId),
+  });
+  const app = await createHttpServer({
+    config,
+    schema: await brokerSchema(),
+    verifier: new PoolATokenVerifier(config.poolA),
+    broker,
+    ...(options.logStream ? { logStream: options.logStream } : {}),
+  });
+  return {
+    app,
+    store,
+    async close() {
+      await app.close();
+      destroyAwsClients(aws);
+      await store.close();
+    },
+  };
+}

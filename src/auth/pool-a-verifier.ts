@@ -1,0 +1,86 @@
+import { JwtVerifier } from "aws-jwt-verify";
+import { validateCognitoJwtFields } from "aws-jwt-verify/cognito-verifier";
+import type { Fetcher } from "aws-jwt-verify/https";
+import { SimpleJwksCache } from "aws-jwt-verify/jwk";
+import type { JwtPayload } from "aws-jwt-verify/jwt-model";
+import type { BrokerConfig } from "../config/environment.js";
+import type { Principal } from "./principal.js";
+
+/** Longer than any Cognito token; refusing earlier spares the parser. */
+const MAX_TOKEN_LENGTH = 16 * 1024;
+/** Allowed clock difference for `iat` in the future. */
+const CLOCK_SKEW_SECONDS = 60;
+
+export class TokenRejected extends Error {
+  constructor(readonly reason: string) {
+    super(`token rejected: ${reason}`);
+    this.name = "TokenRejected";
+  }
+}
+
+/**
+ * aws-jwt-verify's own fetcher speaks https only; a local emulator serves its JWKS over plain
+ * http on loopback (config refuses http anywhere else), so JWKS documents are fetched with fetch().
+ */
+const jwksFetcher: Fetcher = {
+  async fetch(uri) {
+    const response = await fetch(uri, { signal: AbortSignal.timeout(5_000), redirect: "error" });
+    if (response.status !== 200) throw new Error(`JWKS fetch answered ${response.status}`);
+    return response.arrayBuffer();
+  },
+};
+
+/**
+ * Verifies Pool A tokens: RS256 signature against Pool A's JWKS (fetched once and cached by
+ * aws-jwt-verify, refetched for an unknown kid with a rate limit), issuer, expiry, token use and
+ * client id. Issuer and JWKS URI come from config so an emulator can serve them.
+ */
+export class PoolATokenVerifier {
+  private readonly verifier;
+
+  constructor(private readonly settings: BrokerConfig["poolA"]) {
+    this.verifier = JwtVerifier.create({
+      issuer: settings.issuer,
+      jwksUri: settings.jwksUri,
+      audience: null, // checked per token use below: `aud` on ID tokens, `client_id` on access tokens
+      customJwtCheck: ({ payload }) => {
+        validateCognitoJwtFields(payload, { tokenUse: settings.tokenUse, clientId: settings.clientId, groups: null });
+        if (typeof payload.iat !== "number" || payload.iat > Date.now() / 1000 + CLOCK_SKEW_SECONDS) {
+          throw new TokenRejected("iat missing or in the future");
+        }
+        if (typeof payload.sub !== "string" || payload.sub.length === 0) throw new TokenRejected("sub missing");
+      },
+    }, { jwksCache: new SimpleJwksCache({ fetcher: jwksFetcher }) });
+  }
+
+  /** Loads the JWKS ahead of the first request. */
+  async warmUp(): Promise<void> {
+    await this.verifier.hydrate();
+  }
+
+  async verify(token: string): Promise<Principal> {
+    if (token.length > MAX_TOKEN_LENGTH) throw new TokenRejected("token too long");
+    let payload: JwtPayload;
+    try {
+      payload = await this.verifier.verify(token);
+    } catch (error) {
+      throw error instanceof TokenRejected ? error : new TokenRejected((error as Error).name ?? "invalid");
+    }
+    const sub = payload.sub as string;
+    const claim = payload[this.settings.tenantClaim];
+    const groups = Array.isArray(payload["cognito:groups"]) ? (payload["cognito:groups"] as unknown[]).filter((g): g is string => typeof g === "string") : [];
+    return {
+      userId: sub,
+      tenant: typeof claim === "string" && claim.length > 0 ? claim : sub,
+      groups,
+      isAdmin: groups.includes(this.settings.adminGroup),
+    };
+  }
+}
+
+/** `Authorization: Bearer <jwt>` → the token, or null when the header is absent or of another scheme. */
+export function bearerToken(header: string | undefined): string | null {
+  if (!header) return null;
+  const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim());
+  return match ? match[1]! : null;
+}

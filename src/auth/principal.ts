@@ -1,0 +1,9 @@
+/** The verified caller of a request: an end user of the application, signed in to Pool A. */
+export interface Principal {
+  /** Pool A `sub`. */
+  userId: string;
+  /** The raw tenant claim (or `sub` when the claim is absent); validated where it is used. */
+  tenant: string;
+  groups: string[];
+  isAdmin: boolean;
+}

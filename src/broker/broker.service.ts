@@ -1,0 +1,323 @@
+import { createHash } from "node:crypto";
+import type { Principal } from "../auth/principal.js";
+import type { BrokerConfig } from "../config/environment.js";
+import type { ApplicationDirectory } from "../cognito/application-directory.js";
+import { UpstreamError } from "../cognito/aws-errors.js";
+import type { DataPlatformPool } from "../cognito/data-platform-pool.js";
+import type { IdentityExchange } from "../cognito/identity-exchange.js";
+import {
+  BadUserInputError,
+  BrokerError,
+  ForbiddenError,
+  InternalError,
+  NotProvisionedError,
+  UpstreamRejectedError,
+  UpstreamUnavailableError,
+} from "../errors.js";
+import { tenantSessionPolicy } from "../policy/policies.js";
+import type { AuditAction, Connection, CredentialFlow, PoolBTokens, Store } from "../store/store.js";
+import { clientConfiguration, type IssuedCredentials } from "./client-config.js";
+import { resolveDurationSeconds } from "./duration.js";
+import { KeyedMutex } from "./keyed-mutex.js";
+import type { RequestMeta } from "./request-meta.js";
+import { isValidTenant, prefixForTenant } from "./tenant.js";
+import type { ConnectionStatusView, CredentialExpiryView, TemporaryCredentialsView } from "./views.js";
+
+export interface BrokerDependencies {
+  config: BrokerConfig;
+  store: Store;
+  pool: DataPlatformPool;
+  exchange: IdentityExchange;
+  directory: ApplicationDirectory;
+  now?: () => number;
+}
+
+/** The end user a request acts on: the caller, or (administrators only) the user named by `userId`. */
+interface Subject {
+  userId: string;
+  /** The caller's own tenant claim, when acting on themselves; looked up in Pool A otherwise. */
+  tenantFromToken: string | null;
+}
+
+/**
+ * The broker's domain: provisioning, issuance, refresh and status. Resolvers call it; it calls
+ * the Cognito service layer and the store, and turns upstream failures into the broker's errors.
+ */
+export class BrokerService {
+  private readonly userLocks = new KeyedMutex();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: BrokerDependencies) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  // ---- queries --------------------------------------------------------------------------------
+
+  async connectionStatus(principal: Principal, userId: string | null | undefined): Promise<ConnectionStatusView> {
+    const subject = this.subjectFor(principal, userId);
+    const connection = await this.deps.store.getConnection(subject.userId);
+    return this.statusView(subject, connection);
+  }
+
+  async credentialExpiry(principal: Principal, userId: string | null | undefined): Promise<CredentialExpiryView | null> {
+    const subject = this.subjectFor(principal, userId);
+    const last = await this.deps.store.lastIssuance(subject.userId);
+    if (!last) return null;
+    const secondsRemaining = Math.max(0, Math.floor((last.expiresAt.getTime() - this.now()) / 1000));
+    return { expiresAt: last.expiresAt, secondsRemaining, expired: secondsRemaining === 0, flow: last.flow };
+  }
+
+  // ---- mutations ------------------------------------------------------------------------------
+
+  /**
+   * Idempotent and crash-safe: every step either finds what an earlier (possibly interrupted)
+   * run made or makes it, so running it again converges to one data platform user and one row.
+   */
+  async provision(principal: Principal, userId: string | null | undefined, meta: RequestMeta): Promise<ConnectionStatusView> {
+    const subject = this.subjectFor(principal, userId);
+    return this.audited("PROVISION", principal, subject, meta, {}, () =>
+      this.userLocks.run(subject.userId, async () => {
+        const tenant = await this.tenantOf(subject);
+        const existing = await this.deps.store.getConnection(subject.userId);
+        if (existing?.state === "ACTIVE" && existing.identityId && existing.tenant === tenant) {
+          return this.statusView(subject, existing);
+        }
+        const username = existing?.poolBUsername ?? this.poolBUsernameFor(subject.userId);
+        const connection = await this.deps.store.createConnection({ userId: subject.userId, tenant, poolBUsername: username });
+        const created = await this.upstream(() => this.deps.pool.createUser(username, tenant));
+        if (!created) await this.upstream(() => this.deps.pool.setTenant(username, tenant));
+        const tokens = await this.signIn(connection);
+        const identityId = connection.identityId ?? (await this.upstream(() => this.deps.exchange.getIdentityId(tokens.idToken)));
+        await this.deps.store.updateConnection(subject.userId, { tenant, identityId, tokens, state: "ACTIVE" });
+        meta.log.info({ event: "provisioned", subjectUserId: subject.userId, newPoolBUser: created }, "data platform user provisioned");
+        return this.statusView(subject, await this.deps.store.getConnection(subject.userId));
+      }),
+    );
+  }
+
+  async issueCredentials(
+    principal: Principal,
+    args: { flow: CredentialFlow; durationSeconds?: number | null; userId?: string | null },
+    meta: RequestMeta,
+  ): Promise<TemporaryCredentialsView> {
+    const subject = this.subjectFor(principal, args.userId);
+    const { config } = this.deps;
+    const durationSeconds = resolveDurationSeconds(args.flow, args.durationSeconds, config.classicRole.maxSessionSeconds);
+    return this.audited("ISSUE", principal, subject, meta, { flow: args.flow, durationSeconds }, async () => {
+      const connection = await this.requireProvisioned(subject.userId);
+      const identityId = connection.identityId!;
+      const prefix = prefixForTenant(config.s3.prefixTemplate, connection.tenant);
+      const credentials = await this.userLocks.run(subject.userId, async () => {
+        const idToken = await this.freshIdToken(subject.userId);
+        return this.upstream(() =>
+          args.flow === "ENHANCED"
+            ? this.deps.exchange.enhancedCredentials(identityId, idToken)
+            : this.deps.exchange.classicCredentials({
+                identityId,
+                idToken,
+                roleArn: config.classicRole.arn,
+                durationSeconds,
+                sessionName: connection.poolBUsername,
+                sessionPolicy: JSON.stringify(tenantSessionPolicy(config.s3.bucket, prefix)),
+              }),
+        );
+      });
+      await this.deps.store.recordIssuance({
+        userId: subject.userId,
+        flow: args.flow,
+        durationSeconds,
+        issuedAt: new Date(this.now()),
+        expiresAt: credentials.expiration,
+        requestId: meta.requestId,
+      });
+      return this.credentialsView(credentials, args.flow, durationSeconds, identityId, prefix);
+    });
+  }
+
+  async refreshTokens(principal: Principal, userId: string | null | undefined, meta: RequestMeta): Promise<ConnectionStatusView> {
+    const subject = this.subjectFor(principal, userId);
+    return this.audited("REFRESH", principal, subject, meta, {}, async () => {
+      await this.requireProvisioned(subject.userId);
+      await this.userLocks.run(subject.userId, () => this.freshIdToken(subject.userId, { force: true }));
+      return this.statusView(subject, await this.deps.store.getConnection(subject.userId));
+    });
+  }
+
+  // ---- tokens ---------------------------------------------------------------------------------
+
+  /**
+   * A Pool B ID token valid for at least the safety margin: the stored one, else a refresh, else
+   * (refresh token expired, revoked or refused) a fresh administrator sign-in. Call under the user lock.
+   */
+  private async freshIdToken(userId: string, options: { force?: boolean } = {}): Promise<string> {
+    const connection = (await this.deps.store.getConnection(userId))!;
+    const marginMs = this.deps.config.tokenSafetyMarginSeconds * 1000;
+    const stored = connection.tokens;
+    // A DISABLED connection never uses its stored token: Cognito must say the user is enabled again.
+    if (!options.force && connection.state === "ACTIVE" && stored && stored.idTokenExpiresAt.getTime() - this.now() > marginMs) {
+      return stored.idToken;
+    }
+    let tokens: PoolBTokens | null = null;
+    if (stored && stored.refreshTokenExpiresAt.getTime() > this.now()) {
+      try {
+        const fresh = await this.deps.pool.refresh(connection.poolBUsername, stored.refreshToken);
+        tokens = { ...stored, ...fresh };
+      } catch (error) {
+        if (!(error instanceof UpstreamError) || error.retryable) throw this.toBrokerError(error);
+        // Refused (revoked by a global sign-out, expired early, user changed): sign in afresh below.
+      }
+    }
+    tokens ??= await this.signIn(connection);
+    await this.deps.store.updateConnection(userId, { tokens, state: "ACTIVE" });
+    return tokens.idToken;
+  }
+
+  /** Administrator sign-in with a new random password; a disabled user marks the connection DISABLED. */
+  private async signIn(connection: Connection): Promise<PoolBTokens> {
+    try {
+      return await this.deps.pool.signInWithNewPassword(connection.poolBUsername);
+    } catch (error) {
+      if (error instanceof UpstreamError && error.reason === "USER_DISABLED") {
+        await this.deps.store.updateConnection(connection.userId, { state: "DISABLED" });
+      }
+      if (error instanceof UpstreamError && error.reason === "USER_NOT_FOUND" && connection.state !== "PROVISIONING") {
+        // Deleted from Pool B behind the broker's back: provisioning again recreates it.
+        await this.deps.store.updateConnection(connection.userId, { state: "PROVISIONING", tokens: null });
+        throw new NotProvisionedError("The data platform user no longer exists; call provisionDataPlatformUser to create it again.");
+      }
+      throw this.toBrokerError(error);
+    }
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  /** Object-level authorisation: only administrators may name another user. */
+  private subjectFor(principal: Principal, userId: string | null | undefined): Subject {
+    if (userId === null || userId === undefined || userId === principal.userId) {
+      return { userId: principal.userId, tenantFromToken: principal.tenant };
+    }
+    if (!principal.isAdmin) throw new ForbiddenError();
+    if (userId.length === 0 || userId.length > 128) throw new BadUserInputError("userId must be a Pool A user's sub.", "userId");
+    return { userId, tenantFromToken: null };
+  }
+
+  private async tenantOf(subject: Subject): Promise<string> {
+    let tenant = subject.tenantFromToken;
+    if (tenant === null) {
+      const user = await this.upstream(() => this.deps.directory.findBySub(subject.userId));
+      if (!user) throw new BadUserInputError("No user with that userId exists in the application's user pool.", "userId");
+      tenant = user.attributes[this.deps.config.poolA.tenantClaim] || user.sub;
+    }
+    if (!isValidTenant(tenant)) {
+      throw new ForbiddenError("This user's tenant value cannot name an S3 prefix safely (letters, digits, '-' and '_' only, at most 64); ask an administrator to correct it.");
+    }
+    return tenant;
+  }
+
+  /** Deterministic, so a retried or concurrent provisioning finds the same Pool B user. */
+  private poolBUsernameFor(userId: string): string {
+    const digest = createHash("sha256").update(`${this.deps.config.poolA.userPoolId}|${userId}`).digest("hex");
+    return `dp-${digest.slice(0, 40)}`;
+  }
+
+  private async requireProvisioned(userId: string): Promise<Connection> {
+    const connection = await this.deps.store.getConnection(userId);
+    if (!connection || connection.state === "PROVISIONING" || !connection.identityId) throw new NotProvisionedError();
+    return connection;
+  }
+
+  private async upstream<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw this.toBrokerError(error);
+    }
+  }
+
+  /** The one place where upstream failures become the broker's errors; the message is always ours. */
+  private toBrokerError(error: unknown): unknown {
+    if (!(error instanceof UpstreamError)) return error;
+    switch (error.reason) {
+      case "UNAVAILABLE":
+        return new UpstreamUnavailableError();
+      case "USER_DISABLED":
+        return new UpstreamRejectedError("The data platform user is disabled.");
+      case "DURATION_TOO_LONG":
+        return new UpstreamRejectedError("AWS refused the requested duration: it exceeds the role's maximum session duration.");
+      case "NOT_AUTHORIZED":
+        return new UpstreamRejectedError("Cognito refused to authenticate the data platform user.");
+      case "USER_NOT_FOUND":
+        return new UpstreamRejectedError("The data platform user does not exist in Cognito.");
+      default:
+        return new UpstreamRejectedError(`AWS refused the ${error.operation} request.`);
+    }
+  }
+
+  /** Runs a mutation and writes one audit event for it, success or failure (never secrets). */
+  private async audited<T>(
+    action: AuditAction,
+    principal: Principal,
+    subject: Subject,
+    meta: RequestMeta,
+    details: { flow?: CredentialFlow; durationSeconds?: number },
+    run: () => Promise<T>,
+  ): Promise<T> {
+    const base = { actorUserId: principal.userId, subjectUserId: subject.userId, action, requestId: meta.requestId, ...details };
+    try {
+      const result = await run();
+      await this.deps.store.appendAudit({ ...base, at: new Date(this.now()), outcome: "SUCCESS" });
+      return result;
+    } catch (error) {
+      const brokerError = this.toBrokerError(error);
+      const code = brokerError instanceof BrokerError ? brokerError.code : "INTERNAL_SERVER_ERROR";
+      if (error instanceof UpstreamError) {
+        meta.log.warn({ event: "upstream_error", operation: error.operation, awsError: error.awsErrorName, httpStatus: error.httpStatus, code }, "AWS call failed");
+      }
+      await this.deps.store
+        .appendAudit({ ...base, at: new Date(this.now()), outcome: "FAILURE", errorCode: code })
+        .catch((auditError: unknown) => meta.log.error({ event: "audit_write_failed", err: auditError }, "could not write audit event"));
+      throw brokerError instanceof BrokerError ? brokerError : error instanceof Error ? error : new InternalError();
+    }
+  }
+
+  private async statusView(subject: Subject, connection: Connection | null): Promise<ConnectionStatusView> {
+    const { config } = this.deps;
+    const tenant = connection?.tenant ?? (subject.tenantFromToken && isValidTenant(subject.tenantFromToken) ? subject.tenantFromToken : null);
+    const last = connection ? await this.deps.store.lastIssuance(subject.userId) : null;
+    const state = connection?.state ?? "NOT_PROVISIONED";
+    return {
+      userId: subject.userId,
+      provisioned: state === "ACTIVE" || state === "DISABLED",
+      state,
+      identityId: connection?.identityId ?? null,
+      tenant,
+      bucket: config.s3.bucket,
+      prefix: tenant ? prefixForTenant(config.s3.prefixTemplate, tenant) : null,
+      idTokenExpiresAt: connection?.tokens?.idTokenExpiresAt ?? null,
+      refreshTokenExpiresAt: connection?.tokens?.refreshTokenExpiresAt ?? null,
+      lastCredentialFlow: last?.flow ?? null,
+      lastCredentialExpiresAt: last?.expiresAt ?? null,
+    };
+  }
+
+  private credentialsView(
+    credentials: IssuedCredentials,
+    flow: CredentialFlow,
+    durationSeconds: number,
+    identityId: string,
+    prefix: string,
+  ): TemporaryCredentialsView {
+    const { config } = this.deps;
+    return {
+      ...credentials,
+      durationSeconds,
+      flow,
+      region: config.aws.region,
+      bucket: config.s3.bucket,
+      prefix,
+      s3Uri: `s3://${config.s3.bucket}/${prefix}`,
+      identityId,
+      clientConfiguration: clientConfiguration(credentials, config.aws.region),
+    };
+  }
+}

@@ -1,0 +1,36 @@
+import { CognitoIdentityClient } from "@aws-sdk/client-cognito-identity";
+import { CognitoIdentityProviderClient } from "@aws-sdk/client-cognito-identity-provider";
+import { STSClient } from "@aws-sdk/client-sts";
+import type { BrokerConfig } from "../config/environment.js";
+
+export interface AwsClients {
+  cognitoIdp: CognitoIdentityProviderClient;
+  cognitoIdentity: CognitoIdentityClient;
+  sts: STSClient;
+}
+
+/**
+ * One client per service for the process. The SDK's standard retry mode (3 attempts, exponential
+ * backoff with jitter) absorbs throttling and brief outages before the broker reports
+ * UPSTREAM_UNAVAILABLE; the timeouts keep a hung endpoint from holding a request for long.
+ */
+export function createAwsClients(config: Pick<BrokerConfig, "aws">): AwsClients {
+  const common = {
+    region: config.aws.region,
+    ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
+    maxAttempts: 3,
+    retryMode: "standard",
+    requestHandler: { connectionTimeout: 2_000, requestTimeout: 8_000 },
+  };
+  return {
+    cognitoIdp: new CognitoIdentityProviderClient(common),
+    cognitoIdentity: new CognitoIdentityClient(common),
+    sts: new STSClient(common),
+  };
+}
+
+export function destroyAwsClients(clients: AwsClients): void {
+  clients.cognitoIdp.destroy();
+  clients.cognitoIdentity.destroy();
+  clients.sts.destroy();
+}

@@ -1,0 +1,131 @@
+import { randomBytes } from "node:crypto";
+import {
+  AdminCreateUserCommand,
+  AdminInitiateAuthCommand,
+  AdminSetUserPasswordCommand,
+  AdminUpdateUserAttributesCommand,
+  type AuthenticationResultType,
+  type CognitoIdentityProviderClient,
+} from "@aws-sdk/client-cognito-identity-provider";
+import { decomposeUnverifiedJwt } from "aws-jwt-verify/jwt";
+import { TENANT_ATTRIBUTE } from "../policy/policies.js";
+import { awsCall, UpstreamError } from "./aws-errors.js";
+import { secretHash } from "./secret-hash.js";
+
+export interface PoolBSettings {
+  userPoolId: string;
+  clientId: string;
+  clientSecret?: string | undefined;
+  refreshTokenValiditySeconds: number;
+}
+
+export interface FreshIdToken {
+  idToken: string;
+  idTokenExpiresAt: Date;
+}
+
+export interface SignInTokens extends FreshIdToken {
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+}
+
+/** A password that meets any Cognito password policy; it lives only for the two calls that use it. */
+function randomPassword(): string {
+  return `${randomBytes(24).toString("base64url")}Aa1!`;
+}
+
+/** The broker's administration of Pool B, where each end user has one data platform user. */
+export class DataPlatformPool {
+  constructor(
+    private readonly client: CognitoIdentityProviderClient,
+    private readonly settings: PoolBSettings,
+  ) {}
+
+  /** Creates the user without any invitation; returns false when it already exists. */
+  async createUser(username: string, tenant: string): Promise<boolean> {
+    try {
+      await awsCall("AdminCreateUser", () =>
+        this.client.send(
+          new AdminCreateUserCommand({
+            UserPoolId: this.settings.userPoolId,
+            Username: username,
+            MessageAction: "SUPPRESS",
+            UserAttributes: [{ Name: TENANT_ATTRIBUTE, Value: tenant }],
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof UpstreamError && error.reason === "USERNAME_EXISTS") return false;
+      throw error;
+    }
+  }
+
+  /** Re-asserts the tenant on a user that already existed (a crash or an earlier run may have left another value). */
+  async setTenant(username: string, tenant: string): Promise<void> {
+    await awsCall("AdminUpdateUserAttributes", () =>
+      this.client.send(
+        new AdminUpdateUserAttributesCommand({
+          UserPoolId: this.settings.userPoolId,
+          Username: username,
+          UserAttributes: [{ Name: TENANT_ATTRIBUTE, Value: tenant }],
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Mints a full token set as administrator: sets a new random permanent password and signs in
+   * with it at once. The password is never stored; the next sign-in sets another.
+   */
+  async signInWithNewPassword(username: string): Promise<SignInTokens> {
+    const password = randomPassword();
+    await awsCall("AdminSetUserPassword", () =>
+      this.client.send(
+        new AdminSetUserPasswordCommand({ UserPoolId: this.settings.userPoolId, Username: username, Password: password, Permanent: true }),
+      ),
+    );
+    const startedAt = Date.now();
+    const result = await this.adminInitiateAuth("ADMIN_USER_PASSWORD_AUTH", username, { USERNAME: username, PASSWORD: password });
+    if (!result.RefreshToken) throw new UpstreamError("AdminInitiateAuth", "REJECTED", "MissingRefreshToken", undefined);
+    return {
+      ...this.idTokenOf(result, startedAt),
+      refreshToken: result.RefreshToken,
+      refreshTokenExpiresAt: new Date(startedAt + this.settings.refreshTokenValiditySeconds * 1000),
+    };
+  }
+
+  /** REFRESH_TOKEN_AUTH: a new ID token; Cognito returns no new refresh token (rotation off). */
+  async refresh(username: string, refreshToken: string): Promise<FreshIdToken> {
+    const startedAt = Date.now();
+    const result = await this.adminInitiateAuth("REFRESH_TOKEN_AUTH", username, { REFRESH_TOKEN: refreshToken });
+    return this.idTokenOf(result, startedAt);
+  }
+
+  private async adminInitiateAuth(
+    flow: "ADMIN_USER_PASSWORD_AUTH" | "REFRESH_TOKEN_AUTH",
+    username: string,
+    parameters: Record<string, string>,
+  ): Promise<AuthenticationResultType> {
+    const { clientId, clientSecret } = this.settings;
+    const authParameters = clientSecret ? { ...parameters, SECRET_HASH: secretHash(username, clientId, clientSecret) } : parameters;
+    const response = await awsCall("AdminInitiateAuth", () =>
+      this.client.send(
+        new AdminInitiateAuthCommand({ UserPoolId: this.settings.userPoolId, ClientId: clientId, AuthFlow: flow, AuthParameters: authParameters }),
+      ),
+    );
+    if (!response.AuthenticationResult?.IdToken) {
+      // A challenge (e.g. MFA) cannot be answered by the broker: the pool is misconfigured for it.
+      throw new UpstreamError("AdminInitiateAuth", "REJECTED", response.ChallengeName ?? "NoAuthenticationResult", undefined);
+    }
+    return response.AuthenticationResult;
+  }
+
+  /** The ID token's own `exp` (ExpiresIn describes the access token, whose validity may differ). */
+  private idTokenOf(result: AuthenticationResultType, startedAt: number): FreshIdToken {
+    const idToken = result.IdToken!;
+    const exp = decomposeUnverifiedJwt(idToken).payload.exp;
+    const expiresAt = typeof exp === "number" ? exp * 1000 : startedAt + (result.ExpiresIn ?? 3600) * 1000;
+    return { idToken, idTokenExpiresAt: new Date(expiresAt) };
+  }
+}

@@ -1,0 +1,136 @@
+import { z } from "zod";
+
+/** Thrown when the environment does not describe a usable broker; main() prints it and exits 1. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid broker configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const booleanString = z
+  .enum(["true", "false", "1", "0"])
+  .transform((value) => value === "true" || value === "1");
+
+const userPoolId = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d_[A-Za-z0-9]+$/, "must look like <region>_<id>");
+const base64Key = z
+  .string()
+  .refine((value) => Buffer.from(value, "base64").length === 32, "must be 32 bytes, base64-encoded");
+const keyId = z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, "must be 1-32 characters of A-Z a-z 0-9 . _ -");
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+    HOST: z.string().default("127.0.0.1"),
+    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+    AWS_REGION: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as eu-west-1"),
+    /** Only for a local emulator; unset on AWS. */
+    AWS_ENDPOINT_URL: z.url().optional(),
+
+    POOL_A_USER_POOL_ID: userPoolId,
+    POOL_A_CLIENT_ID: z.string().min(1),
+    POOL_A_TOKEN_USE: z.enum(["id", "access"]).default("id"),
+    POOL_A_ISSUER: z.url().optional(),
+    POOL_A_JWKS_URI: z
+      .url()
+      .refine((uri) => {
+        const url = new URL(uri);
+        return url.protocol === "https:" || (url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname));
+      }, "must be https (plain http only on loopback, for an emulator)")
+      .optional(),
+    POOL_A_TENANT_CLAIM: z.string().min(1).default("custom:tenant"),
+    POOL_A_ADMIN_GROUP: z.string().min(1).default("broker-admins"),
+
+    POOL_B_USER_POOL_ID: userPoolId,
+    POOL_B_CLIENT_ID: z.string().min(1),
+    POOL_B_CLIENT_SECRET: z.string().min(1).optional(),
+    POOL_B_REFRESH_TOKEN_VALIDITY_SECONDS: z.coerce.number().int().min(3600).max(315_360_000).default(2_592_000),
+
+    IDENTITY_POOL_ID: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d:[0-9a-f-]+$/, "must look like <region>:<uuid>"),
+    CLASSIC_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "must be an IAM role ARN"),
+    CLASSIC_ROLE_MAX_SESSION_SECONDS: z.coerce.number().int().min(3600).max(43200).default(3600),
+
+    S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"),
+    S3_PREFIX_TEMPLATE: z
+      .string()
+      .refine((t) => t.includes("{tenant}"), "must contain {tenant}")
+      .refine((t) => t.endsWith("/"), "must end with /")
+      .default("tenants/{tenant}/"),
+
+    TOKEN_SAFETY_MARGIN_SECONDS: z.coerce.number().int().min(30).max(1800).default(300),
+
+    DATABASE_PATH: z.string().min(1).default("./data/broker.sqlite"),
+    TOKEN_ENCRYPTION_KEY: base64Key,
+    TOKEN_ENCRYPTION_KEY_ID: keyId.default("k1"),
+    /** Retired keys kept for decryption during rotation: "id:base64,id:base64". */
+    TOKEN_ENCRYPTION_PREVIOUS_KEYS: z.string().default(""),
+
+    GRAPHQL_SANDBOX: booleanString.optional(),
+    GRAPHQL_INTROSPECTION: booleanString.optional(),
+  })
+  .transform((env) => {
+    const production = env.NODE_ENV === "production";
+    const issuer = env.POOL_A_ISSUER ?? `https://cognito-idp.${env.AWS_REGION}.amazonaws.com/${env.POOL_A_USER_POOL_ID}`;
+    return {
+      production,
+      host: env.HOST,
+      port: env.PORT,
+      logLevel: env.LOG_LEVEL,
+      aws: { region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL },
+      poolA: {
+        userPoolId: env.POOL_A_USER_POOL_ID,
+        clientId: env.POOL_A_CLIENT_ID,
+        tokenUse: env.POOL_A_TOKEN_USE,
+        issuer,
+        jwksUri: env.POOL_A_JWKS_URI ?? `${issuer}/.well-known/jwks.json`,
+        tenantClaim: env.POOL_A_TENANT_CLAIM,
+        adminGroup: env.POOL_A_ADMIN_GROUP,
+      },
+      poolB: {
+        userPoolId: env.POOL_B_USER_POOL_ID,
+        clientId: env.POOL_B_CLIENT_ID,
+        clientSecret: env.POOL_B_CLIENT_SECRET,
+        refreshTokenValiditySeconds: env.POOL_B_REFRESH_TOKEN_VALIDITY_SECONDS,
+      },
+      identityPoolId: env.IDENTITY_POOL_ID,
+      classicRole: { arn: env.CLASSIC_ROLE_ARN, maxSessionSeconds: env.CLASSIC_ROLE_MAX_SESSION_SECONDS },
+      s3: { bucket: env.S3_BUCKET, prefixTemplate: env.S3_PREFIX_TEMPLATE },
+      tokenSafetyMarginSeconds: env.TOKEN_SAFETY_MARGIN_SECONDS,
+      databasePath: env.DATABASE_PATH,
+      encryption: {
+        activeKeyId: env.TOKEN_ENCRYPTION_KEY_ID,
+        keys: parseKeys(env.TOKEN_ENCRYPTION_KEY_ID, env.TOKEN_ENCRYPTION_KEY, env.TOKEN_ENCRYPTION_PREVIOUS_KEYS),
+      },
+      graphql: {
+        sandbox: env.GRAPHQL_SANDBOX ?? !production,
+        introspection: env.GRAPHQL_INTROSPECTION ?? !production,
+      },
+    };
+  });
+
+export type BrokerConfig = z.output<typeof schema>;
+
+function parseKeys(activeId: string, activeKey: string, previous: string): Map<string, Buffer> {
+  const keys = new Map<string, Buffer>([[activeId, Buffer.from(activeKey, "base64")]]);
+  for (const entry of previous.split(",").map((e) => e.trim()).filter(Boolean)) {
+    const separator = entry.indexOf(":");
+    const id = entry.slice(0, separator);
+    const key = Buffer.from(entry.slice(separator + 1), "base64");
+    if (separator < 1 || !keyId.safeParse(id).success || key.length !== 32) {
+      throw new ConfigError(["TOKEN_ENCRYPTION_PREVIOUS_KEYS: each entry must be <key id>:<32 bytes base64>"]);
+    }
+    if (!keys.has(id)) keys.set(id, key);
+  }
+  return keys;
+}
+
+/** Parses and validates the environment; throws ConfigError naming every problem (never a value). */
+export function loadEnvironment(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`));
+  }
+  return result.data;
+}

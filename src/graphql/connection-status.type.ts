@@ -1,0 +1,38 @@
+import { Field, GraphQLISODateTime, ID, ObjectType } from "type-graphql";
+import { ConnectionState, CredentialFlow } from "./enums.js";
+
+@ObjectType({ description: "Where an end user stands with the data platform. Never carries tokens." })
+export class ConnectionStatus {
+  @Field(() => ID, { description: "The end user's Pool A subject." })
+  userId!: string;
+
+  @Field(() => Boolean)
+  provisioned!: boolean;
+
+  @Field(() => ConnectionState)
+  state!: ConnectionState;
+
+  @Field(() => String, { nullable: true, description: "The Cognito identity pool IdentityId, once provisioned." })
+  identityId!: string | null;
+
+  @Field(() => String, { nullable: true })
+  tenant!: string | null;
+
+  @Field(() => String)
+  bucket!: string;
+
+  @Field(() => String, { nullable: true, description: "The S3 key prefix the user's credentials reach." })
+  prefix!: string | null;
+
+  @Field(() => GraphQLISODateTime, { nullable: true, description: "When the data platform user's ID token held by the broker expires." })
+  idTokenExpiresAt!: Date | null;
+
+  @Field(() => GraphQLISODateTime, { nullable: true, description: "When the data platform user's refresh token held by the broker expires." })
+  refreshTokenExpiresAt!: Date | null;
+
+  @Field(() => CredentialFlow, { nullable: true })
+  lastCredentialFlow!: CredentialFlow | null;
+
+  @Field(() => GraphQLISODateTime, { nullable: true })
+  lastCredentialExpiresAt!: Date | null;
+}

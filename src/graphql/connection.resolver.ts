@@ -1,0 +1,49 @@
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
+import type { Principal } from "../auth/principal.js";
+import type { ConnectionStatusView, CredentialExpiryView } from "../broker/views.js";
+import { ConnectionStatus } from "./connection-status.type.js";
+import type { GraphQLContext } from "./context.type.js";
+import { CredentialExpiry } from "./credential-expiry.type.js";
+import { CurrentUser } from "./current-user.decorator.js";
+
+const userIdArg = { nullable: true, description: "Act for this Pool A user (administrators only)." } as const;
+
+@Authorized()
+@Resolver(() => ConnectionStatus)
+export class ConnectionResolver {
+  @Query(() => ConnectionStatus, { description: "Where the user stands: provisioned, tokens, last credentials." })
+  connectionStatus(
+    @CurrentUser() principal: Principal,
+    @Ctx() context: GraphQLContext,
+    @Arg("userId", () => ID, userIdArg) userId?: string | null,
+  ): Promise<ConnectionStatusView> {
+    return context.broker.connectionStatus(principal, userId);
+  }
+
+  @Query(() => CredentialExpiry, { nullable: true, description: "Expiry of the most recently issued credentials; null when none were issued." })
+  credentialExpiry(
+    @CurrentUser() principal: Principal,
+    @Ctx() context: GraphQLContext,
+    @Arg("userId", () => ID, userIdArg) userId?: string | null,
+  ): Promise<CredentialExpiryView | null> {
+    return context.broker.credentialExpiry(principal, userId);
+  }
+
+  @Mutation(() => ConnectionStatus, { description: "Creates (or finds) the user's data platform user. Idempotent." })
+  provisionDataPlatformUser(
+    @CurrentUser() principal: Principal,
+    @Ctx() context: GraphQLContext,
+    @Arg("userId", () => ID, userIdArg) userId?: string | null,
+  ): Promise<ConnectionStatusView> {
+    return context.broker.provision(principal, userId, context);
+  }
+
+  @Mutation(() => ConnectionStatus, { description: "Renews the data platform user's tokens now." })
+  refreshTokens(
+    @CurrentUser() principal: Principal,
+    @Ctx() context: GraphQLContext,
+    @Arg("userId", () => ID, userIdArg) userId?: string | null,
+  ): Promise<ConnectionStatusView> {
+    return context.broker.refreshTokens(principal, userId, context);
+  }
+}

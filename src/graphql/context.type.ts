@@ -1,0 +1,11 @@
+import type { Principal } from "../auth/principal.js";
+import type { BrokerService } from "../broker/broker.service.js";
+import type { RequestLogger } from "../broker/request-meta.js";
+
+export interface GraphQLContext {
+  /** Null when no valid Pool A token came with the request. */
+  principal: Principal | null;
+  requestId: string;
+  log: RequestLogger;
+  broker: BrokerService;
+}

@@ -1,0 +1,30 @@
+import { registerEnumType } from "type-graphql";
+
+export enum CredentialFlow {
+  ENHANCED = "ENHANCED",
+  CLASSIC = "CLASSIC",
+}
+registerEnumType(CredentialFlow, {
+  name: "CredentialFlow",
+  description: "How the broker turns a data platform user's token into AWS credentials.",
+  valuesConfig: {
+    ENHANCED: { description: "Identity pool GetCredentialsForIdentity; always one hour." },
+    CLASSIC: { description: "Identity pool OpenID token + STS AssumeRoleWithWebIdentity; 900 s to the role maximum, with an inline session policy." },
+  },
+});
+
+export enum ConnectionState {
+  NOT_PROVISIONED = "NOT_PROVISIONED",
+  PROVISIONING = "PROVISIONING",
+  ACTIVE = "ACTIVE",
+  DISABLED = "DISABLED",
+}
+registerEnumType(ConnectionState, {
+  name: "ConnectionState",
+  valuesConfig: {
+    NOT_PROVISIONED: { description: "No data platform user yet." },
+    PROVISIONING: { description: "Provisioning started but did not finish; running it again completes it." },
+    ACTIVE: { description: "Ready to issue credentials." },
+    DISABLED: { description: "Cognito reports the data platform user as disabled." },
+  },
+});

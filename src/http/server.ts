@@ -1,0 +1,120 @@
+import { randomUUID } from "node:crypto";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import type { GraphQLSchema } from "graphql";
+import type { Principal } from "../auth/principal.js";
+import { bearerToken, type PoolATokenVerifier } from "../auth/pool-a-verifier.js";
+import type { BrokerService } from "../broker/broker.service.js";
+import type { BrokerConfig } from "../config/environment.js";
+import type { GraphQLContext } from "../graphql/context.type.js";
+import { formatErrorFor } from "./error-formatting.js";
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** What pino must never print, wherever it appears in a logged object. */
+export const LOG_REDACTIONS = [
+  "req.headers.authorization",
+  "headers.authorization",
+  "*.authorization",
+  "*.idToken",
+  "*.refreshToken",
+  "*.accessToken",
+  "*.secretAccessKey",
+  "*.sessionToken",
+  "*.password",
+];
+
+export interface HttpServerDependencies {
+  config: BrokerConfig;
+  schema: GraphQLSchema;
+  verifier: PoolATokenVerifier;
+  broker: BrokerService;
+  /** A pino destination for tests that read what was logged. */
+  logStream?: NodeJS.WritableStream;
+}
+
+export async function createHttpServer(deps: HttpServerDependencies): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      // The request id is on every line as reqId (Fastify's label), and in every error's extensions.
+      redact: { paths: LOG_REDACTIONS, censor: "[redacted]" },
+      ...(deps.logStream ? { stream: deps.logStream } : {}),
+    },
+    bodyLimit: 100 * 1024,
+    genReqId: (req) => {
+      const incoming = req.headers["x-request-id"];
+      return typeof incoming === "string" && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
+    },
+  });
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema: deps.schema,
+    introspection: config.graphql.introspection,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: config.production,
+    formatError: formatErrorFor((error) => app.log.error({ err: error }, "unexpected error in a GraphQL request")),
+    plugins: [
+      fastifyApolloDrainPlugin(app),
+      config.graphql.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
+      {
+        // Every error carries the request id, so a caller can quote it and an operator can find the log lines.
+        async requestDidStart() {
+          return {
+            async willSendResponse({ response, contextValue }) {
+              if (response.body.kind === "single" && response.body.singleResult.errors) {
+                response.body.singleResult.errors = response.body.singleResult.errors.map((e) => ({
+                  ...e,
+                  extensions: { ...e.extensions, requestId: contextValue.requestId },
+                }));
+              }
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+
+  const principalOf = async (request: FastifyRequest): Promise<Principal | null> => {
+    const header = request.headers.authorization;
+    if (header === undefined) return null;
+    const token = bearerToken(header);
+    if (!token) {
+      request.log.info({ event: "auth_rejected", reason: "malformed authorization header" }, "request not authenticated");
+      return null;
+    }
+    try {
+      return await deps.verifier.verify(token);
+    } catch (error) {
+      request.log.info({ event: "auth_rejected", reason: (error as { reason?: string }).reason ?? "invalid" }, "request not authenticated");
+      return null;
+    }
+  };
+
+  await app.register(fastifyApollo(apollo), {
+    path: "/graphql",
+    context: async (request): Promise<GraphQLContext> => ({
+      principal: await principalOf(request),
+      requestId: request.id,
+      log: request.log,
+      broker: deps.broker,
+    }),
+  });
+
+  app.get("/", async (_request, reply) => reply.redirect("/graphql"));
+
+  return app;
+}

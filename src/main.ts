@@ -1,0 +1,34 @@
+import "reflect-metadata";
+import { createBroker } from "./app.js";
+import { ConfigError, loadEnvironment } from "./config/environment.js";
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadEnvironment();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const broker = await createBroker(config);
+  await broker.app.listen({ host: config.host, port: config.port });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    broker.app.log.info({ signal }, "shutting down");
+    await broker.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  console.error("broker failed to start:", error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,61 @@
+/** Persistence for the broker, behind one interface (SQLite by default). Tokens cross it in plain text; implementations encrypt them at rest. */
+
+export type ConnectionState = "PROVISIONING" | "ACTIVE" | "DISABLED";
+export type CredentialFlow = "ENHANCED" | "CLASSIC";
+
+export interface PoolBTokens {
+  idToken: string;
+  idTokenExpiresAt: Date;
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+}
+
+/** One end user's link to their data platform user in Pool B. */
+export interface Connection {
+  userId: string;
+  tenant: string;
+  poolBUsername: string;
+  identityId: string | null;
+  state: ConnectionState;
+  tokens: PoolBTokens | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Issuance {
+  userId: string;
+  flow: CredentialFlow;
+  durationSeconds: number;
+  issuedAt: Date;
+  expiresAt: Date;
+  requestId: string;
+}
+
+export type AuditAction = "PROVISION" | "ISSUE" | "REFRESH";
+export type AuditOutcome = "SUCCESS" | "FAILURE";
+
+/** Who did what, for whom, when. Never secrets. */
+export interface AuditEvent {
+  at: Date;
+  actorUserId: string;
+  subjectUserId: string;
+  action: AuditAction;
+  outcome: AuditOutcome;
+  requestId: string;
+  flow?: CredentialFlow;
+  durationSeconds?: number;
+  /** An error code on failure. */
+  errorCode?: string;
+}
+
+export interface Store {
+  getConnection(userId: string): Promise<Connection | null>;
+  /** Inserts the connection unless one exists for the user; returns the stored one either way. */
+  createConnection(connection: Pick<Connection, "userId" | "tenant" | "poolBUsername">): Promise<Connection>;
+  updateConnection(userId: string, patch: Partial<Pick<Connection, "tenant" | "identityId" | "state" | "tokens">>): Promise<void>;
+  recordIssuance(issuance: Issuance): Promise<void>;
+  lastIssuance(userId: string): Promise<Issuance | null>;
+  appendAudit(event: AuditEvent): Promise<void>;
+  auditEvents(subjectUserId: string, limit: number): Promise<AuditEvent[]>;
+  close(): Promise<void>;
+}
