@@ -10,7 +10,7 @@ export interface AwsClients {
 }
 
 /**
- * One client per service for the process. The SDK's standard retry mode (3 attempts, exponential
+ * One client per service for the process. The SDK's standard retry mode (exponential
  * backoff with jitter) absorbs throttling and brief outages before the broker reports
  * UPSTREAM_UNAVAILABLE; the timeouts keep a hung endpoint from holding a request for long.
  */
@@ -18,9 +18,9 @@ export function createAwsClients(config: Pick<BrokerConfig, "aws">): AwsClients 
   const common = {
     region: config.aws.region,
     ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
-    maxAttempts: 3,
+    maxAttempts: config.aws.maxAttempts,
     retryMode: "standard",
-    requestHandler: { connectionTimeout: 2_000, requestTimeout: 8_000 },
+    requestHandler: { connectionTimeout: Math.min(2_000, config.aws.requestTimeoutMs), requestTimeout: config.aws.requestTimeoutMs },
   };
   return {
     cognitoIdp: new CognitoIdentityProviderClient(common),

@@ -28,6 +28,9 @@ const schema = z
     AWS_REGION: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as eu-west-1"),
     /** Only for a local emulator; unset on AWS. */
     AWS_ENDPOINT_URL: z.url().optional(),
+    /** Per attempt; the SDK makes up to AWS_MAX_ATTEMPTS with backoff before the broker answers UPSTREAM_UNAVAILABLE. */
+    AWS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+    AWS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
 
     POOL_A_USER_POOL_ID: userPoolId,
     POOL_A_CLIENT_ID: z.string().min(1),
@@ -36,6 +39,7 @@ const schema = z
     POOL_A_JWKS_URI: z
       .url()
       .refine((uri) => {
+        if (!URL.canParse(uri)) return true; // z.url() has already reported it
         const url = new URL(uri);
         return url.protocol === "https:" || (url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname));
       }, "must be https (plain http only on loopback, for an emulator)")
@@ -78,7 +82,12 @@ const schema = z
       host: env.HOST,
       port: env.PORT,
       logLevel: env.LOG_LEVEL,
-      aws: { region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL },
+      aws: {
+        region: env.AWS_REGION,
+        endpoint: env.AWS_ENDPOINT_URL,
+        requestTimeoutMs: env.AWS_REQUEST_TIMEOUT_MS,
+        maxAttempts: env.AWS_MAX_ATTEMPTS,
+      },
       poolA: {
         userPoolId: env.POOL_A_USER_POOL_ID,
         clientId: env.POOL_A_CLIENT_ID,

@@ -1,9 +1,9 @@
-import { Arg, Authorized, Ctx, ID, Int, Mutation, Resolver } from "type-graphql";
+import { Args, Authorized, Ctx, Mutation, Resolver } from "type-graphql";
 import type { Principal } from "../auth/principal.js";
 import type { TemporaryCredentialsView } from "../broker/views.js";
 import type { GraphQLContext } from "./context.type.js";
 import { CurrentUser } from "./current-user.decorator.js";
-import { CredentialFlow } from "./enums.js";
+import { IssueCredentialsArgs } from "./issue-credentials.args.js";
 import { TemporaryCredentials } from "./temporary-credentials.type.js";
 
 @Authorized()
@@ -13,14 +13,8 @@ export class CredentialsResolver {
   issueCredentials(
     @CurrentUser() principal: Principal,
     @Ctx() context: GraphQLContext,
-    @Arg("flow", () => CredentialFlow) flow: CredentialFlow,
-    @Arg("durationSeconds", () => Int, {
-      nullable: true,
-      description: "CLASSIC only: 900 to the role maximum (at most 43200); default 3600. Not allowed for ENHANCED (fixed at 3600).",
-    })
-    durationSeconds?: number | null,
-    @Arg("userId", () => ID, { nullable: true, description: "Act for this Pool A user (administrators only)." }) userId?: string | null,
+    @Args(() => IssueCredentialsArgs) args: IssueCredentialsArgs,
   ): Promise<TemporaryCredentialsView> {
-    return context.broker.issueCredentials(principal, { flow, durationSeconds, userId }, context);
+    return context.broker.issueCredentials(principal, args, context);
   }
 }

@@ -1,0 +1,67 @@
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+export type ConnectionState =
+  /** Ready to issue credentials. */
+  | 'ACTIVE'
+  /** Cognito reports the data platform user as disabled. */
+  | 'DISABLED'
+  /** No data platform user yet. */
+  | 'NOT_PROVISIONED'
+  /** Provisioning started but did not finish; running it again completes it. */
+  | 'PROVISIONING';
+
+/** How the broker turns a data platform user's token into AWS credentials. */
+export type CredentialFlow =
+  /** Identity pool OpenID token + STS AssumeRoleWithWebIdentity; 900 s to the role maximum, with an inline session policy. */
+  | 'CLASSIC'
+  /** Identity pool GetCredentialsForIdentity; always one hour. */
+  | 'ENHANCED';
+
+export type StatusFieldsFragment = { userId: string, provisioned: boolean, state: ConnectionState, identityId: string | null, tenant: string | null, bucket: string, prefix: string | null, idTokenExpiresAt: string | null, refreshTokenExpiresAt: string | null, lastCredentialFlow: CredentialFlow | null, lastCredentialExpiresAt: string | null };
+
+export type ConnectionStatusQueryVariables = Exact<{
+  userId?: string | null | undefined;
+}>;
+
+
+export type ConnectionStatusQuery = { connectionStatus: { userId: string, provisioned: boolean, state: ConnectionState, identityId: string | null, tenant: string | null, bucket: string, prefix: string | null, idTokenExpiresAt: string | null, refreshTokenExpiresAt: string | null, lastCredentialFlow: CredentialFlow | null, lastCredentialExpiresAt: string | null } };
+
+export type CredentialExpiryQueryVariables = Exact<{
+  userId?: string | null | undefined;
+}>;
+
+
+export type CredentialExpiryQuery = { credentialExpiry: { expiresAt: string, secondsRemaining: number, expired: boolean, flow: CredentialFlow } | null };
+
+export type ProvisionDataPlatformUserMutationVariables = Exact<{
+  userId?: string | null | undefined;
+}>;
+
+
+export type ProvisionDataPlatformUserMutation = { provisionDataPlatformUser: { userId: string, provisioned: boolean, state: ConnectionState, identityId: string | null, tenant: string | null, bucket: string, prefix: string | null, idTokenExpiresAt: string | null, refreshTokenExpiresAt: string | null, lastCredentialFlow: CredentialFlow | null, lastCredentialExpiresAt: string | null } };
+
+export type RefreshTokensMutationVariables = Exact<{
+  userId?: string | null | undefined;
+}>;
+
+
+export type RefreshTokensMutation = { refreshTokens: { userId: string, provisioned: boolean, state: ConnectionState, identityId: string | null, tenant: string | null, bucket: string, prefix: string | null, idTokenExpiresAt: string | null, refreshTokenExpiresAt: string | null, lastCredentialFlow: CredentialFlow | null, lastCredentialExpiresAt: string | null } };
+
+export type IssueCredentialsMutationVariables = Exact<{
+  flow: CredentialFlow;
+  durationSeconds?: number | null | undefined;
+  userId?: string | null | undefined;
+}>;
+
+
+export type IssueCredentialsMutation = { issueCredentials: { accessKeyId: string, secretAccessKey: string, sessionToken: string, expiration: string, durationSeconds: number, flow: CredentialFlow, region: string, bucket: string, prefix: string, s3Uri: string, identityId: string, clientConfiguration: { shellExports: string, credentialsFileProfile: string, credentialProcessJson: Record<string, unknown> } } };
+
+export const StatusFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"StatusFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ConnectionStatus"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"userId"}},{"kind":"Field","name":{"kind":"Name","value":"provisioned"}},{"kind":"Field","name":{"kind":"Name","value":"state"}},{"kind":"Field","name":{"kind":"Name","value":"identityId"}},{"kind":"Field","name":{"kind":"Name","value":"tenant"}},{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"prefix"}},{"kind":"Field","name":{"kind":"Name","value":"idTokenExpiresAt"}},{"kind":"Field","name":{"kind":"Name","value":"refreshTokenExpiresAt"}},{"kind":"Field","name":{"kind":"Name","value":"lastCredentialFlow"}},{"kind":"Field","name":{"kind":"Name","value":"lastCredentialExpiresAt"}}]}}]} as unknown as DocumentNode<StatusFieldsFragment, unknown>;
+export const ConnectionStatusDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"ConnectionStatus"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"userId"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"connectionStatus"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"userId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"userId"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"StatusFields"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"StatusFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ConnectionStatus"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"userId"}},{"kind":"Field","name":{"kind":"Name","value":"provisioned"}},{"kind":"Field","name":{"kind":"Name","value":"state"}},{"kind":"Field","name":{"kind":"Name","value":"identityId"}},{"kind":"Field","name":{"kind":"Name","value":"tenant"}},{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"prefix"}},{"kind":"Field","name":{"kind":"Name","value":"idTokenExpiresAt"}},{"kind":"Field","name":{"kind":"Name","value":"refreshTokenExpiresAt"}},{"kind":"Field","name":{"kind":"Name","value":"lastCredentialFlow"}},{"kind":"Field","name":{"kind":"Name","value":"lastCredentialExpiresAt"}}]}}]} as unknown as DocumentNode<ConnectionStatusQuery, ConnectionStatusQueryVariables>;
+export const CredentialExpiryDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"CredentialExpiry"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"userId"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"credentialExpiry"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"userId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"userId"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"expiresAt"}},{"kind":"Field","name":{"kind":"Name","value":"secondsRemaining"}},{"kind":"Field","name":{"kind":"Name","value":"expired"}},{"kind":"Field","name":{"kind":"Name","value":"flow"}}]}}]}}]} as unknown as DocumentNode<CredentialExpiryQuery, CredentialExpiryQueryVariables>;
+export const ProvisionDataPlatformUserDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"ProvisionDataPlatformUser"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"userId"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"provisionDataPlatformUser"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"userId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"userId"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"StatusFields"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"StatusFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ConnectionStatus"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"userId"}},{"kind":"Field","name":{"kind":"Name","value":"provisioned"}},{"kind":"Field","name":{"kind":"Name","value":"state"}},{"kind":"Field","name":{"kind":"Name","value":"identityId"}},{"kind":"Field","name":{"kind":"Name","value":"tenant"}},{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"prefix"}},{"kind":"Field","name":{"kind":"Name","value":"idTokenExpiresAt"}},{"kind":"Field","name":{"kind":"Name","value":"refreshTokenExpiresAt"}},{"kind":"Field","name":{"kind":"Name","value":"lastCredentialFlow"}},{"kind":"Field","name":{"kind":"Name","value":"lastCredentialExpiresAt"}}]}}]} as unknown as DocumentNode<ProvisionDataPlatformUserMutation, ProvisionDataPlatformUserMutationVariables>;
+export const RefreshTokensDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RefreshTokens"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"userId"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"refreshTokens"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"userId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"userId"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"StatusFields"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"StatusFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ConnectionStatus"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"userId"}},{"kind":"Field","name":{"kind":"Name","value":"provisioned"}},{"kind":"Field","name":{"kind":"Name","value":"state"}},{"kind":"Field","name":{"kind":"Name","value":"identityId"}},{"kind":"Field","name":{"kind":"Name","value":"tenant"}},{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"prefix"}},{"kind":"Field","name":{"kind":"Name","value":"idTokenExpiresAt"}},{"kind":"Field","name":{"kind":"Name","value":"refreshTokenExpiresAt"}},{"kind":"Field","name":{"kind":"Name","value":"lastCredentialFlow"}},{"kind":"Field","name":{"kind":"Name","value":"lastCredentialExpiresAt"}}]}}]} as unknown as DocumentNode<RefreshTokensMutation, RefreshTokensMutationVariables>;
+export const IssueCredentialsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"IssueCredentials"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"flow"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CredentialFlow"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"durationSeconds"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"userId"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"issueCredentials"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"flow"},"value":{"kind":"Variable","name":{"kind":"Name","value":"flow"}}},{"kind":"Argument","name":{"kind":"Name","value":"durationSeconds"},"value":{"kind":"Variable","name":{"kind":"Name","value":"durationSeconds"}}},{"kind":"Argument","name":{"kind":"Name","value":"userId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"userId"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accessKeyId"}},{"kind":"Field","name":{"kind":"Name","value":"secretAccessKey"}},{"kind":"Field","name":{"kind":"Name","value":"sessionToken"}},{"kind":"Field","name":{"kind":"Name","value":"expiration"}},{"kind":"Field","name":{"kind":"Name","value":"durationSeconds"}},{"kind":"Field","name":{"kind":"Name","value":"flow"}},{"kind":"Field","name":{"kind":"Name","value":"region"}},{"kind":"Field","name":{"kind":"Name","value":"bucket"}},{"kind":"Field","name":{"kind":"Name","value":"prefix"}},{"kind":"Field","name":{"kind":"Name","value":"s3Uri"}},{"kind":"Field","name":{"kind":"Name","value":"identityId"}},{"kind":"Field","name":{"kind":"Name","value":"clientConfiguration"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"shellExports"}},{"kind":"Field","name":{"kind":"Name","value":"credentialsFileProfile"}},{"kind":"Field","name":{"kind":"Name","value":"credentialProcessJson"}}]}}]}}]}}]} as unknown as DocumentNode<IssueCredentialsMutation, IssueCredentialsMutationVariables>;

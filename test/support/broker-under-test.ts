@@ -1,0 +1,51 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { brokerEnvironment, type StackInfo } from "../../scripts/lib/bootstrap.js";
+import { createBroker, type Broker } from "../../src/app.js";
+import { loadEnvironment, type BrokerConfig } from "../../src/config/environment.js";
+
+export interface BrokerUnderTest {
+  url: string;
+  broker: Broker;
+  config: BrokerConfig;
+  /** Every line the broker logged, for tests that check what must never be logged. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** A real broker (HTTP server on a free loopback port, SQLite in a temp dir) against the given stack. */
+export async function startBroker(stack: StackInfo, overrides: Record<string, string> = {}): Promise<BrokerUnderTest> {
+  const dir = mkdtempSync(join(tmpdir(), "broker-test-"));
+  const config = loadEnvironment(
+    brokerEnvironment(stack, {
+      NODE_ENV: "test",
+      LOG_LEVEL: "info",
+      PORT: "0",
+      DATABASE_PATH: join(dir, "broker.sqlite"),
+      TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+      ...overrides,
+    }),
+  );
+  const logs: string[] = [];
+  const logStream = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(...String(chunk).split("\n").filter(Boolean));
+      done();
+    },
+  });
+  const broker = await createBroker(config, { logStream });
+  const address = await broker.app.listen({ host: "127.0.0.1", port: 0 });
+  return {
+    url: `${address}/graphql`,
+    broker,
+    config,
+    logs,
+    async close() {
+      await broker.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadEnvironment } from "../../src/config/environment.js";
+
+const valid = {
+  AWS_REGION: "eu-west-1",
+  POOL_A_USER_POOL_ID: "eu-west-1_AAAAAAAAA",
+  POOL_A_CLIENT_ID: "client-a",
+  POOL_B_USER_POOL_ID: "eu-west-1_BBBBBBBBB",
+  POOL_B_CLIENT_ID: "client-b",
+  POOL_B_CLIENT_SECRET: "very-secret-value",
+  IDENTITY_POOL_ID: "eu-west-1:0f0e4a4c-1111-2222-3333-444455556666",
+  CLASSIC_ROLE_ARN: "arn:aws:iam::123456789012:role/tenant-reader",
+  S3_BUCKET: "company-data",
+  TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+};
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadEnvironment(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("environment validation", () => {
+  it("derives defaults from a minimal valid environment", () => {
+    const config = loadEnvironment(valid);
+    expect(config.poolA.issuer).toBe("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AAAAAAAAA");
+    expect(config.poolA.jwksUri).toBe("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AAAAAAAAA/.well-known/jwks.json");
+    expect(config.poolA.tenantClaim).toBe("custom:tenant");
+    expect(config.poolA.adminGroup).toBe("broker-admins");
+    expect(config.s3.prefixTemplate).toBe("tenants/{tenant}/");
+    expect(config.graphql).toEqual({ sandbox: true, introspection: true });
+  });
+
+  it("turns Sandbox and introspection off in production unless asked", () => {
+    expect(loadEnvironment({ ...valid, NODE_ENV: "production" }).graphql).toEqual({ sandbox: false, introspection: false });
+    expect(loadEnvironment({ ...valid, NODE_ENV: "production", GRAPHQL_INTROSPECTION: "true" }).graphql.introspection).toBe(true);
+  });
+
+  it("names every missing or malformed variable", () => {
+    const { POOL_B_CLIENT_ID: _omitted, ...rest } = valid;
+    const found = problems({ ...rest, AWS_REGION: "europe", TOKEN_ENCRYPTION_KEY: "c2hvcnQ=" });
+    expect(found.join("\n")).toMatch(/POOL_B_CLIENT_ID/);
+    expect(found.join("\n")).toMatch(/AWS_REGION/);
+    expect(found.join("\n")).toMatch(/TOKEN_ENCRYPTION_KEY: must be 32 bytes/);
+  });
+
+  it("never repeats a secret value in its messages", () => {
+    const message = problems({ ...valid, TOKEN_ENCRYPTION_KEY: "not-a-key-but-secret", POOL_A_JWKS_URI: "nope" }).join("\n");
+    expect(message).not.toContain("not-a-key-but-secret");
+    expect(message).not.toContain(valid.POOL_B_CLIENT_SECRET);
+  });
+
+  it("accepts plain http for the JWKS only on loopback", () => {
+    expect(loadEnvironment({ ...valid, POOL_A_JWKS_URI: "http://127.0.0.1:5000/pool/.well-known/jwks.json" }).poolA.jwksUri).toMatch(/^http:/);
+    expect(problems({ ...valid, POOL_A_JWKS_URI: "http://jwks.example.com/keys" }).join()).toMatch(/POOL_A_JWKS_URI/);
+  });
+
+  it("requires the prefix template to hold the tenant and end in a slash", () => {
+    expect(problems({ ...valid, S3_PREFIX_TEMPLATE: "tenants/" }).join()).toMatch(/must contain \{tenant\}/);
+    expect(problems({ ...valid, S3_PREFIX_TEMPLATE: "tenants/{tenant}" }).join()).toMatch(/must end with \//);
+  });
+
+  it("parses retired encryption keys for rotation", () => {
+    const old = randomBytes(32).toString("base64");
+    const config = loadEnvironment({ ...valid, TOKEN_ENCRYPTION_KEY_ID: "k2", TOKEN_ENCRYPTION_PREVIOUS_KEYS: `k1:${old}` });
+    expect([...config.encryption.keys.keys()]).toEqual(["k2", "k1"]);
+    expect(() => loadEnvironment({ ...valid, TOKEN_ENCRYPTION_PREVIOUS_KEYS: "k1:short" })).toThrow(ConfigError);
+  });
+});
