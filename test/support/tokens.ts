@@ -1,19 +1,29 @@
 import { execFileSync } from "node:child_process";
-import { gunzipSync } from "node:zlib";
-import { readFileSync } from "node:fs";
-import { importJWK, SignJWT, type JWK } from "jose";
+import { importPKCS8, SignJWT } from "jose";
 import type { StackInfo } from "../../scripts/lib/bootstrap.js";
 
 /**
- * moto signs every user pool token with one RS256 key whose private half ships in moto's source
- * (cognitoidp/resources/jwks-private.json.gz), so tests can mint tokens that are correctly signed
- * but wrong in one chosen way.
+ * moto signs every user pool token with one RS256 key (kid "dummy") whose private half ships in
+ * moto's source (cognitoidp/resources/jwks-private.json.gz), so tests can mint tokens that are
+ * correctly signed but wrong in one chosen way. That JWK lacks the CRT parameters WebCrypto needs,
+ * so Python's cryptography (a moto dependency) recovers them and hands back PKCS#8 PEM.
  */
-export function motoPrivateJwk(): JWK {
-  const motoDir = execFileSync(process.env.PYTHON ?? "python3", ["-c", "import moto, os; print(os.path.dirname(moto.__file__))"], {
-    encoding: "utf8",
-  }).trim();
-  return JSON.parse(gunzipSync(readFileSync(`${motoDir}/cognitoidp/resources/jwks-private.json.gz`)).toString("utf8")) as JWK;
+const RECOVER_KEY = `
+import base64, gzip, json, os, moto
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+jwk = json.load(gzip.open(os.path.join(os.path.dirname(moto.__file__), "cognitoidp/resources/jwks-private.json.gz")))
+num = lambda v: int.from_bytes(base64.urlsafe_b64decode(v + "=" * (-len(v) % 4)), "big")
+n, e, d = num(jwk["n"]), num(jwk["e"]), num(jwk["d"])
+p, q = rsa.rsa_recover_prime_factors(n, e, d)
+key = rsa.RSAPrivateNumbers(p, q, d, rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q), rsa.rsa_crt_iqmp(p, q), rsa.RSAPublicNumbers(e, n)).private_key()
+print(json.dumps({"kid": jwk["kid"], "pem": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()}))
+`;
+
+let motoKey: { kid: string; pem: string } | undefined;
+export function motoSigningKey(): { kid: string; pem: string } {
+  motoKey ??= JSON.parse(execFileSync(process.env.PYTHON ?? "python3", ["-c", RECOVER_KEY], { encoding: "utf8" })) as { kid: string; pem: string };
+  return motoKey;
 }
 
 export interface MintOptions {
@@ -23,8 +33,8 @@ export interface MintOptions {
 
 /** A Pool A ID token for `sub`, valid in every respect unless the options change it. */
 export async function mintPoolAToken(stack: StackInfo, sub: string, options: MintOptions = {}): Promise<string> {
-  const jwk = motoPrivateJwk();
-  const key = await importJWK(jwk, "RS256");
+  const { kid, pem } = motoSigningKey();
+  const key = await importPKCS8(pem, "RS256");
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({
     iss: `https://cognito-idp.${stack.region}.amazonaws.com/${stack.poolA.userPoolId}`,
@@ -37,7 +47,7 @@ export async function mintPoolAToken(stack: StackInfo, sub: string, options: Min
     "custom:tenant": "acme",
     ...options.claims,
   })
-    .setProtectedHeader({ alg: "RS256", kid: jwk.kid ?? "dummy", ...options.header } as { alg: string })
+    .setProtectedHeader({ alg: "RS256", kid, ...options.header } as { alg: string })
     .sign(key);
 }
 
