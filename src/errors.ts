@@ -22,6 +22,12 @@ export abstract class BrokerError extends GraphQLError {
   constructor(message: string, code: ErrorCode, extra: Record<string, unknown> = {}) {
     super(message, { extensions: { code, ...extra } });
   }
+
+  /** Keeps what caused this error for the server's logs; clients only ever see message and extensions. */
+  causedBy(cause: unknown): this {
+    Object.defineProperty(this, "cause", { value: cause, enumerable: false, configurable: true });
+    return this;
+  }
 }
 
 export class UnauthenticatedError extends BrokerError {

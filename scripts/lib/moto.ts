@@ -5,6 +5,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 export interface MotoServer {
   endpoint: string;
   port: number;
+  /** Freezes the server process (SIGSTOP): connections are accepted by the kernel but never answered. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -59,10 +62,13 @@ export async function startMoto(options: { port?: number; quiet?: boolean } = {}
   return {
     endpoint,
     port,
+    pause: () => void child.kill("SIGSTOP"),
+    resume: () => void child.kill("SIGCONT"),
     stop: () =>
       new Promise<void>((resolve) => {
         if (exited) return resolve();
         child.once("exit", () => resolve());
+        child.kill("SIGCONT");
         child.kill("SIGTERM");
         setTimeout(() => child.kill("SIGKILL"), 3_000).unref();
       }),

@@ -7,7 +7,7 @@ import type { BrokerConfig } from "../config/environment.js";
 import type { Principal } from "./principal.js";
 
 /** Longer than any Cognito token; refusing earlier spares the parser. */
-const MAX_TOKEN_LENGTH = 16 * 1024;
+const MAX_TOKEN_LENGTH = 8 * 1024;
 /** Allowed clock difference for `iat` in the future. */
 const CLOCK_SKEW_SECONDS = 60;
 

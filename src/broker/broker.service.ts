@@ -237,6 +237,10 @@ export class BrokerService {
   /** The one place where upstream failures become the broker's errors; the message is always ours. */
   private toBrokerError(error: unknown): unknown {
     if (!(error instanceof UpstreamError)) return error;
+    return this.brokerErrorFor(error).causedBy(error);
+  }
+
+  private brokerErrorFor(error: UpstreamError): BrokerError {
     switch (error.reason) {
       case "UNAVAILABLE":
         return new UpstreamUnavailableError();
@@ -270,8 +274,10 @@ export class BrokerService {
     } catch (error) {
       const brokerError = this.toBrokerError(error);
       const code = brokerError instanceof BrokerError ? brokerError.code : "INTERNAL_SERVER_ERROR";
-      if (error instanceof UpstreamError) {
-        meta.log.warn({ event: "upstream_error", operation: error.operation, awsError: error.awsErrorName, httpStatus: error.httpStatus, code }, "AWS call failed");
+      const upstream = error instanceof UpstreamError ? error : brokerError instanceof BrokerError ? brokerError.cause : undefined;
+      if (upstream instanceof UpstreamError) {
+        // The AWS error name and status only: AWS's message can carry identifiers.
+        meta.log.warn({ event: "upstream_error", operation: upstream.operation, awsError: upstream.awsErrorName, httpStatus: upstream.httpStatus, code }, "AWS call failed");
       }
       await this.deps.store
         .appendAudit({ ...base, at: new Date(this.now()), outcome: "FAILURE", errorCode: code })

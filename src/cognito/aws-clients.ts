@@ -20,7 +20,12 @@ export function createAwsClients(config: Pick<BrokerConfig, "aws">): AwsClients 
     ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
     maxAttempts: config.aws.maxAttempts,
     retryMode: "standard",
-    requestHandler: { connectionTimeout: Math.min(2_000, config.aws.requestTimeoutMs), requestTimeout: config.aws.requestTimeoutMs },
+    requestHandler: {
+      connectionTimeout: Math.min(2_000, config.aws.requestTimeoutMs),
+      requestTimeout: config.aws.requestTimeoutMs,
+      // Without this the handler only logs a warning and the request hangs on.
+      throwOnRequestTimeout: true,
+    },
   };
   return {
     cognitoIdp: new CognitoIdentityProviderClient(common),
