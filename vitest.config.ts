@@ -13,6 +13,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    reporters: ["default", "./test/support/summary-reporter.ts"],
     env: {
       // moto accepts any credentials; the SDK needs some to sign requests with.
       AWS_ACCESS_KEY_ID: "testing",

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ApolloServer } from "@apollo/server";
+import { unwrapResolverError } from "@apollo/server/errors";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
@@ -10,7 +11,7 @@ import { bearerToken, type PoolATokenVerifier } from "../auth/pool-a-verifier.js
 import type { BrokerService } from "../broker/broker.service.js";
 import type { BrokerConfig } from "../config/environment.js";
 import type { GraphQLContext } from "../graphql/context.type.js";
-import { formatErrorFor } from "./error-formatting.js";
+import { formatError, isExpectedError } from "./error-formatting.js";
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -65,7 +66,7 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: config.production,
-    formatError: formatErrorFor((error) => app.log.error({ err: error }, "unexpected error in a GraphQL request")),
+    formatError,
     plugins: [
       fastifyApolloDrainPlugin(app),
       config.graphql.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
@@ -73,6 +74,13 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
         // Every error carries the request id, so a caller can quote it and an operator can find the log lines.
         async requestDidStart() {
           return {
+            async didEncounterErrors({ errors, contextValue }) {
+              for (const error of errors) {
+                if (!isExpectedError(error)) {
+                  contextValue.log.error({ event: "unexpected_error", err: unwrapResolverError(error) }, "unexpected error in a GraphQL request");
+                }
+              }
+            },
             async willSendResponse({ response, contextValue }) {
               if (response.body.kind === "single" && response.body.singleResult.errors) {
                 response.body.singleResult.errors = response.body.singleResult.errors.map((e) => ({
