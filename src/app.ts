@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { PoolATokenVerifier } from "./auth/pool-a-verifier.js";
 import { BrokerService } from "./broker/broker.service.js";
+import { ClientKeyService } from "./broker/client-keys.service.js";
 import { ApplicationDirectory } from "./cognito/application-directory.js";
 import { createAwsClients, destroyAwsClients } from "./cognito/aws-clients.js";
 import { DataPlatformPool } from "./cognito/data-platform-pool.js";
@@ -38,6 +39,7 @@ export async function createBroker(config: BrokerConfig, options: { logStream?: 
     schema: await brokerSchema(),
     verifier: new PoolATokenVerifier(config.poolA),
     broker,
+    clientKeys: new ClientKeyService({ config, store, broker }),
     ...(options.logStream ? { logStream: options.logStream } : {}),
   });
   return {

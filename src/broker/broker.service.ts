@@ -17,6 +17,7 @@ import {
 import { tenantSessionPolicy } from "../policy/policies.js";
 import type { AuditAction, Connection, CredentialFlow, PoolBTokens, Store } from "../store/store.js";
 import { clientConfiguration, type IssuedCredentials } from "./client-config.js";
+import { CredentialCache } from "./credential-cache.js";
 import { resolveDurationSeconds } from "./duration.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import type { RequestMeta } from "./request-meta.js";
@@ -33,7 +34,7 @@ export interface BrokerDependencies {
 }
 
 /** The end user a request acts on: the caller, or (administrators only) the user named by `userId`. */
-interface Subject {
+export interface Subject {
   userId: string;
   /** The caller's own tenant claim, when acting on themselves; looked up in Pool A otherwise. */
   tenantFromToken: string | null;
@@ -46,9 +47,11 @@ interface Subject {
 export class BrokerService {
   private readonly userLocks = new KeyedMutex();
   private readonly now: () => number;
+  private readonly cache: CredentialCache;
 
   constructor(private readonly deps: BrokerDependencies) {
     this.now = deps.now ?? Date.now;
+    this.cache = new CredentialCache(this.now);
   }
 
   // ---- queries --------------------------------------------------------------------------------
@@ -82,6 +85,11 @@ export class BrokerService {
         if (existing?.state === "ACTIVE" && existing.identityId && existing.tenant === tenant) {
           return this.statusView(subject, existing);
         }
+        if (existing?.state === "REVOKED") {
+          // Reinstating undoes a security decision: administrators only.
+          if (!principal.isAdmin) throw new ForbiddenError("This user's data platform access was revoked; an administrator can reinstate it.");
+          await this.upstream(() => this.deps.pool.enableUser(existing.poolBUsername));
+        }
         const username = existing?.poolBUsername ?? this.poolBUsernameFor(subject.userId);
         const connection = await this.deps.store.createConnection({ userId: subject.userId, tenant, poolBUsername: username });
         const created = await this.upstream(() => this.deps.pool.createUser(username, tenant));
@@ -101,37 +109,100 @@ export class BrokerService {
     meta: RequestMeta,
   ): Promise<TemporaryCredentialsView> {
     const subject = this.subjectFor(principal, args.userId);
+    const durationSeconds = resolveDurationSeconds(args.flow, args.durationSeconds, this.deps.config.classicRole.maxSessionSeconds);
+    return this.audited("ISSUE", principal, subject, meta, { flow: args.flow, durationSeconds }, () =>
+      this.credentialsFor(subject.userId, args.flow, durationSeconds, meta),
+    );
+  }
+
+  /**
+   * Credentials for a provisioned user: reused from the cache while they have comfortably more
+   * than the SDKs' refresh window left, otherwise issued (once, however many requests wait).
+   * `onIssued` runs only when AWS was really called. Shared by the GraphQL API and client keys.
+   */
+  async credentialsFor(
+    userId: string,
+    flow: CredentialFlow,
+    durationSeconds: number,
+    meta: RequestMeta,
+    onIssued: () => Promise<void> = async () => undefined,
+  ): Promise<TemporaryCredentialsView> {
+    const connection = await this.requireProvisioned(userId);
+    const prefix = prefixForTenant(this.deps.config.s3.prefixTemplate, connection.tenant);
+    const issue = async () => {
+      const credentials = await this.issueUpstream(connection, flow, durationSeconds, prefix, meta);
+      await onIssued();
+      return credentials;
+    };
+    // A DISABLED connection must ask Cognito again every time, so it never takes from the cache.
+    const credentials =
+      connection.state === "ACTIVE"
+        ? (await this.cache.getOrIssue(CredentialCache.keyFor(userId, flow, durationSeconds), issue)).credentials
+        : await issue();
+    return this.credentialsView(credentials, flow, durationSeconds, connection.identityId!, prefix);
+  }
+
+  private async issueUpstream(
+    connection: Connection,
+    flow: CredentialFlow,
+    durationSeconds: number,
+    prefix: string,
+    meta: RequestMeta,
+  ): Promise<IssuedCredentials> {
     const { config } = this.deps;
-    const durationSeconds = resolveDurationSeconds(args.flow, args.durationSeconds, config.classicRole.maxSessionSeconds);
-    return this.audited("ISSUE", principal, subject, meta, { flow: args.flow, durationSeconds }, async () => {
-      const connection = await this.requireProvisioned(subject.userId);
-      const identityId = connection.identityId!;
-      const prefix = prefixForTenant(config.s3.prefixTemplate, connection.tenant);
-      const credentials = await this.userLocks.run(subject.userId, async () => {
-        const idToken = await this.freshIdToken(subject.userId);
-        return this.upstream(() =>
-          args.flow === "ENHANCED"
-            ? this.deps.exchange.enhancedCredentials(identityId, idToken)
-            : this.deps.exchange.classicCredentials({
-                identityId,
-                idToken,
-                roleArn: config.classicRole.arn,
-                durationSeconds,
-                sessionName: connection.poolBUsername,
-                sessionPolicy: JSON.stringify(tenantSessionPolicy(config.s3.bucket, prefix)),
-              }),
-        );
-      });
-      await this.deps.store.recordIssuance({
-        userId: subject.userId,
-        flow: args.flow,
-        durationSeconds,
-        issuedAt: new Date(this.now()),
-        expiresAt: credentials.expiration,
-        requestId: meta.requestId,
-      });
-      return this.credentialsView(credentials, args.flow, durationSeconds, identityId, prefix);
+    const identityId = connection.identityId!;
+    const credentials = await this.userLocks.run(connection.userId, async () => {
+      const idToken = await this.freshIdToken(connection.userId);
+      return this.upstream(() =>
+        flow === "ENHANCED"
+          ? this.deps.exchange.enhancedCredentials(identityId, idToken)
+          : this.deps.exchange.classicCredentials({
+              identityId,
+              idToken,
+              roleArn: config.classicRole.arn,
+              durationSeconds,
+              sessionName: connection.poolBUsername,
+              sessionPolicy: JSON.stringify(tenantSessionPolicy(config.s3.bucket, prefix)),
+            }),
+      );
     });
+    await this.deps.store.recordIssuance({
+      userId: connection.userId,
+      flow,
+      durationSeconds,
+      issuedAt: new Date(this.now()),
+      expiresAt: credentials.expiration,
+      requestId: meta.requestId,
+    });
+    return credentials;
+  }
+
+  /**
+   * Revocation: disables the Pool B user, signs it out everywhere, revokes every client key,
+   * forgets cached credentials and marks the connection REVOKED. Credentials already issued stay
+   * valid until they expire: STS cannot recall them.
+   */
+  async revokeDataPlatformUser(principal: Principal, userId: string | null | undefined, meta: RequestMeta): Promise<ConnectionStatusView> {
+    const subject = this.subjectFor(principal, userId);
+    return this.audited("REVOKE_DATA_PLATFORM_USER", principal, subject, meta, {}, () =>
+      this.userLocks.run(subject.userId, async () => {
+        const connection = await this.deps.store.getConnection(subject.userId);
+        if (!connection) throw new NotProvisionedError();
+        try {
+          await this.deps.pool.disableUser(connection.poolBUsername);
+          await this.deps.pool.globalSignOut(connection.poolBUsername);
+        } catch (error) {
+          // Already gone from Pool B is as revoked as it gets.
+          if (!(error instanceof UpstreamError && error.reason === "USER_NOT_FOUND")) throw this.toBrokerError(error);
+        }
+        const at = new Date(this.now());
+        const keys = await this.deps.store.revokeClientKeysOf(subject.userId, at);
+        await this.deps.store.updateConnection(subject.userId, { state: "REVOKED", tokens: null });
+        this.cache.forgetUser(subject.userId);
+        meta.log.info({ event: "data_platform_user_revoked", subjectUserId: subject.userId, clientKeysRevoked: keys }, "data platform user revoked");
+        return this.statusView(subject, await this.deps.store.getConnection(subject.userId));
+      }),
+    );
   }
 
   async refreshTokens(principal: Principal, userId: string | null | undefined, meta: RequestMeta): Promise<ConnectionStatusView> {
@@ -192,7 +263,7 @@ export class BrokerService {
   // ---- helpers --------------------------------------------------------------------------------
 
   /** Object-level authorisation: only administrators may name another user. */
-  private subjectFor(principal: Principal, userId: string | null | undefined): Subject {
+  subjectFor(principal: Principal, userId: string | null | undefined): Subject {
     if (userId === null || userId === undefined || userId === principal.userId) {
       return { userId: principal.userId, tenantFromToken: principal.tenant };
     }
@@ -220,9 +291,11 @@ export class BrokerService {
     return `dp-${digest.slice(0, 40)}`;
   }
 
-  private async requireProvisioned(userId: string): Promise<Connection> {
+  /** A connection that may obtain credentials: provisioned and not revoked. */
+  async requireProvisioned(userId: string): Promise<Connection> {
     const connection = await this.deps.store.getConnection(userId);
     if (!connection || connection.state === "PROVISIONING" || !connection.identityId) throw new NotProvisionedError();
+    if (connection.state === "REVOKED") throw new ForbiddenError("This user's data platform access was revoked.");
     return connection;
   }
 
@@ -258,12 +331,12 @@ export class BrokerService {
   }
 
   /** Runs a mutation and writes one audit event for it, success or failure (never secrets). */
-  private async audited<T>(
+  async audited<T>(
     action: AuditAction,
     principal: Principal,
     subject: Subject,
     meta: RequestMeta,
-    details: { flow?: CredentialFlow; durationSeconds?: number },
+    details: { flow?: CredentialFlow; durationSeconds?: number; clientKeyId?: string },
     run: () => Promise<T>,
   ): Promise<T> {
     const base = { actorUserId: principal.userId, subjectUserId: subject.userId, action, requestId: meta.requestId, ...details };
@@ -293,7 +366,7 @@ export class BrokerService {
     const state = connection?.state ?? "NOT_PROVISIONED";
     return {
       userId: subject.userId,
-      provisioned: state === "ACTIVE" || state === "DISABLED",
+      provisioned: state === "ACTIVE" || state === "DISABLED" || state === "REVOKED",
       state,
       identityId: connection?.identityId ?? null,
       tenant,

@@ -3,7 +3,7 @@ import type { CredentialFlow } from "../store/store.js";
 
 /** What the domain hands to the GraphQL layer; no Pool B token appears in any of these. */
 
-export type ConnectionStateView = "NOT_PROVISIONED" | "PROVISIONING" | "ACTIVE" | "DISABLED";
+export type ConnectionStateView = "NOT_PROVISIONED" | "PROVISIONING" | "ACTIVE" | "DISABLED" | "REVOKED";
 
 export interface ConnectionStatusView {
   userId: string;
@@ -39,4 +39,35 @@ export interface TemporaryCredentialsView {
   s3Uri: string;
   identityId: string;
   clientConfiguration: ClientConfiguration;
+}
+
+export interface ClientKeyView {
+  id: string;
+  userId: string;
+  name: string;
+  flow: CredentialFlow;
+  durationSeconds: number;
+  createdAt: Date;
+  expiresAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+  revoked: boolean;
+  expired: boolean;
+}
+
+/** A client key as callers may see it: never the secret or its hash. */
+export function clientKeyView(key: Omit<ClientKeyView, "revoked" | "expired">, now: number): ClientKeyView {
+  return {
+    id: key.id,
+    userId: key.userId,
+    name: key.name,
+    flow: key.flow,
+    durationSeconds: key.durationSeconds,
+    createdAt: key.createdAt,
+    expiresAt: key.expiresAt,
+    lastUsedAt: key.lastUsedAt,
+    revokedAt: key.revokedAt,
+    revoked: key.revokedAt !== null,
+    expired: key.expiresAt.getTime() <= now,
+  };
 }

@@ -1,6 +1,9 @@
 import { randomBytes } from "node:crypto";
 import {
   AdminCreateUserCommand,
+  AdminDisableUserCommand,
+  AdminEnableUserCommand,
+  AdminUserGlobalSignOutCommand,
   AdminInitiateAuthCommand,
   AdminSetUserPasswordCommand,
   AdminUpdateUserAttributesCommand,
@@ -93,6 +96,22 @@ export class DataPlatformPool {
       refreshToken: result.RefreshToken,
       refreshTokenExpiresAt: new Date(startedAt + this.settings.refreshTokenValiditySeconds * 1000),
     };
+  }
+
+  /** Revocation: no sign-in works until enabled again. */
+  async disableUser(username: string): Promise<void> {
+    await awsCall("AdminDisableUser", () => this.client.send(new AdminDisableUserCommand({ UserPoolId: this.settings.userPoolId, Username: username })));
+  }
+
+  async enableUser(username: string): Promise<void> {
+    await awsCall("AdminEnableUser", () => this.client.send(new AdminEnableUserCommand({ UserPoolId: this.settings.userPoolId, Username: username })));
+  }
+
+  /** Invalidates every refresh token of the user, so nothing held anywhere can mint new ID tokens. */
+  async globalSignOut(username: string): Promise<void> {
+    await awsCall("AdminUserGlobalSignOut", () =>
+      this.client.send(new AdminUserGlobalSignOutCommand({ UserPoolId: this.settings.userPoolId, Username: username })),
+    );
   }
 
   /** REFRESH_TOKEN_AUTH: a new ID token; Cognito returns no new refresh token (rotation off). */

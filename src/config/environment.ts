@@ -23,6 +23,8 @@ const schema = z
     NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
     HOST: z.string().default("127.0.0.1"),
     PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    /** The broker's external base URL (e.g. https://broker.example.com), used in configuration snippets. */
+    PUBLIC_URL: z.url().optional(),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 
     AWS_REGION: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as eu-west-1"),
@@ -81,6 +83,7 @@ const schema = z
       production,
       host: env.HOST,
       port: env.PORT,
+      publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ""),
       logLevel: env.LOG_LEVEL,
       aws: {
         region: env.AWS_REGION,

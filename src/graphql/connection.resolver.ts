@@ -38,6 +38,18 @@ export class ConnectionResolver {
     return context.broker.provision(principal, userId, context);
   }
 
+  @Mutation(() => ConnectionStatus, {
+    description:
+      "Revokes the user's data platform access: disables the data platform user, signs it out everywhere and revokes every client key. Credentials already issued stay valid until they expire. Administrators and the user themselves.",
+  })
+  revokeDataPlatformUser(
+    @CurrentUser() principal: Principal,
+    @Ctx() context: GraphQLContext,
+    @Arg("userId", () => ID, userIdArg) userId?: string | null,
+  ): Promise<ConnectionStatusView> {
+    return context.broker.revokeDataPlatformUser(principal, userId, context);
+  }
+
   @Mutation(() => ConnectionStatus, { description: "Renews the data platform user's tokens now." })
   refreshTokens(
     @CurrentUser() principal: Principal,

@@ -1,5 +1,6 @@
 import type { Principal } from "../auth/principal.js";
 import type { BrokerService } from "../broker/broker.service.js";
+import type { ClientKeyService } from "../broker/client-keys.service.js";
 import type { RequestLogger } from "../broker/request-meta.js";
 
 export interface GraphQLContext {
@@ -8,4 +9,8 @@ export interface GraphQLContext {
   requestId: string;
   log: RequestLogger;
   broker: BrokerService;
+  clientKeys: ClientKeyService;
+  /** The broker's externally visible base URL, for configuration snippets. */
+  publicUrl: string;
+  region: string;
 }

@@ -18,6 +18,7 @@ export enum ConnectionState {
   PROVISIONING = "PROVISIONING",
   ACTIVE = "ACTIVE",
   DISABLED = "DISABLED",
+  REVOKED = "REVOKED",
 }
 registerEnumType(ConnectionState, {
   name: "ConnectionState",
@@ -26,5 +27,6 @@ registerEnumType(ConnectionState, {
     PROVISIONING: { description: "Provisioning started but did not finish; running it again completes it." },
     ACTIVE: { description: "Ready to issue credentials." },
     DISABLED: { description: "Cognito reports the data platform user as disabled." },
+    REVOKED: { description: "Access was revoked: the data platform user is disabled and every client key revoked." },
   },
 });

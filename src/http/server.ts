@@ -9,8 +9,10 @@ import type { GraphQLSchema } from "graphql";
 import type { Principal } from "../auth/principal.js";
 import { bearerToken, type PoolATokenVerifier } from "../auth/pool-a-verifier.js";
 import type { BrokerService } from "../broker/broker.service.js";
+import type { ClientKeyService } from "../broker/client-keys.service.js";
 import type { BrokerConfig } from "../config/environment.js";
 import type { GraphQLContext } from "../graphql/context.type.js";
+import { registerCredentialEndpoint } from "./credential-endpoint.js";
 import { formatError, isExpectedError } from "./error-formatting.js";
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -33,6 +35,7 @@ export interface HttpServerDependencies {
   schema: GraphQLSchema;
   verifier: PoolATokenVerifier;
   broker: BrokerService;
+  clientKeys: ClientKeyService;
   /** A pino destination for tests that read what was logged. */
   logStream?: NodeJS.WritableStream;
 }
@@ -119,7 +122,17 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
       requestId: request.id,
       log: request.log,
       broker: deps.broker,
+      clientKeys: deps.clientKeys,
+      publicUrl: config.publicUrl ?? `${request.protocol}://${request.host}`,
+      region: config.aws.region,
     }),
+  });
+
+  const accountId = /^arn:aws[a-z-]*:iam::(\d{12}):/.exec(config.classicRole.arn)?.[1];
+  registerCredentialEndpoint(app, {
+    clientKeys: deps.clientKeys,
+    // Classic-flow credentials belong to the configured role's account; the enhanced flow's role is the identity pool's choice.
+    accountIdFor: (flow) => (flow === "CLASSIC" ? accountId : undefined),
   });
 
   app.get("/", async (_request, reply) => reply.redirect("/graphql"));

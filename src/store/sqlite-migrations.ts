@@ -42,4 +42,42 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       CREATE INDEX audit_events_by_subject ON audit_events(subject_user_id, id DESC);
     `,
   },
+  {
+    version: 2,
+    name: "client keys, revoked connections, audit of key use",
+    // SQLite cannot change a CHECK constraint in place: the connections table is rebuilt.
+    sql: `
+      CREATE TABLE connections_v2 (
+        user_id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        pool_b_username TEXT NOT NULL UNIQUE,
+        identity_id TEXT,
+        state TEXT NOT NULL CHECK (state IN ('PROVISIONING', 'ACTIVE', 'DISABLED', 'REVOKED')),
+        id_token_sealed TEXT,
+        id_token_expires_at INTEGER,
+        refresh_token_sealed TEXT,
+        refresh_token_expires_at INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      INSERT INTO connections_v2 SELECT * FROM connections;
+      DROP TABLE connections;
+      ALTER TABLE connections_v2 RENAME TO connections;
+      CREATE TABLE client_keys (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES connections(user_id),
+        name TEXT NOT NULL,
+        flow TEXT NOT NULL,
+        duration_seconds INTEGER NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        first_used_at INTEGER,
+        last_used_at INTEGER
+      );
+      CREATE INDEX client_keys_by_user ON client_keys(user_id, created_at);
+      ALTER TABLE audit_events ADD COLUMN client_key_id TEXT;
+    `,
+  },
 ];

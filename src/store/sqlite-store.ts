@@ -1,9 +1,41 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type { AuditEvent, Connection, ConnectionState, CredentialFlow, Issuance, PoolBTokens, Store } from "./store.js";
+import type { AuditEvent, ClientKey, Connection, ConnectionState, CredentialFlow, Issuance, PoolBTokens, Store } from "./store.js";
 import { sqliteMigrations } from "./sqlite-migrations.js";
 import type { TokenCipher } from "./token-cipher.js";
+
+interface ClientKeyRow {
+  id: string;
+  user_id: string;
+  name: string;
+  flow: CredentialFlow;
+  duration_seconds: number;
+  secret_hash: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  first_used_at: number | null;
+  last_used_at: number | null;
+}
+
+const dateOrNull = (value: number | null) => (value === null ? null : new Date(value));
+
+function toClientKey(row: ClientKeyRow): ClientKey {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    name: row.name,
+    flow: row.flow,
+    durationSeconds: row.duration_seconds,
+    secretHash: row.secret_hash,
+    createdAt: new Date(row.created_at),
+    expiresAt: new Date(row.expires_at),
+    revokedAt: dateOrNull(row.revoked_at),
+    firstUsedAt: dateOrNull(row.first_used_at),
+    lastUsedAt: dateOrNull(row.last_used_at),
+  };
+}
 
 interface ConnectionRow {
   user_id: string;
@@ -28,11 +60,16 @@ export class SqliteStore implements Store {
     this.db = new Database(path);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("busy_timeout = 5000");
-    this.db.pragma("foreign_keys = ON");
     this.migrate();
+    this.db.pragma("foreign_keys = ON");
   }
 
+  /**
+   * Runs with foreign keys off (SQLite's documented way to rebuild a table that others reference),
+   * each migration in its own transaction, then checks that every reference still holds.
+   */
   private migrate(): void {
+    this.db.pragma("foreign_keys = OFF");
     this.db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
     const applied = new Set(this.db.prepare("SELECT version FROM schema_migrations").pluck().all() as number[]);
     for (const migration of sqliteMigrations) {
@@ -40,6 +77,8 @@ export class SqliteStore implements Store {
       this.db.transaction(() => {
         this.db.exec(migration.sql);
         this.db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(migration.version, migration.name, Date.now());
+        const broken = this.db.pragma("foreign_key_check") as unknown[];
+        if (broken.length > 0) throw new Error(`migration ${migration.version} left ${broken.length} broken references`);
       })();
     }
   }
@@ -120,10 +159,21 @@ export class SqliteStore implements Store {
   async appendAudit(e: AuditEvent): Promise<void> {
     this.db
       .prepare(
-        `INSERT INTO audit_events (at, actor_user_id, subject_user_id, action, outcome, request_id, flow, duration_seconds, error_code)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO audit_events (at, actor_user_id, subject_user_id, action, outcome, request_id, flow, duration_seconds, error_code, client_key_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(e.at.getTime(), e.actorUserId, e.subjectUserId, e.action, e.outcome, e.requestId, e.flow ?? null, e.durationSeconds ?? null, e.errorCode ?? null);
+      .run(
+        e.at.getTime(),
+        e.actorUserId,
+        e.subjectUserId,
+        e.action,
+        e.outcome,
+        e.requestId,
+        e.flow ?? null,
+        e.durationSeconds ?? null,
+        e.errorCode ?? null,
+        e.clientKeyId ?? null,
+      );
   }
 
   async auditEvents(subjectUserId: string, limit: number): Promise<AuditEvent[]> {
@@ -139,6 +189,7 @@ export class SqliteStore implements Store {
       flow: CredentialFlow | null;
       duration_seconds: number | null;
       error_code: string | null;
+      client_key_id: string | null;
     }>;
     return rows.map((r) => ({
       at: new Date(r.at),
@@ -150,7 +201,43 @@ export class SqliteStore implements Store {
       ...(r.flow ? { flow: r.flow } : {}),
       ...(r.duration_seconds !== null ? { durationSeconds: r.duration_seconds } : {}),
       ...(r.error_code ? { errorCode: r.error_code } : {}),
+      ...(r.client_key_id ? { clientKeyId: r.client_key_id } : {}),
     }));
+  }
+
+  async createClientKey(k: Omit<ClientKey, "revokedAt" | "firstUsedAt" | "lastUsedAt">): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO client_keys (id, user_id, name, flow, duration_seconds, secret_hash, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(k.id, k.userId, k.name, k.flow, k.durationSeconds, k.secretHash, k.createdAt.getTime(), k.expiresAt.getTime());
+  }
+
+  async getClientKey(id: string): Promise<ClientKey | null> {
+    const row = this.db.prepare("SELECT * FROM client_keys WHERE id = ?").get(id) as ClientKeyRow | undefined;
+    return row ? toClientKey(row) : null;
+  }
+
+  async listClientKeys(userId: string): Promise<ClientKey[]> {
+    const rows = this.db.prepare("SELECT * FROM client_keys WHERE user_id = ? ORDER BY created_at, id").all(userId) as ClientKeyRow[];
+    return rows.map(toClientKey);
+  }
+
+  async revokeClientKey(id: string, at: Date): Promise<ClientKey | null> {
+    this.db.prepare("UPDATE client_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(at.getTime(), id);
+    return this.getClientKey(id);
+  }
+
+  async revokeClientKeysOf(userId: string, at: Date): Promise<number> {
+    return this.db.prepare("UPDATE client_keys SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL").run(at.getTime(), userId).changes;
+  }
+
+  async recordClientKeyUse(id: string, at: Date): Promise<boolean> {
+    const first = this.db.prepare("UPDATE client_keys SET first_used_at = ?, last_used_at = ? WHERE id = ? AND first_used_at IS NULL").run(at.getTime(), at.getTime(), id);
+    if (first.changes > 0) return true;
+    this.db.prepare("UPDATE client_keys SET last_used_at = ? WHERE id = ?").run(at.getTime(), id);
+    return false;
   }
 
   async close(): Promise<void> {

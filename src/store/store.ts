@@ -1,6 +1,6 @@
 /** Persistence for the broker, behind one interface (SQLite by default). Tokens cross it in plain text; implementations encrypt them at rest. */
 
-export type ConnectionState = "PROVISIONING" | "ACTIVE" | "DISABLED";
+export type ConnectionState = "PROVISIONING" | "ACTIVE" | "DISABLED" | "REVOKED";
 export type CredentialFlow = "ENHANCED" | "CLASSIC";
 
 export interface PoolBTokens {
@@ -31,7 +31,14 @@ export interface Issuance {
   requestId: string;
 }
 
-export type AuditAction = "PROVISION" | "ISSUE" | "REFRESH";
+export type AuditAction =
+  | "PROVISION"
+  | "ISSUE"
+  | "REFRESH"
+  | "REVOKE_DATA_PLATFORM_USER"
+  | "CLIENT_KEY_CREATE"
+  | "CLIENT_KEY_FIRST_USE"
+  | "CLIENT_KEY_REVOKE";
 export type AuditOutcome = "SUCCESS" | "FAILURE";
 
 /** Who did what, for whom, when. Never secrets. */
@@ -46,6 +53,23 @@ export interface AuditEvent {
   durationSeconds?: number;
   /** An error code on failure. */
   errorCode?: string;
+  /** The client key that made the request, for unattended clients. */
+  clientKeyId?: string;
+}
+
+/** A revocable credential for an unattended client; only a hash of its secret is kept. */
+export interface ClientKey {
+  id: string;
+  userId: string;
+  name: string;
+  flow: CredentialFlow;
+  durationSeconds: number;
+  secretHash: string;
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  firstUsedAt: Date | null;
+  lastUsedAt: Date | null;
 }
 
 export interface Store {
@@ -56,6 +80,14 @@ export interface Store {
   recordIssuance(issuance: Issuance): Promise<void>;
   lastIssuance(userId: string): Promise<Issuance | null>;
   appendAudit(event: AuditEvent): Promise<void>;
+  createClientKey(key: Omit<ClientKey, "revokedAt" | "firstUsedAt" | "lastUsedAt">): Promise<void>;
+  getClientKey(id: string): Promise<ClientKey | null>;
+  listClientKeys(userId: string): Promise<ClientKey[]>;
+  /** Sets revoked_at unless already set; returns the key as stored afterwards. */
+  revokeClientKey(id: string, at: Date): Promise<ClientKey | null>;
+  revokeClientKeysOf(userId: string, at: Date): Promise<number>;
+  /** Records a use; returns true when it was the key's first. */
+  recordClientKeyUse(id: string, at: Date): Promise<boolean>;
   auditEvents(subjectUserId: string, limit: number): Promise<AuditEvent[]>;
   close(): Promise<void>;
 }

@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import Database from "better-sqlite3";
+import { sqliteMigrations } from "../../src/store/sqlite-migrations.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { TokenCipher } from "../../src/store/token-cipher.js";
 
@@ -30,10 +32,46 @@ describe("SQLite store", () => {
   });
 
   it("applies each migration once, also when reopened", async () => {
-    expect(store.appliedMigrations()).toEqual([1]);
+    const all = sqliteMigrations.map((m) => m.version);
+    expect(store.appliedMigrations()).toEqual(all);
     await store.close();
     store = new SqliteStore(path, cipher);
-    expect(store.appliedMigrations()).toEqual([1]);
+    expect(store.appliedMigrations()).toEqual(all);
+  });
+
+  it("upgrades a database written by the first release without losing rows", async () => {
+    await store.close();
+    const oldPath = join(dir, "v1.sqlite");
+    const db = new Database(oldPath);
+    db.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+    db.exec(sqliteMigrations[0]!.sql);
+    db.prepare("INSERT INTO schema_migrations VALUES (1, 'v1', 0)").run();
+    db.prepare("INSERT INTO connections (user_id, tenant, pool_b_username, identity_id, state, created_at, updated_at) VALUES ('u1', 'acme', 'dp-1', 'id-1', 'ACTIVE', 1, 1)").run();
+    db.prepare("INSERT INTO issuances (user_id, flow, duration_seconds, issued_at, expires_at, request_id) VALUES ('u1', 'CLASSIC', 900, 1, 2, 'r')").run();
+    db.close();
+
+    store = new SqliteStore(oldPath, cipher);
+    expect(store.appliedMigrations()).toEqual(sqliteMigrations.map((m) => m.version));
+    expect(await store.getConnection("u1")).toMatchObject({ tenant: "acme", identityId: "id-1", state: "ACTIVE" });
+    expect(await store.lastIssuance("u1")).toMatchObject({ flow: "CLASSIC", durationSeconds: 900 });
+    await store.updateConnection("u1", { state: "REVOKED" });
+    expect((await store.getConnection("u1"))!.state).toBe("REVOKED");
+  });
+
+  it("keeps client keys with their hash, revocation and first use", async () => {
+    await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
+    const base = { userId: "u1", flow: "CLASSIC" as const, durationSeconds: 900, secretHash: "ab".repeat(32), createdAt: new Date(1000), expiresAt: new Date(9e12) };
+    await store.createClientKey({ ...base, id: "k1", name: "nightly" });
+    await store.createClientKey({ ...base, id: "k2", name: "hourly", createdAt: new Date(2000) });
+    expect((await store.listClientKeys("u1")).map((k) => k.name)).toEqual(["nightly", "hourly"]);
+    expect(await store.recordClientKeyUse("k1", new Date(3000))).toBe(true);
+    expect(await store.recordClientKeyUse("k1", new Date(4000))).toBe(false);
+    expect(await store.getClientKey("k1")).toMatchObject({ firstUsedAt: new Date(3000), lastUsedAt: new Date(4000), revokedAt: null });
+    expect((await store.revokeClientKey("k1", new Date(5000)))!.revokedAt).toEqual(new Date(5000));
+    // Revoking again keeps the first revocation time.
+    expect((await store.revokeClientKey("k1", new Date(6000)))!.revokedAt).toEqual(new Date(5000));
+    expect(await store.revokeClientKeysOf("u1", new Date(7000))).toBe(1);
+    expect(await store.getClientKey("missing")).toBeNull();
   });
 
   it("creates a connection once; a second create returns the first", async () => {

@@ -1,0 +1,48 @@
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
+import type { Principal } from "../auth/principal.js";
+import { clientKeySetup } from "../broker/client-key-setup.js";
+import { clientKeyView, type ClientKeyView } from "../broker/views.js";
+import { ClientKey, CreatedClientKey } from "./client-key.type.js";
+import type { GraphQLContext } from "./context.type.js";
+import { CreateClientKeyInput } from "./create-client-key.input.js";
+import { CurrentUser } from "./current-user.decorator.js";
+
+const userIdArg = { nullable: true, description: "Act for this Pool A user (administrators only)." } as const;
+
+@Authorized()
+@Resolver(() => ClientKey)
+export class ClientKeyResolver {
+  @Query(() => [ClientKey], { description: "The user's client keys, newest last. Secrets are never shown again." })
+  async clientKeys(
+    @CurrentUser() principal: Principal,
+    @Ctx() context: GraphQLContext,
+    @Arg("userId", () => ID, userIdArg) userId?: string | null,
+  ): Promise<ClientKeyView[]> {
+    const keys = await context.clientKeys.list(principal, userId);
+    return keys.map((key) => clientKeyView(key, Date.now()));
+  }
+
+  @Mutation(() => CreatedClientKey, { description: "Creates a client key for an unattended client. The answer holds the secret, once." })
+  async createClientKey(
+    @CurrentUser() principal: Principal,
+    @Ctx() context: GraphQLContext,
+    @Arg("input", () => CreateClientKeyInput) input: CreateClientKeyInput,
+    @Arg("userId", () => ID, userIdArg) userId?: string | null,
+  ) {
+    const created = await context.clientKeys.create(principal, userId, input, context);
+    return {
+      key: clientKeyView(created.key, Date.now()),
+      secret: created.secret,
+      setup: clientKeySetup(`${context.publicUrl}/v1/credentials`, created.secret, context.region, created.key.name),
+    };
+  }
+
+  @Mutation(() => ClientKey, { description: "Revokes a client key at once: the credential endpoint refuses it from now on." })
+  async revokeClientKey(
+    @CurrentUser() principal: Principal,
+    @Ctx() context: GraphQLContext,
+    @Arg("id", () => ID) id: string,
+  ): Promise<ClientKeyView> {
+    return clientKeyView(await context.clientKeys.revoke(principal, id, context), Date.now());
+  }
+}

@@ -1,0 +1,62 @@
+import { Field, GraphQLISODateTime, ID, Int, ObjectType } from "type-graphql";
+import { CredentialFlow } from "./enums.js";
+
+@ObjectType({ description: "A revocable key with which an unattended client fetches credentials. Never carries the secret." })
+export class ClientKey {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ID, { description: "The Pool A user the key acts for." })
+  userId!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => CredentialFlow)
+  flow!: CredentialFlow;
+
+  @Field(() => Int, { description: "Lifetime of each credential the key obtains." })
+  durationSeconds!: number;
+
+  @Field(() => GraphQLISODateTime)
+  createdAt!: Date;
+
+  @Field(() => GraphQLISODateTime)
+  expiresAt!: Date;
+
+  @Field(() => GraphQLISODateTime, { nullable: true })
+  lastUsedAt!: Date | null;
+
+  @Field(() => GraphQLISODateTime, { nullable: true })
+  revokedAt!: Date | null;
+
+  @Field(() => Boolean)
+  revoked!: boolean;
+
+  @Field(() => Boolean)
+  expired!: boolean;
+}
+
+@ObjectType({ description: "Configuration for the two ways an unchanged AWS SDK or CLI fetches credentials with the key." })
+export class ClientKeySetup {
+  @Field(() => String, { description: "The credential endpoint URL (plain http is accepted by the SDKs only on loopback)." })
+  endpoint!: string;
+
+  @Field(() => String, { description: "Environment variables for the SDKs' container credentials provider." })
+  containerEnvironment!: string;
+
+  @Field(() => String, { description: "A ~/.aws/config profile that runs the credential_process helper." })
+  credentialProcessProfile!: string;
+}
+
+@ObjectType({ description: "A new client key. The secret is shown here once and never again." })
+export class CreatedClientKey {
+  @Field(() => ClientKey)
+  key!: ClientKey;
+
+  @Field(() => String, { description: "The key's secret (prefix s3bk_). Store it like a password; the broker keeps only a hash." })
+  secret!: string;
+
+  @Field(() => ClientKeySetup)
+  setup!: ClientKeySetup;
+}

@@ -1,0 +1,67 @@
+import type { FastifyInstance, FastifyReply } from "fastify";
+import type { ClientKeyService } from "../broker/client-keys.service.js";
+import { BrokerError, ErrorCode } from "../errors.js";
+
+export const CREDENTIAL_ENDPOINT_PATH = "/v1/credentials";
+
+const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
+  [ErrorCode.UNAUTHENTICATED]: 401,
+  [ErrorCode.FORBIDDEN]: 403,
+  [ErrorCode.NOT_PROVISIONED]: 403,
+  [ErrorCode.UPSTREAM_REJECTED]: 403,
+  [ErrorCode.BAD_USER_INPUT]: 400,
+  [ErrorCode.RATE_LIMITED]: 429,
+  [ErrorCode.UPSTREAM_UNAVAILABLE]: 503,
+};
+
+function sendError(reply: FastifyReply, status: number, code: string, message: string, retryAfterSeconds?: number) {
+  if (retryAfterSeconds !== undefined) reply.header("retry-after", String(retryAfterSeconds));
+  return reply.code(status).header("cache-control", "no-store").send({ Code: code, Message: message });
+}
+
+/** The key as sent: verbatim (AWS_CONTAINER_AUTHORIZATION_TOKEN), or after "Bearer " for hand-written clients. */
+function presentedKey(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  return header.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : header.trim();
+}
+
+/**
+ * The endpoint of the AWS SDKs' container credentials provider
+ * (AWS_CONTAINER_CREDENTIALS_FULL_URI + AWS_CONTAINER_AUTHORIZATION_TOKEN): a client key in the
+ * Authorization header buys `{AccessKeyId, SecretAccessKey, Token, Expiration}`; errors are
+ * `{Code, Message}` with a 4xx/5xx status, never a stack or an AWS message.
+ */
+export function registerCredentialEndpoint(app: FastifyInstance, deps: { clientKeys: ClientKeyService; accountIdFor: (flow: string) => string | undefined }): void {
+  app.get(CREDENTIAL_ENDPOINT_PATH, async (request, reply) => {
+    try {
+      const { credentials } = await deps.clientKeys.credentialsFor(presentedKey(request.headers.authorization), {
+        requestId: request.id,
+        log: request.log,
+      });
+      const accountId = deps.accountIdFor(credentials.flow);
+      return reply.header("cache-control", "no-store").send({
+        AccessKeyId: credentials.accessKeyId,
+        SecretAccessKey: credentials.secretAccessKey,
+        Token: credentials.sessionToken,
+        Expiration: credentials.expiration.toISOString(),
+        ...(accountId ? { AccountId: accountId } : {}),
+      });
+    } catch (error) {
+      if (error instanceof BrokerError) {
+        const retryAfter = error.code === ErrorCode.RATE_LIMITED ? Number(error.extensions.retryAfterSeconds ?? 1) : error.code === ErrorCode.UPSTREAM_UNAVAILABLE ? 5 : undefined;
+        return sendError(reply, STATUS_BY_CODE[error.code] ?? 500, error.code, error.message, retryAfter);
+      }
+      request.log.error({ event: "unexpected_error", err: error }, "unexpected error in the credential endpoint");
+      return sendError(reply, 500, ErrorCode.INTERNAL_SERVER_ERROR, "Internal server error.");
+    }
+  });
+
+  app.route({
+    method: ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    url: CREDENTIAL_ENDPOINT_PATH,
+    handler: async (_request, reply) => {
+      reply.header("allow", "GET, HEAD");
+      return sendError(reply, 405, "MethodNotAllowed", "Use GET.");
+    },
+  });
+}
