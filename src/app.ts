@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { PoolATokenVerifier } from "./auth/pool-a-verifier.js";
 import { BrokerService } from "./broker/broker.service.js";
 import { ClientKeyService } from "./broker/client-keys.service.js";
+import { RateLimits } from "./broker/rate-limits.js";
 import { ApplicationDirectory } from "./cognito/application-directory.js";
 import { createAwsClients, destroyAwsClients } from "./cognito/aws-clients.js";
 import { DataPlatformPool } from "./cognito/data-platform-pool.js";
@@ -34,12 +35,14 @@ export async function createBroker(config: BrokerConfig, options: { logStream?: 
     }),
     directory: new ApplicationDirectory(aws.cognitoIdp, config.poolA.userPoolId),
   });
+  const rateLimits = new RateLimits(config.rateLimits);
   const app = await createHttpServer({
     config,
     schema: await brokerSchema(),
     verifier: new PoolATokenVerifier(config.poolA),
     broker,
-    clientKeys: new ClientKeyService({ config, store, broker }),
+    clientKeys: new ClientKeyService({ config, store, broker, rateLimits }),
+    rateLimits,
     ...(options.logStream ? { logStream: options.logStream } : {}),
   });
   return {
@@ -47,6 +50,7 @@ export async function createBroker(config: BrokerConfig, options: { logStream?: 
     store,
     async close() {
       await app.close();
+      await rateLimits.close();
       destroyAwsClients(aws);
       await store.close();
     },

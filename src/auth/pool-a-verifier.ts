@@ -71,7 +71,9 @@ export class PoolATokenVerifier {
     const groups = Array.isArray(payload["cognito:groups"]) ? (payload["cognito:groups"] as unknown[]).filter((g): g is string => typeof g === "string") : [];
     return {
       userId: sub,
-      tenant: typeof claim === "string" && claim.length > 0 ? claim : sub,
+      // Absent claim: the user is their own tenant. A present but unusable one (empty, not a
+      // string) is kept as it is, so that tenant validation refuses it rather than guessing.
+      tenant: claim === undefined ? sub : typeof claim === "string" ? claim : "",
       groups,
       isAdmin: groups.includes(this.settings.adminGroup),
     };

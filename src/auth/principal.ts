@@ -2,7 +2,7 @@
 export interface Principal {
   /** Pool A `sub`. */
   userId: string;
-  /** The raw tenant claim (or `sub` when the claim is absent); validated where it is used. */
+  /** The raw tenant claim (`sub` when the claim is absent, "" when it is not a string); validated where it is used. */
   tenant: string;
   groups: string[];
   isAdmin: boolean;

@@ -3,6 +3,7 @@ import type { BrokerConfig } from "../config/environment.js";
 import { BadUserInputError, ForbiddenError, NotProvisionedError, UnauthenticatedError } from "../errors.js";
 import type { ClientKey, CredentialFlow, Store } from "../store/store.js";
 import type { BrokerService } from "./broker.service.js";
+import type { RateLimits } from "./rate-limits.js";
 import { clientKeyIdOf, newClientKeySecret, secretMatches } from "./client-key-secret.js";
 import { resolveDurationSeconds } from "./duration.js";
 import type { RequestMeta } from "./request-meta.js";
@@ -34,7 +35,7 @@ export interface ClientKeyCredentials {
 /** Client keys: revocable credentials with which unattended clients fetch AWS credentials. */
 export class ClientKeyService {
   constructor(
-    private readonly deps: { config: BrokerConfig; store: Store; broker: BrokerService; now?: () => number },
+    private readonly deps: { config: BrokerConfig; store: Store; broker: BrokerService; rateLimits: RateLimits; now?: () => number },
   ) {}
 
   private now(): number {
@@ -82,6 +83,7 @@ export class ClientKeyService {
   /** The credential endpoint's work: authenticate the key, then credentials through the shared issuance path. */
   async credentialsFor(secret: string | undefined, meta: RequestMeta): Promise<ClientKeyCredentials> {
     const key = await this.authenticate(secret);
+    await this.deps.rateLimits.consume("credential-endpoint", key.id);
     const { broker, store } = this.deps;
     const actor = { userId: key.userId, tenant: "", groups: [], isAdmin: false };
     const subject = { userId: key.userId, tenantFromToken: null };

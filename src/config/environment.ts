@@ -73,6 +73,11 @@ const schema = z
     /** Retired keys kept for decryption during rotation: "id:base64,id:base64". */
     TOKEN_ENCRYPTION_PREVIOUS_KEYS: z.string().default(""),
 
+    RATE_LIMIT_MUTATIONS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
+    RATE_LIMIT_CREDENTIAL_ENDPOINT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
+    /** Rate-limit counters shared by replicas; in-process memory when unset. */
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
+
     GRAPHQL_SANDBOX: booleanString.optional(),
     GRAPHQL_INTROSPECTION: booleanString.optional(),
   })
@@ -114,6 +119,11 @@ const schema = z
       encryption: {
         activeKeyId: env.TOKEN_ENCRYPTION_KEY_ID,
         keys: parseKeys(env.TOKEN_ENCRYPTION_KEY_ID, env.TOKEN_ENCRYPTION_KEY, env.TOKEN_ENCRYPTION_PREVIOUS_KEYS),
+      },
+      rateLimits: {
+        mutationsPerMinute: env.RATE_LIMIT_MUTATIONS_PER_MINUTE,
+        credentialEndpointPerMinute: env.RATE_LIMIT_CREDENTIAL_ENDPOINT_PER_MINUTE,
+        redisUrl: env.REDIS_URL,
       },
       graphql: {
         sandbox: env.GRAPHQL_SANDBOX ?? !production,

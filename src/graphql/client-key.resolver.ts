@@ -6,6 +6,7 @@ import { ClientKey, CreatedClientKey } from "./client-key.type.js";
 import type { GraphQLContext } from "./context.type.js";
 import { CreateClientKeyInput } from "./create-client-key.input.js";
 import { CurrentUser } from "./current-user.decorator.js";
+import { RateLimited } from "./rate-limit.middleware.js";
 
 const userIdArg = { nullable: true, description: "Act for this Pool A user (administrators only)." } as const;
 
@@ -23,6 +24,7 @@ export class ClientKeyResolver {
   }
 
   @Mutation(() => CreatedClientKey, { description: "Creates a client key for an unattended client. The answer holds the secret, once." })
+  @RateLimited()
   async createClientKey(
     @CurrentUser() principal: Principal,
     @Ctx() context: GraphQLContext,

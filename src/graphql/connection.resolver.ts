@@ -5,6 +5,7 @@ import { ConnectionStatus } from "./connection-status.type.js";
 import type { GraphQLContext } from "./context.type.js";
 import { CredentialExpiry } from "./credential-expiry.type.js";
 import { CurrentUser } from "./current-user.decorator.js";
+import { RateLimited } from "./rate-limit.middleware.js";
 
 const userIdArg = { nullable: true, description: "Act for this Pool A user (administrators only)." } as const;
 
@@ -30,6 +31,7 @@ export class ConnectionResolver {
   }
 
   @Mutation(() => ConnectionStatus, { description: "Creates (or finds) the user's data platform user. Idempotent." })
+  @RateLimited()
   provisionDataPlatformUser(
     @CurrentUser() principal: Principal,
     @Ctx() context: GraphQLContext,
@@ -51,6 +53,7 @@ export class ConnectionResolver {
   }
 
   @Mutation(() => ConnectionStatus, { description: "Renews the data platform user's tokens now." })
+  @RateLimited()
   refreshTokens(
     @CurrentUser() principal: Principal,
     @Ctx() context: GraphQLContext,

@@ -1,6 +1,7 @@
 import type { Principal } from "../auth/principal.js";
 import type { BrokerService } from "../broker/broker.service.js";
 import type { ClientKeyService } from "../broker/client-keys.service.js";
+import type { RateLimits } from "../broker/rate-limits.js";
 import type { RequestLogger } from "../broker/request-meta.js";
 
 export interface GraphQLContext {
@@ -10,6 +11,7 @@ export interface GraphQLContext {
   log: RequestLogger;
   broker: BrokerService;
   clientKeys: ClientKeyService;
+  rateLimits: RateLimits;
   /** The broker's externally visible base URL, for configuration snippets. */
   publicUrl: string;
   region: string;

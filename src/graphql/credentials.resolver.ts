@@ -3,6 +3,7 @@ import type { Principal } from "../auth/principal.js";
 import type { TemporaryCredentialsView } from "../broker/views.js";
 import type { GraphQLContext } from "./context.type.js";
 import { CurrentUser } from "./current-user.decorator.js";
+import { RateLimited } from "./rate-limit.middleware.js";
 import { IssueCredentialsArgs } from "./issue-credentials.args.js";
 import { TemporaryCredentials } from "./temporary-credentials.type.js";
 
@@ -10,6 +11,7 @@ import { TemporaryCredentials } from "./temporary-credentials.type.js";
 @Resolver(() => TemporaryCredentials)
 export class CredentialsResolver {
   @Mutation(() => TemporaryCredentials, { description: "Issues temporary AWS credentials scoped to the user's tenant prefix." })
+  @RateLimited()
   issueCredentials(
     @CurrentUser() principal: Principal,
     @Ctx() context: GraphQLContext,

@@ -23,17 +23,40 @@ export function isExpectedError(error: GraphQLError): boolean {
 }
 
 /**
+ * graphql-js quotes the offending input in its coercion and validation messages. In production
+ * those values are cut out, so that a reflected value can never carry a payload back to a client.
+ */
+const INPUT_ECHOES: Array<[RegExp, string]> = [
+  [/^Variable "(\$[_A-Za-z][_0-9A-Za-z]*)" got invalid value[\s\S]*$/, 'Variable "$1" got an invalid value.'],
+  [/^Argument "([_A-Za-z][_0-9A-Za-z]*)" has invalid value[\s\S]*$/, 'Argument "$1" has an invalid value.'],
+  [/^Value [\s\S]* does not exist in "([_A-Za-z][_0-9A-Za-z]*)" enum\.[\s\S]*$/, 'A value does not exist in the "$1" enum.'],
+  [/^Expected value of type "([^"]+)", found [\s\S]*$/, 'Expected a value of type "$1".'],
+  [/^([_A-Za-z][_0-9A-Za-z]*) cannot represent [\s\S]*$/, "$1 cannot represent the given value."],
+  [/^Enum "([_A-Za-z][_0-9A-Za-z]*)" cannot represent [\s\S]*$/, 'Enum "$1" cannot represent the given value.'],
+];
+
+export function withoutInputValues(message: string): string {
+  for (const [pattern, replacement] of INPUT_ECHOES) {
+    if (pattern.test(message)) return message.replace(pattern, replacement);
+  }
+  return message;
+}
+
+/**
  * Lets the broker's typed errors and request errors through and masks everything else, so no
  * stack, AWS message or internal detail ever reaches a client.
  */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
-  if (original instanceof BrokerError) {
-    return { message: original.message, path: formatted.path, locations: formatted.locations, extensions: { ...original.extensions } };
-  }
-  const code = formatted.extensions?.code;
-  if (isRequestError(error, code)) {
-    return { message: formatted.message, locations: formatted.locations, extensions: { code } };
-  }
-  return { message: "Internal server error.", path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+export function formatErrorFor(options: { production: boolean }) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof BrokerError) {
+      return { message: original.message, path: formatted.path, locations: formatted.locations, extensions: { ...original.extensions } };
+    }
+    const code = formatted.extensions?.code;
+    if (isRequestError(error, code)) {
+      const message = options.production ? withoutInputValues(formatted.message) : formatted.message;
+      return { message, locations: formatted.locations, extensions: { code } };
+    }
+    return { message: "Internal server error.", path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+  };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ApolloServer } from "@apollo/server";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { unwrapResolverError } from "@apollo/server/errors";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
@@ -10,10 +10,12 @@ import type { Principal } from "../auth/principal.js";
 import { bearerToken, type PoolATokenVerifier } from "../auth/pool-a-verifier.js";
 import type { BrokerService } from "../broker/broker.service.js";
 import type { ClientKeyService } from "../broker/client-keys.service.js";
+import type { RateLimits } from "../broker/rate-limits.js";
+import { ApolloArmor } from "@escape.tech/graphql-armor";
 import type { BrokerConfig } from "../config/environment.js";
 import type { GraphQLContext } from "../graphql/context.type.js";
 import { registerCredentialEndpoint } from "./credential-endpoint.js";
-import { formatError, isExpectedError } from "./error-formatting.js";
+import { formatErrorFor, isExpectedError } from "./error-formatting.js";
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -28,6 +30,11 @@ export const LOG_REDACTIONS = [
   "*.secretAccessKey",
   "*.sessionToken",
   "*.password",
+  "*.secret",
+  "*.Token",
+  "*.SecretAccessKey",
+  "variables",
+  "*.variables",
 ];
 
 export interface HttpServerDependencies {
@@ -36,6 +43,7 @@ export interface HttpServerDependencies {
   verifier: PoolATokenVerifier;
   broker: BrokerService;
   clientKeys: ClientKeyService;
+  rateLimits: RateLimits;
   /** A pino destination for tests that read what was logged. */
   logStream?: NodeJS.WritableStream;
 }
@@ -62,15 +70,28 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
 
   app.get("/healthz", async () => ({ status: "ok" }));
 
+  // Document limits; a refusal says the document is too large or complex, never what the limit is.
+  const armor = new ApolloArmor({
+    maxDepth: { n: 8, exposeLimits: false },
+    maxAliases: { n: 10, exposeLimits: false },
+    maxDirectives: { n: 10, exposeLimits: false },
+    maxTokens: { n: 1000, exposeLimits: false },
+    costLimit: { maxCost: 5000, exposeLimits: false },
+    blockFieldSuggestion: { enabled: config.production },
+  }).protect();
+
   const apollo = new ApolloServer<GraphQLContext>({
     schema: deps.schema,
+    validationRules: armor.validationRules,
     introspection: config.graphql.introspection,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: config.production,
-    formatError,
+    formatError: formatErrorFor({ production: config.production }),
     plugins: [
+      // graphql-armor ships CommonJS typings of Apollo's plugin type; the objects are the same.
+      ...(armor.plugins as unknown as ApolloServerPlugin<GraphQLContext>[]),
       fastifyApolloDrainPlugin(app),
       config.graphql.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       {
@@ -123,6 +144,7 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
       log: request.log,
       broker: deps.broker,
       clientKeys: deps.clientKeys,
+      rateLimits: deps.rateLimits,
       publicUrl: config.publicUrl ?? `${request.protocol}://${request.host}`,
       region: config.aws.region,
     }),

@@ -1,10 +1,10 @@
 import { GraphQLError } from "graphql";
 import { describe, expect, it } from "vitest";
 import { ForbiddenError } from "../../src/errors.js";
-import { formatError, isExpectedError } from "../../src/http/error-formatting.js";
+import { formatErrorFor, isExpectedError, withoutInputValues } from "../../src/http/error-formatting.js";
 
 describe("error formatting", () => {
-  const format = formatError;
+  const format = formatErrorFor({ production: false });
   const resolverError = (original: Error) =>
     new GraphQLError(original.message, { originalError: original, path: ["issueCredentials"] });
 
@@ -27,5 +27,28 @@ describe("error formatting", () => {
       message: 'Unknown argument "foo".',
       extensions: { code: "GRAPHQL_VALIDATION_FAILED" },
     });
+  });
+});
+
+describe("input values in production error messages", () => {
+  it.each([
+    ['Variable "$flow" got invalid value "<script>"; Value "<script>" does not exist in "CredentialFlow" enum.', 'Variable "$flow" got an invalid value.'],
+    ['Value "<img>" does not exist in "CredentialFlow" enum. Did you mean the enum value "CLASSIC"?', 'A value does not exist in the "CredentialFlow" enum.'],
+    ['Int cannot represent non-integer value: "DROP TABLE"', "Int cannot represent the given value."],
+    ['Expected value of type "Int", found "payload".', 'Expected a value of type "Int".'],
+    ['Argument "userId" has invalid value {a: 1}.', 'Argument "userId" has an invalid value.'],
+  ])("%s", (message, expected) => {
+    expect(withoutInputValues(message)).toBe(expected);
+  });
+
+  it("leaves messages without input values alone", () => {
+    expect(withoutInputValues('Cannot query field "nope" on type "Query".')).toBe('Cannot query field "nope" on type "Query".');
+  });
+
+  it("is applied only in production", () => {
+    const error = new GraphQLError('Int cannot represent non-integer value: "x"', { extensions: { code: "BAD_USER_INPUT" } });
+    const formatted = { message: error.message, extensions: { code: "BAD_USER_INPUT" } };
+    expect(formatErrorFor({ production: true })(formatted, error).message).toBe("Int cannot represent the given value.");
+    expect(formatErrorFor({ production: false })(formatted, error).message).toBe(error.message);
   });
 });

@@ -1,0 +1,56 @@
+import { Redis } from "ioredis";
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { RateLimitedError } from "../errors.js";
+
+export interface RateLimitSettings {
+  /** Per principal, shared by provisionDataPlatformUser, issueCredentials, refreshTokens and createClientKey. */
+  mutationsPerMinute: number;
+  /** Per client key, for the credential endpoint. */
+  credentialEndpointPerMinute: number;
+  /** Counters in Redis (shared by replicas) instead of in this process. */
+  redisUrl?: string | undefined;
+}
+
+export type RateLimitBucket = "mutation" | "credential-endpoint";
+
+/**
+ * Rate limits with rate-limiter-flexible: in memory by default, in Redis when configured (with an
+ * in-memory limiter as insurance while Redis is unreachable, so an outage neither opens the gate
+ * nor takes the API down). A refusal carries a retry-after hint, never the limit itself.
+ */
+export class RateLimits {
+  private readonly limiters: Record<RateLimitBucket, RateLimiterAbstract>;
+  private readonly redis: Redis | undefined;
+
+  constructor(settings: RateLimitSettings) {
+    const options = {
+      mutation: { keyPrefix: "s3broker:rl:mutation", points: settings.mutationsPerMinute, duration: 60 },
+      "credential-endpoint": { keyPrefix: "s3broker:rl:endpoint", points: settings.credentialEndpointPerMinute, duration: 60 },
+    } as const;
+    if (settings.redisUrl) {
+      this.redis = new Redis(settings.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+      // Connection trouble is absorbed by the insurance limiter; keep it out of the unhandled-error path.
+      this.redis.on("error", () => undefined);
+      const redis = this.redis;
+      const make = (o: (typeof options)[RateLimitBucket]) =>
+        new RateLimiterRedis({ ...o, storeClient: redis, insuranceLimiter: new RateLimiterMemory(o) });
+      this.limiters = { mutation: make(options.mutation), "credential-endpoint": make(options["credential-endpoint"]) };
+    } else {
+      this.limiters = { mutation: new RateLimiterMemory(options.mutation), "credential-endpoint": new RateLimiterMemory(options["credential-endpoint"]) };
+    }
+  }
+
+  /** Takes one point for `key` from the bucket, or throws RATE_LIMITED. */
+  async consume(bucket: RateLimitBucket, key: string): Promise<void> {
+    try {
+      await this.limiters[bucket].consume(key, 1);
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) throw new RateLimitedError(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
+      throw rejection;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.redis) await this.redis.quit().catch(() => this.redis?.disconnect());
+  }
+}
