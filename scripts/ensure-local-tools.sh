@@ -13,3 +13,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing ${missing[*]} with pip ..."
   "$PYTHON" -m pip install --user "${missing[@]}"
 fi
+
+# Redis, for the tests of rate limits shared by replicas (REDIS_URL). The project's machines run one
+# on 127.0.0.1:6379; start or install one where it is missing.
+if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  if ! command -v redis-server >/dev/null; then
+    echo "Installing redis-server ..."
+    (apt-get update -qq && apt-get install -y -qq redis-server) >/dev/null
+  fi
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+  for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && break; sleep 0.1; done
+fi

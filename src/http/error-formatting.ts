@@ -35,6 +35,11 @@ const INPUT_ECHOES: Array<[RegExp, string]> = [
   [/^Enum "([_A-Za-z][_0-9A-Za-z]*)" cannot represent [\s\S]*$/, 'Enum "$1" cannot represent the given value.'],
 ];
 
+/** The parser names its token limit; clients are told only that the document is too large. */
+function withoutLimits(message: string): string {
+  return /Document contains more tha[nt] \d+ tokens/.test(message) ? "Syntax Error: Document is too large." : message;
+}
+
 export function withoutInputValues(message: string): string {
   for (const [pattern, replacement] of INPUT_ECHOES) {
     if (pattern.test(message)) return message.replace(pattern, replacement);
@@ -54,7 +59,7 @@ export function formatErrorFor(options: { production: boolean }) {
     }
     const code = formatted.extensions?.code;
     if (isRequestError(error, code)) {
-      const message = options.production ? withoutInputValues(formatted.message) : formatted.message;
+      const message = withoutLimits(options.production ? withoutInputValues(formatted.message) : formatted.message);
       return { message, locations: formatted.locations, extensions: { code } };
     }
     return { message: "Internal server error.", path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };

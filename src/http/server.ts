@@ -17,6 +17,7 @@ import type { GraphQLContext } from "../graphql/context.type.js";
 import { registerCredentialEndpoint } from "./credential-endpoint.js";
 import { formatErrorFor, isExpectedError } from "./error-formatting.js";
 
+const MAX_DOCUMENT_TOKENS = 1000;
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** What pino must never print, wherever it appears in a logged object. */
@@ -72,17 +73,20 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
 
   // Document limits; a refusal says the document is too large or complex, never what the limit is.
   const armor = new ApolloArmor({
-    maxDepth: { n: 8, exposeLimits: false },
+    // Our own types nest 4 deep; 16 leaves room for Sandbox's introspection query, which counts too.
+    maxDepth: { n: 16, exposeLimits: false, ignoreIntrospection: false },
     maxAliases: { n: 10, exposeLimits: false },
     maxDirectives: { n: 10, exposeLimits: false },
-    maxTokens: { n: 1000, exposeLimits: false },
-    costLimit: { maxCost: 5000, exposeLimits: false },
+    // Tokens are limited by the parser itself (parseOptions below): armor's token plugin answers 500.
+    maxTokens: { enabled: false },
+    costLimit: { maxCost: 5000, exposeLimits: false, ignoreIntrospection: false },
     blockFieldSuggestion: { enabled: config.production },
   }).protect();
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema: deps.schema,
     validationRules: armor.validationRules,
+    parseOptions: { maxTokens: MAX_DOCUMENT_TOKENS },
     introspection: config.graphql.introspection,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
@@ -106,6 +110,12 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
               }
             },
             async willSendResponse({ response, contextValue }) {
+              // A document refused before execution (graphql-armor throws some refusals from a plugin)
+              // is the client's fault: 400, never 500.
+              const errors = response.body.kind === "single" ? response.body.singleResult.errors : undefined;
+              if (errors?.length && errors.every((e) => e.extensions?.code === "GRAPHQL_VALIDATION_FAILED" || e.extensions?.code === "GRAPHQL_PARSE_FAILED")) {
+                if (response.http.status === undefined || response.http.status >= 500) response.http.status = 400;
+              }
               if (response.body.kind === "single" && response.body.singleResult.errors) {
                 response.body.singleResult.errors = response.body.singleResult.errors.map((e) => ({
                   ...e,
