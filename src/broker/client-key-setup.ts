@@ -9,7 +9,7 @@ export function clientKeySetup(endpoint: string, secret: string, region: string,
       `export AWS_REGION='${region}'`,
     ].join("\n"),
     credentialProcessProfile: [
-      `# Save the secret to the key file first (chmod 600); the helper ships with the broker (bin/s3-broker.mjs).`,
+      `# Save the secret to the key file first (chmod 600); the helper ships with the broker (src/cli/s3-broker.mjs).`,
       `[profile ${profile}]`,
       `region = ${region}`,
       `credential_process = s3-broker credential-process --endpoint ${endpoint} --key-file ~/.config/s3-broker/${profile}.key`,

@@ -14,7 +14,7 @@ import { startLocalAws, type LocalAws } from "../support/local-aws.js";
 import { tokenFor } from "../support/users.js";
 
 const run = promisify(execFile);
-const HELPER = resolve(import.meta.dirname, "../../bin/s3-broker.mjs");
+const HELPER = resolve(import.meta.dirname, "../../src/cli/s3-broker.mjs");
 
 let aws: LocalAws;
 let broker: BrokerUnderTest;

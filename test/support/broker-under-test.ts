@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { brokerEnvironment, type StackInfo } from "../../scripts/lib/bootstrap.js";
+import { brokerEnvironment, type StackInfo } from "../../src/dev/bootstrap.js";
 import { createBroker, type Broker } from "../../src/app.js";
 import { loadEnvironment, type BrokerConfig } from "../../src/config/environment.js";
 

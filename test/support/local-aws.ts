@@ -1,5 +1,5 @@
-import { bootstrapAws, type StackInfo } from "../../scripts/lib/bootstrap.js";
-import { startMoto, type MotoServer } from "../../scripts/lib/moto.js";
+import { bootstrapAws, type StackInfo } from "../../src/dev/bootstrap.js";
+import { startMoto, type MotoServer } from "../../src/dev/moto.js";
 
 export const TEST_REGION = "eu-west-1";
 

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { importPKCS8, SignJWT } from "jose";
-import type { StackInfo } from "../../scripts/lib/bootstrap.js";
+import type { StackInfo } from "../../src/dev/bootstrap.js";
 
 /**
  * moto signs every user pool token with one RS256 key (kid "dummy") whose private half ships in

@@ -1,6 +1,6 @@
 import { CognitoIdentityProviderClient, ListUsersCommand } from "@aws-sdk/client-cognito-identity-provider";
-import type { DemoUser, StackInfo } from "../../scripts/lib/bootstrap.js";
-import { poolAIdToken } from "../../scripts/lib/pool-a-sign-in.js";
+import type { DemoUser, StackInfo } from "../../src/dev/bootstrap.js";
+import { poolAIdToken } from "../../src/dev/pool-a-sign-in.js";
 
 export function demoUser(stack: StackInfo, username: "alice" | "bob" | "admin"): DemoUser {
   const user = stack.demoUsers.find((u) => u.username === username);

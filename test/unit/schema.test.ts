@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { renderSchema, SCHEMA_FILE } from "../../scripts/lib/render-schema.js";
+import { renderSchema, SCHEMA_FILE } from "../../src/dev/render-schema.js";
 
 describe("schema.graphql", () => {
   it("matches the type-graphql schema (run `npm run schema:emit` after changing the API)", async () => {

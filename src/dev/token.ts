@@ -1,6 +1,6 @@
 /** Prints a demo user's Pool A ID token from the running local stack: `npm run -s token -- alice`. */
-import { poolAIdToken } from "./lib/pool-a-sign-in.js";
-import { readStack, useEmulatorCredentials } from "./lib/local-stack.js";
+import { poolAIdToken } from "./pool-a-sign-in.js";
+import { readStack, useEmulatorCredentials } from "./local-stack.js";
 
 async function main(): Promise<void> {
   useEmulatorCredentials();

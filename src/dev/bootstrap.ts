@@ -18,7 +18,7 @@ import {
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { CreateBucketCommand, PutObjectCommand, S3Client, type BucketLocationConstraint } from "@aws-sdk/client-s3";
 import { randomBytes } from "node:crypto";
-import { identityPoolRoleTrustPolicy, TENANT_ATTRIBUTE, TENANT_TAG_KEY, tenantReadRolePolicy } from "../../src/policy/policies.js";
+import { identityPoolRoleTrustPolicy, TENANT_ATTRIBUTE, TENANT_TAG_KEY, tenantReadRolePolicy } from "../policy/policies.js";
 
 export interface DemoUser {
   username: string;

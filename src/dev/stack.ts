@@ -6,11 +6,11 @@ import "reflect-metadata";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { createBroker } from "../src/app.js";
-import { loadEnvironment } from "../src/config/environment.js";
-import { bootstrapAws, brokerEnvironment } from "./lib/bootstrap.js";
-import { LOCAL_DIR, STACK_FILE, useEmulatorCredentials } from "./lib/local-stack.js";
-import { startMoto } from "./lib/moto.js";
+import { createBroker } from "../app.js";
+import { loadEnvironment } from "../config/environment.js";
+import { bootstrapAws, brokerEnvironment } from "./bootstrap.js";
+import { LOCAL_DIR, STACK_FILE, useEmulatorCredentials } from "./local-stack.js";
+import { startMoto } from "./moto.js";
 
 async function main(): Promise<void> {
   useEmulatorCredentials();

@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { resolve } from "node:path";
 import { printSchema } from "graphql";
-import { brokerSchema } from "../../src/graphql/schema.js";
+import { brokerSchema } from "../graphql/schema.js";
 
 export const SCHEMA_FILE = resolve(import.meta.dirname, "../../schema.graphql");
 
