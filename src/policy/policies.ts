@@ -62,3 +62,56 @@ export function tenantReadRolePolicy(bucket: string, prefixTemplate: string): Po
 export function tenantSessionPolicy(bucket: string, prefix: string): PolicyDocument {
   return { Version: "2012-10-17", Statement: readPrefixStatements(bucket, prefix, {}) };
 }
+
+export interface BrokerResources {
+  poolAArn: string;
+  poolBArn: string;
+  identityPoolArn: string;
+}
+
+/**
+ * The broker's own permissions: exactly the AWS calls its service layer makes, each on the one
+ * resource it needs. STS AssumeRoleWithWebIdentity needs none (the OpenID token authorises it).
+ * A test checks this list against the commands the code sends.
+ */
+export const BROKER_ACTIONS = {
+  poolB: [
+    "cognito-idp:AdminCreateUser",
+    "cognito-idp:AdminUpdateUserAttributes",
+    "cognito-idp:AdminSetUserPassword",
+    "cognito-idp:AdminInitiateAuth",
+    "cognito-idp:AdminDisableUser",
+    "cognito-idp:AdminEnableUser",
+    "cognito-idp:AdminUserGlobalSignOut",
+  ],
+  poolA: ["cognito-idp:ListUsers"],
+  identityPool: ["cognito-identity:GetId", "cognito-identity:GetCredentialsForIdentity", "cognito-identity:GetOpenIdToken"],
+} as const;
+
+export function brokerPolicy(resources: BrokerResources): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "AdministerDataPlatformUsers", Effect: "Allow", Action: [...BROKER_ACTIONS.poolB], Resource: resources.poolBArn },
+      { Sid: "LookUpApplicationUsers", Effect: "Allow", Action: [...BROKER_ACTIONS.poolA], Resource: resources.poolAArn },
+      { Sid: "ExchangeTokens", Effect: "Allow", Action: [...BROKER_ACTIONS.identityPool], Resource: resources.identityPoolArn },
+    ],
+  };
+}
+
+/** Bucket policy: TLS only (the role policy does the tenant scoping). */
+export function tlsOnlyBucketPolicy(bucket: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: [s3Arn(bucket), s3Arn(bucket, "*")],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
+    ],
+  };
+}

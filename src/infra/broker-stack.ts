@@ -1,0 +1,129 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import * as cognito from "aws-cdk-lib/aws-cognito";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import type { Construct } from "constructs";
+import {
+  brokerPolicy,
+  identityPoolRoleTrustPolicy,
+  TENANT_ATTRIBUTE,
+  TENANT_TAG_KEY,
+  tenantReadRolePolicy,
+  tlsOnlyBucketPolicy,
+} from "../policy/policies.js";
+
+export interface BrokerStackProps extends StackProps {
+  /** Where each tenant's data lives; must match the broker's S3_PREFIX_TEMPLATE. */
+  prefixTemplate?: string;
+  /** Keep the bucket and pools when the stack is deleted (default: keep). */
+  retainData?: boolean;
+}
+
+export const ROLE_MAX_SESSION_SECONDS = 43200;
+
+/**
+ * Everything the broker needs on AWS. The IAM documents come from src/policy/policies.ts, the
+ * same module the local bootstrap and the broker's session policy use, so they cannot drift.
+ */
+export class BrokerStack extends Stack {
+  readonly bucket: s3.Bucket;
+  readonly poolA: cognito.UserPool;
+  readonly poolB: cognito.UserPool;
+  readonly identityPool: cognito.CfnIdentityPool;
+
+  constructor(scope: Construct, id: string, props: BrokerStackProps = {}) {
+    super(scope, id, props);
+    const prefixTemplate = props.prefixTemplate ?? "tenants/{tenant}/";
+    const removalPolicy = props.retainData === false ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const tenantAttribute = { tenant: new cognito.StringAttribute({ minLen: 1, maxLen: 64, mutable: true }) };
+
+    // Pool A: the application's own users.
+    this.poolA = new cognito.UserPool(this, "ApplicationUsers", {
+      selfSignUpEnabled: false,
+      customAttributes: tenantAttribute,
+      removalPolicy,
+    });
+    const poolAClient = this.poolA.addClient("ApplicationWeb", {
+      authFlows: { userSrp: true },
+      idTokenValidity: Duration.hours(1),
+      accessTokenValidity: Duration.hours(1),
+      refreshTokenValidity: Duration.days(30),
+      preventUserExistenceErrors: true,
+      readAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }).withCustomAttributes("tenant"),
+    });
+    new cognito.CfnUserPoolGroup(this, "BrokerAdmins", { userPoolId: this.poolA.userPoolId, groupName: "broker-admins" });
+
+    // Pool B: data platform users, administered by the broker only. Separate from Pool A so that a
+    // lockout or compromise of one sign-in never freezes the other.
+    this.poolB = new cognito.UserPool(this, "DataPlatformUsers", {
+      selfSignUpEnabled: false,
+      customAttributes: tenantAttribute,
+      passwordPolicy: { minLength: 16, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: true },
+      accountRecovery: cognito.AccountRecovery.NONE,
+      removalPolicy,
+    });
+    const poolBClient = this.poolB.addClient("Broker", {
+      generateSecret: true,
+      authFlows: { adminUserPassword: true },
+      idTokenValidity: Duration.hours(1),
+      accessTokenValidity: Duration.hours(1),
+      refreshTokenValidity: Duration.days(30),
+      enableTokenRevocation: true,
+      preventUserExistenceErrors: true,
+      readAttributes: new cognito.ClientAttributes().withCustomAttributes("tenant"),
+      writeAttributes: new cognito.ClientAttributes(),
+    });
+
+    const providerName = `cognito-idp.${this.region}.amazonaws.com/${this.poolB.userPoolId}`;
+    const identityPool = (this.identityPool = new cognito.CfnIdentityPool(this, "DataPlatformIdentities", {
+      allowUnauthenticatedIdentities: false,
+      allowClassicFlow: true,
+      cognitoIdentityProviders: [{ providerName, clientId: poolBClient.userPoolClientId, serverSideTokenCheck: true }],
+    }));
+    new cognito.CfnIdentityPoolPrincipalTag(this, "TenantTag", {
+      identityPoolId: identityPool.ref,
+      identityProviderName: providerName,
+      useDefaults: false,
+      principalTags: { [TENANT_TAG_KEY]: TENANT_ATTRIBUTE },
+    });
+
+    this.bucket = new s3.Bucket(this, "Data", {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: false, // the TLS-only policy below comes from the shared policy module instead
+      versioned: true,
+      removalPolicy,
+    });
+    new s3.CfnBucketPolicy(this, "DataTlsOnly", { bucket: this.bucket.bucketName, policyDocument: tlsOnlyBucketPolicy(this.bucket.bucketName) });
+
+    const tenantReader = new iam.CfnRole(this, "TenantReader", {
+      description: "Assumed through the identity pool; reads only the prefix named by the session's tenant tag",
+      maxSessionDuration: ROLE_MAX_SESSION_SECONDS,
+      assumeRolePolicyDocument: identityPoolRoleTrustPolicy(identityPool.ref),
+      policies: [{ policyName: "tenant-prefix-read", policyDocument: tenantReadRolePolicy(this.bucket.bucketName, prefixTemplate) }],
+    });
+    new cognito.CfnIdentityPoolRoleAttachment(this, "Roles", {
+      identityPoolId: identityPool.ref,
+      roles: { authenticated: tenantReader.attrArn },
+    });
+
+    const identityPoolArn = this.formatArn({ service: "cognito-identity", resource: "identitypool", resourceName: identityPool.ref });
+    new iam.CfnManagedPolicy(this, "BrokerPermissions", {
+      description: "Least privilege for the S3 access broker: Pool B administration, Pool A look-ups, identity pool exchange",
+      policyDocument: brokerPolicy({ poolAArn: this.poolA.userPoolArn, poolBArn: this.poolB.userPoolArn, identityPoolArn }),
+    });
+
+    // What the broker's environment needs, as stack outputs.
+    const outputs: Record<string, string> = {
+      PoolAUserPoolId: this.poolA.userPoolId,
+      PoolAClientId: poolAClient.userPoolClientId,
+      PoolBUserPoolId: this.poolB.userPoolId,
+      PoolBClientId: poolBClient.userPoolClientId,
+      IdentityPoolId: identityPool.ref,
+      ClassicRoleArn: tenantReader.attrArn,
+      Bucket: this.bucket.bucketName,
+    };
+    // The Pool B client secret is deliberately not an output: read it from Cognito into the broker's secret store.
+    for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
+  }
+}
