@@ -24,3 +24,23 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
   for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && break; sleep 0.1; done
 fi
+
+# PostgreSQL, for the PostgreSQL store's tests and the multi-replica tests: the project's machines
+# run one on 127.0.0.1:5432 (trust auth); start or install one where it is missing, and create the
+# test database.
+if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    echo "Installing PostgreSQL ..."
+    (apt-get update -qq && apt-get install -y -qq postgresql) >/dev/null
+  fi
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+  for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && break; sleep 0.1; done
+fi
+PSQL=(psql -h 127.0.0.1 -U postgres -d postgres -tAq)
+if ! "${PSQL[@]}" -c "SELECT 1" >/dev/null 2>&1; then
+  # A fresh Debian cluster only lets the postgres OS user in: allow local TCP connections without a password (test machine only).
+  hba=$(su postgres -c "psql -tAc 'SHOW hba_file'")
+  sed -i 's/^\(host\s\+all\s\+all\s\+127.0.0.1\/32\s\+\)\S\+/\1trust/' "$hba"
+  su postgres -c "psql -tAc 'SELECT pg_reload_conf()'" >/dev/null
+fi
+"${PSQL[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'broker_test'" | grep -q 1 || "${PSQL[@]}" -c "CREATE DATABASE broker_test"

@@ -10,9 +10,8 @@ import { IdentityExchange } from "./cognito/identity-exchange.js";
 import type { BrokerConfig } from "./config/environment.js";
 import { brokerSchema } from "./graphql/schema.js";
 import { createHttpServer } from "./http/server.js";
-import { SqliteStore } from "./store/sqlite-store.js";
+import { openStore } from "./store/open-store.js";
 import type { Store } from "./store/store.js";
-import { TokenCipher } from "./store/token-cipher.js";
 
 export interface Broker {
   app: FastifyInstance;
@@ -22,7 +21,7 @@ export interface Broker {
 
 /** The composition root: wires config, store, AWS clients, services and the HTTP server. */
 export async function createBroker(config: BrokerConfig, options: { logStream?: NodeJS.WritableStream } = {}): Promise<Broker> {
-  const store = new SqliteStore(config.databasePath, new TokenCipher(config.encryption.activeKeyId, config.encryption.keys));
+  const store = await openStore(config);
   const aws = createAwsClients(config);
   const broker = new BrokerService({
     config,

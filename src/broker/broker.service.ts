@@ -17,7 +17,7 @@ import {
 import { tenantSessionPolicy } from "../policy/policies.js";
 import type { AuditAction, Connection, CredentialFlow, PoolBTokens, Store } from "../store/store.js";
 import { clientConfiguration, type IssuedCredentials } from "./client-config.js";
-import { CredentialCache } from "./credential-cache.js";
+import { CredentialCache, REUSE_MIN_REMAINING_MS } from "./credential-cache.js";
 import { resolveDurationSeconds } from "./duration.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import type { RequestMeta } from "./request-meta.js";
@@ -79,7 +79,7 @@ export class BrokerService {
   async provision(principal: Principal, userId: string | null | undefined, meta: RequestMeta): Promise<ConnectionStatusView> {
     const subject = this.subjectFor(principal, userId);
     return this.audited("PROVISION", principal, subject, meta, {}, () =>
-      this.userLocks.run(subject.userId, async () => {
+      this.withUserLock(subject.userId, async () => {
         const tenant = await this.tenantOf(subject);
         const existing = await this.deps.store.getConnection(subject.userId);
         if (existing?.state === "ACTIVE" && existing.identityId && existing.tenant === tenant) {
@@ -129,12 +129,17 @@ export class BrokerService {
   ): Promise<TemporaryCredentialsView> {
     const connection = await this.requireProvisioned(userId);
     const prefix = prefixForTenant(this.deps.config.s3.prefixTemplate, connection.tenant);
-    const issue = async () => {
-      const credentials = await this.issueUpstream(connection, flow, durationSeconds, prefix, meta);
-      await onIssued();
-      return credentials;
-    };
-    // A DISABLED connection must ask Cognito again every time, so it never takes from the cache.
+    const issue = () =>
+      this.withUserLock(userId, async () => {
+        // Another replica may have issued while this one waited for the lock: reuse what it stored.
+        const shared = connection.state === "ACTIVE" ? await this.deps.store.getCachedCredentials(userId, flow, durationSeconds) : null;
+        if (shared && shared.expiration.getTime() - this.now() > REUSE_MIN_REMAINING_MS) return shared;
+        const issued = await this.issueUpstream(connection, flow, durationSeconds, prefix, meta);
+        await onIssued();
+        if (connection.state === "ACTIVE") await this.deps.store.putCachedCredentials(userId, flow, durationSeconds, issued);
+        return issued;
+      });
+    // A DISABLED connection must ask Cognito again every time, so it never takes from a cache.
     const credentials =
       connection.state === "ACTIVE"
         ? (await this.cache.getOrIssue(CredentialCache.keyFor(userId, flow, durationSeconds), issue)).credentials
@@ -151,9 +156,8 @@ export class BrokerService {
   ): Promise<IssuedCredentials> {
     const { config } = this.deps;
     const identityId = connection.identityId!;
-    const credentials = await this.userLocks.run(connection.userId, async () => {
-      const idToken = await this.freshIdToken(connection.userId);
-      return this.upstream(() =>
+    const idToken = await this.freshIdToken(connection.userId);
+    const credentials = await this.upstream(() =>
         flow === "ENHANCED"
           ? this.deps.exchange.enhancedCredentials(identityId, idToken)
           : this.deps.exchange.classicCredentials({
@@ -164,8 +168,7 @@ export class BrokerService {
               sessionName: connection.poolBUsername,
               sessionPolicy: JSON.stringify(tenantSessionPolicy(config.s3.bucket, prefix)),
             }),
-      );
-    });
+    );
     await this.deps.store.recordIssuance({
       userId: connection.userId,
       flow,
@@ -185,7 +188,7 @@ export class BrokerService {
   async revokeDataPlatformUser(principal: Principal, userId: string | null | undefined, meta: RequestMeta): Promise<ConnectionStatusView> {
     const subject = this.subjectFor(principal, userId);
     return this.audited("REVOKE_DATA_PLATFORM_USER", principal, subject, meta, {}, () =>
-      this.userLocks.run(subject.userId, async () => {
+      this.withUserLock(subject.userId, async () => {
         const connection = await this.deps.store.getConnection(subject.userId);
         if (!connection) throw new NotProvisionedError();
         try {
@@ -198,6 +201,7 @@ export class BrokerService {
         const at = new Date(this.now());
         const keys = await this.deps.store.revokeClientKeysOf(subject.userId, at);
         await this.deps.store.updateConnection(subject.userId, { state: "REVOKED", tokens: null });
+        await this.deps.store.forgetCachedCredentials(subject.userId);
         this.cache.forgetUser(subject.userId);
         meta.log.info({ event: "data_platform_user_revoked", subjectUserId: subject.userId, clientKeysRevoked: keys }, "data platform user revoked");
         return this.statusView(subject, await this.deps.store.getConnection(subject.userId));
@@ -209,9 +213,18 @@ export class BrokerService {
     const subject = this.subjectFor(principal, userId);
     return this.audited("REFRESH", principal, subject, meta, {}, async () => {
       await this.requireProvisioned(subject.userId);
-      await this.userLocks.run(subject.userId, () => this.freshIdToken(subject.userId, { force: true }));
+      await this.withUserLock(subject.userId, () => this.freshIdToken(subject.userId, { force: true }));
       return this.statusView(subject, await this.deps.store.getConnection(subject.userId));
     });
+  }
+
+  /**
+   * Serialises work on one user: within this process (KeyedMutex) and across processes sharing
+   * the store (its lock; an advisory lock on PostgreSQL), so that a storm neither multiplies
+   * upstream calls nor writes conflicting token rows.
+   */
+  private withUserLock<T>(userId: string, task: () => Promise<T>): Promise<T> {
+    return this.userLocks.run(userId, () => this.deps.store.withUserLock(userId, task));
   }
 
   // ---- tokens ---------------------------------------------------------------------------------

@@ -68,6 +68,9 @@ const schema = z
     TOKEN_SAFETY_MARGIN_SECONDS: z.coerce.number().int().min(30).max(1800).default(300),
 
     DATABASE_PATH: z.string().min(1).default("./data/broker.sqlite"),
+    /** postgres://… selects the PostgreSQL store (several replicas); SQLite at DATABASE_PATH otherwise. */
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
     TOKEN_ENCRYPTION_KEY: base64Key,
     TOKEN_ENCRYPTION_KEY_ID: keyId.default("k1"),
     /** Retired keys kept for decryption during rotation: "id:base64,id:base64". */
@@ -115,7 +118,7 @@ const schema = z
       classicRole: { arn: env.CLASSIC_ROLE_ARN, maxSessionSeconds: env.CLASSIC_ROLE_MAX_SESSION_SECONDS },
       s3: { bucket: env.S3_BUCKET, prefixTemplate: env.S3_PREFIX_TEMPLATE },
       tokenSafetyMarginSeconds: env.TOKEN_SAFETY_MARGIN_SECONDS,
-      databasePath: env.DATABASE_PATH,
+      database: { path: env.DATABASE_PATH, url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE },
       encryption: {
         activeKeyId: env.TOKEN_ENCRYPTION_KEY_ID,
         keys: parseKeys(env.TOKEN_ENCRYPTION_KEY_ID, env.TOKEN_ENCRYPTION_KEY, env.TOKEN_ENCRYPTION_PREVIOUS_KEYS),

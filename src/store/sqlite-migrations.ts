@@ -80,4 +80,18 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       ALTER TABLE audit_events ADD COLUMN client_key_id TEXT;
     `,
   },
+  {
+    version: 3,
+    name: "shared credential cache",
+    sql: `
+      CREATE TABLE credential_cache (
+        user_id TEXT NOT NULL REFERENCES connections(user_id),
+        flow TEXT NOT NULL,
+        duration_seconds INTEGER NOT NULL,
+        sealed TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, flow, duration_seconds)
+      );
+    `,
+  },
 ];

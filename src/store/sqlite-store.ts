@@ -1,55 +1,22 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type { AuditEvent, ClientKey, Connection, ConnectionState, CredentialFlow, Issuance, PoolBTokens, Store } from "./store.js";
+import type { AuditEvent, CachedCredentials, ClientKey, Connection, CredentialFlow, Issuance, Page, Store } from "./store.js";
+import {
+  type AuditRow,
+  type ClientKeyRow,
+  type ConnectionRow,
+  type IssuanceRow,
+  credentialsContext,
+  sealTokenColumns,
+  toAuditEvent,
+  toClientKey,
+  toConnection,
+  toIssuance,
+  unsealCredentials,
+} from "./rows.js";
 import { sqliteMigrations } from "./sqlite-migrations.js";
 import type { TokenCipher } from "./token-cipher.js";
-
-interface ClientKeyRow {
-  id: string;
-  user_id: string;
-  name: string;
-  flow: CredentialFlow;
-  duration_seconds: number;
-  secret_hash: string;
-  created_at: number;
-  expires_at: number;
-  revoked_at: number | null;
-  first_used_at: number | null;
-  last_used_at: number | null;
-}
-
-const dateOrNull = (value: number | null) => (value === null ? null : new Date(value));
-
-function toClientKey(row: ClientKeyRow): ClientKey {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    name: row.name,
-    flow: row.flow,
-    durationSeconds: row.duration_seconds,
-    secretHash: row.secret_hash,
-    createdAt: new Date(row.created_at),
-    expiresAt: new Date(row.expires_at),
-    revokedAt: dateOrNull(row.revoked_at),
-    firstUsedAt: dateOrNull(row.first_used_at),
-    lastUsedAt: dateOrNull(row.last_used_at),
-  };
-}
-
-interface ConnectionRow {
-  user_id: string;
-  tenant: string;
-  pool_b_username: string;
-  identity_id: string | null;
-  state: ConnectionState;
-  id_token_sealed: string | null;
-  id_token_expires_at: number | null;
-  refresh_token_sealed: string | null;
-  refresh_token_expires_at: number | null;
-  created_at: number;
-  updated_at: number;
-}
 
 /** The embedded default store: one SQLite file in WAL mode. */
 export class SqliteStore implements Store {
@@ -126,11 +93,7 @@ export class SqliteStore implements Store {
         "refresh_token_sealed = @refreshToken",
         "refresh_token_expires_at = @refreshTokenExpiresAt",
       );
-      const t = patch.tokens;
-      params.idToken = t ? this.cipher.seal(t.idToken, `${userId}/id_token`) : null;
-      params.idTokenExpiresAt = t ? t.idTokenExpiresAt.getTime() : null;
-      params.refreshToken = t ? this.cipher.seal(t.refreshToken, `${userId}/refresh_token`) : null;
-      params.refreshTokenExpiresAt = t ? t.refreshTokenExpiresAt.getTime() : null;
+      Object.assign(params, sealTokenColumns(userId, patch.tokens, this.cipher));
     }
     this.db.prepare(`UPDATE connections SET ${sets.join(", ")} WHERE user_id = @userId`).run(params);
   }
@@ -142,18 +105,19 @@ export class SqliteStore implements Store {
   }
 
   async lastIssuance(userId: string): Promise<Issuance | null> {
-    const row = this.db.prepare("SELECT * FROM issuances WHERE user_id = ? ORDER BY id DESC LIMIT 1").get(userId) as
-      | { user_id: string; flow: CredentialFlow; duration_seconds: number; issued_at: number; expires_at: number; request_id: string }
-      | undefined;
-    if (!row) return null;
-    return {
-      userId: row.user_id,
-      flow: row.flow,
-      durationSeconds: row.duration_seconds,
-      issuedAt: new Date(row.issued_at),
-      expiresAt: new Date(row.expires_at),
-      requestId: row.request_id,
-    };
+    return (await this.lastIssuances([userId]))[0]!;
+  }
+
+  async lastIssuances(userIds: readonly string[]): Promise<Array<Issuance | null>> {
+    if (userIds.length === 0) return [];
+    const rows = this.db
+      .prepare(
+        `SELECT i.* FROM issuances i
+         JOIN (SELECT user_id, MAX(id) AS id FROM issuances WHERE user_id IN (SELECT value FROM json_each(?)) GROUP BY user_id) last ON last.id = i.id`,
+      )
+      .all(JSON.stringify(userIds)) as IssuanceRow[];
+    const byUser = new Map(rows.map((r) => [r.user_id, toIssuance(r)]));
+    return userIds.map((id) => byUser.get(id) ?? null);
   }
 
   async appendAudit(e: AuditEvent): Promise<void> {
@@ -177,32 +141,14 @@ export class SqliteStore implements Store {
   }
 
   async auditEvents(subjectUserId: string, limit: number): Promise<AuditEvent[]> {
+    return (await this.auditEventsPage(subjectUserId, { first: limit })).items;
+  }
+
+  async auditEventsPage(subjectUserId: string, options: { first: number; after?: number | null }): Promise<Page<AuditEvent>> {
     const rows = this.db
-      .prepare("SELECT * FROM audit_events WHERE subject_user_id = ? ORDER BY id DESC LIMIT ?")
-      .all(subjectUserId, limit) as Array<{
-      at: number;
-      actor_user_id: string;
-      subject_user_id: string;
-      action: AuditEvent["action"];
-      outcome: AuditEvent["outcome"];
-      request_id: string;
-      flow: CredentialFlow | null;
-      duration_seconds: number | null;
-      error_code: string | null;
-      client_key_id: string | null;
-    }>;
-    return rows.map((r) => ({
-      at: new Date(r.at),
-      actorUserId: r.actor_user_id,
-      subjectUserId: r.subject_user_id,
-      action: r.action,
-      outcome: r.outcome,
-      requestId: r.request_id,
-      ...(r.flow ? { flow: r.flow } : {}),
-      ...(r.duration_seconds !== null ? { durationSeconds: r.duration_seconds } : {}),
-      ...(r.error_code ? { errorCode: r.error_code } : {}),
-      ...(r.client_key_id ? { clientKeyId: r.client_key_id } : {}),
-    }));
+      .prepare("SELECT * FROM audit_events WHERE subject_user_id = ? AND id < ? ORDER BY id DESC LIMIT ?")
+      .all(subjectUserId, options.after ?? Number.MAX_SAFE_INTEGER, options.first + 1) as AuditRow[];
+    return { items: rows.slice(0, options.first).map(toAuditEvent), hasNextPage: rows.length > options.first };
   }
 
   async createClientKey(k: Omit<ClientKey, "revokedAt" | "firstUsedAt" | "lastUsedAt">): Promise<void> {
@@ -240,6 +186,58 @@ export class SqliteStore implements Store {
     return false;
   }
 
+  async ping(): Promise<void> {
+    this.db.prepare("SELECT 1").get();
+  }
+
+  /** One process owns a SQLite file; the domain's in-process lock is all that is needed. */
+  async withUserLock<T>(_userId: string, task: () => Promise<T>): Promise<T> {
+    return task();
+  }
+
+  async getCachedCredentials(userId: string, flow: CredentialFlow, durationSeconds: number): Promise<CachedCredentials | null> {
+    const row = this.db
+      .prepare("SELECT sealed FROM credential_cache WHERE user_id = ? AND flow = ? AND duration_seconds = ?")
+      .get(userId, flow, durationSeconds) as { sealed: string } | undefined;
+    return row ? unsealCredentials(this.cipher.open(row.sealed, credentialsContext(userId, flow, durationSeconds))) : null;
+  }
+
+  async putCachedCredentials(userId: string, flow: CredentialFlow, durationSeconds: number, credentials: CachedCredentials): Promise<void> {
+    const sealed = this.cipher.seal(JSON.stringify(credentials), credentialsContext(userId, flow, durationSeconds));
+    this.db
+      .prepare(
+        `INSERT INTO credential_cache (user_id, flow, duration_seconds, sealed, expires_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (user_id, flow, duration_seconds) DO UPDATE SET sealed = excluded.sealed, expires_at = excluded.expires_at`,
+      )
+      .run(userId, flow, durationSeconds, sealed, credentials.expiration.getTime());
+  }
+
+  async forgetCachedCredentials(userId: string): Promise<void> {
+    this.db.prepare("DELETE FROM credential_cache WHERE user_id = ?").run(userId);
+  }
+
+  async getConnections(userIds: readonly string[]): Promise<Array<Connection | null>> {
+    if (userIds.length === 0) return [];
+    const rows = this.db.prepare("SELECT * FROM connections WHERE user_id IN (SELECT value FROM json_each(?))").all(JSON.stringify(userIds)) as ConnectionRow[];
+    const byUser = new Map(rows.map((r) => [r.user_id, this.toConnection(r)]));
+    return userIds.map((id) => byUser.get(id) ?? null);
+  }
+
+  async listClientKeysFor(userIds: readonly string[]): Promise<ClientKey[][]> {
+    if (userIds.length === 0) return [];
+    const rows = this.db
+      .prepare("SELECT * FROM client_keys WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY created_at, id")
+      .all(JSON.stringify(userIds)) as ClientKeyRow[];
+    return userIds.map((id) => rows.filter((r) => r.user_id === id).map(toClientKey));
+  }
+
+  async listConnections(options: { first: number; after?: string | null; tenant?: string | null }): Promise<Page<Connection>> {
+    const rows = this.db
+      .prepare("SELECT * FROM connections WHERE user_id > ? AND (? IS NULL OR tenant = ?) ORDER BY user_id LIMIT ?")
+      .all(options.after ?? "", options.tenant ?? null, options.tenant ?? null, options.first + 1) as ConnectionRow[];
+    return { items: rows.slice(0, options.first).map((r) => this.toConnection(r)), hasNextPage: rows.length > options.first };
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }
@@ -250,24 +248,7 @@ export class SqliteStore implements Store {
   }
 
   private toConnection(row: ConnectionRow): Connection {
-    let tokens: PoolBTokens | null = null;
-    if (row.id_token_sealed && row.refresh_token_sealed && row.id_token_expires_at !== null && row.refresh_token_expires_at !== null) {
-      tokens = {
-        idToken: this.cipher.open(row.id_token_sealed, `${row.user_id}/id_token`),
-        idTokenExpiresAt: new Date(row.id_token_expires_at),
-        refreshToken: this.cipher.open(row.refresh_token_sealed, `${row.user_id}/refresh_token`),
-        refreshTokenExpiresAt: new Date(row.refresh_token_expires_at),
-      };
-    }
-    return {
-      userId: row.user_id,
-      tenant: row.tenant,
-      poolBUsername: row.pool_b_username,
-      identityId: row.identity_id,
-      state: row.state,
-      tokens,
-      createdAt: new Date(row.created_at),
-      updatedAt: new Date(row.updated_at),
-    };
+    return toConnection(row, this.cipher);
   }
+
 }

@@ -43,6 +43,8 @@ export type AuditOutcome = "SUCCESS" | "FAILURE";
 
 /** Who did what, for whom, when. Never secrets. */
 export interface AuditEvent {
+  /** Assigned by the store; increasing, so it doubles as a pagination cursor. */
+  id?: number;
   at: Date;
   actorUserId: string;
   subjectUserId: string;
@@ -72,7 +74,38 @@ export interface ClientKey {
   lastUsedAt: Date | null;
 }
 
+/** Issued AWS credentials kept (encrypted) so that every replica can reuse them. */
+export interface CachedCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
+}
+
+export interface Page<T> {
+  items: T[];
+  hasNextPage: boolean;
+}
+
 export interface Store {
+  /** Cheap round trip for readiness checks. */
+  ping(): Promise<void>;
+  /**
+   * Runs `task` while holding a lock on the user that other broker processes sharing this store
+   * respect too (PostgreSQL: an advisory lock). Within one process the domain serialises as well.
+   */
+  withUserLock<T>(userId: string, task: () => Promise<T>): Promise<T>;
+  getCachedCredentials(userId: string, flow: CredentialFlow, durationSeconds: number): Promise<CachedCredentials | null>;
+  putCachedCredentials(userId: string, flow: CredentialFlow, durationSeconds: number, credentials: CachedCredentials): Promise<void>;
+  forgetCachedCredentials(userId: string): Promise<void>;
+  /** Batch reads, for DataLoader: results in the order of `userIds`. */
+  getConnections(userIds: readonly string[]): Promise<Array<Connection | null>>;
+  lastIssuances(userIds: readonly string[]): Promise<Array<Issuance | null>>;
+  listClientKeysFor(userIds: readonly string[]): Promise<ClientKey[][]>;
+  /** Connections ordered by user id, after the cursor (a user id), optionally of one tenant. */
+  listConnections(options: { first: number; after?: string | null; tenant?: string | null }): Promise<Page<Connection>>;
+  /** A user's audit events, newest first, before the cursor (an event id). */
+  auditEventsPage(subjectUserId: string, options: { first: number; after?: number | null }): Promise<Page<AuditEvent>>;
   getConnection(userId: string): Promise<Connection | null>;
   /** Inserts the connection unless one exists for the user; returns the stored one either way. */
   createConnection(connection: Pick<Connection, "userId" | "tenant" | "poolBUsername">): Promise<Connection>;

@@ -47,7 +47,7 @@ describe("in production", () => {
     const alice = await tokenFor(aws.stack, "alice");
     expect((await execute(production.url, ProvisionDataPlatformUserDocument, {}, alice)).errors).toBeUndefined();
     // Corrupt the stored ciphertext, as a damaged disk or a wrong key would.
-    const db = new Database(production.config.databasePath);
+    const db = new Database(production.config.database.path);
     db.prepare("UPDATE connections SET id_token_sealed = 'v1.k1.AAAA.AAAA.AAAA' WHERE user_id = ?").run(demoUser(aws.stack, "alice").sub);
     db.close();
 

@@ -1,0 +1,69 @@
+/** Versioned schema changes for PostgreSQL, applied in order at start-up under an advisory lock. */
+export const postgresMigrations: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: "connections, issuances, audit, client keys, credential cache",
+    sql: `
+      CREATE TABLE connections (
+        user_id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        pool_b_username TEXT NOT NULL UNIQUE,
+        identity_id TEXT,
+        state TEXT NOT NULL CHECK (state IN ('PROVISIONING', 'ACTIVE', 'DISABLED', 'REVOKED')),
+        id_token_sealed TEXT,
+        id_token_expires_at BIGINT,
+        refresh_token_sealed TEXT,
+        refresh_token_expires_at BIGINT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE INDEX connections_by_tenant ON connections (tenant, user_id);
+      CREATE TABLE issuances (
+        id BIGSERIAL PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES connections(user_id),
+        flow TEXT NOT NULL,
+        duration_seconds INTEGER NOT NULL,
+        issued_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        request_id TEXT NOT NULL
+      );
+      CREATE INDEX issuances_by_user ON issuances (user_id, id DESC);
+      CREATE TABLE audit_events (
+        id BIGSERIAL PRIMARY KEY,
+        at BIGINT NOT NULL,
+        actor_user_id TEXT NOT NULL,
+        subject_user_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        flow TEXT,
+        duration_seconds INTEGER,
+        error_code TEXT,
+        client_key_id TEXT
+      );
+      CREATE INDEX audit_events_by_subject ON audit_events (subject_user_id, id DESC);
+      CREATE TABLE client_keys (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES connections(user_id),
+        name TEXT NOT NULL,
+        flow TEXT NOT NULL,
+        duration_seconds INTEGER NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        revoked_at BIGINT,
+        first_used_at BIGINT,
+        last_used_at BIGINT
+      );
+      CREATE INDEX client_keys_by_user ON client_keys (user_id, created_at);
+      CREATE TABLE credential_cache (
+        user_id TEXT NOT NULL REFERENCES connections(user_id),
+        flow TEXT NOT NULL,
+        duration_seconds INTEGER NOT NULL,
+        sealed TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (user_id, flow, duration_seconds)
+      );
+    `,
+  },
+];

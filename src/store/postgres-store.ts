@@ -1,0 +1,251 @@
+import pg from "pg";
+import { postgresMigrations } from "./postgres-migrations.js";
+import {
+  type AuditRow,
+  type ClientKeyRow,
+  type ConnectionRow,
+  type IssuanceRow,
+  credentialsContext,
+  sealTokenColumns,
+  toAuditEvent,
+  toClientKey,
+  toConnection,
+  toIssuance,
+  unsealCredentials,
+} from "./rows.js";
+import type { AuditEvent, CachedCredentials, ClientKey, Connection, CredentialFlow, Issuance, Page, Store } from "./store.js";
+import type { TokenCipher } from "./token-cipher.js";
+
+const INT8_OID = 20;
+/** Epoch milliseconds and serial ids fit a JavaScript number; read BIGINT as one. */
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/** Lock ids for pg_advisory_lock: one for migrations, and one per user derived by hashtext(). */
+const MIGRATION_LOCK = 0x53334252; // "S3BR"
+
+/**
+ * The store for several replicas: PostgreSQL, chosen by DATABASE_URL. Provisioning and issuance
+ * for one user are serialised across processes with a session-level advisory lock.
+ */
+export class PostgresStore implements Store {
+  private readonly pool: pg.Pool;
+
+  private constructor(connectionString: string, private readonly cipher: TokenCipher, poolSize: number) {
+    this.pool = new pg.Pool({ connectionString, max: poolSize, types });
+    // An idle client that dies (database restart) must not take the process down; the next query reconnects.
+    this.pool.on("error", () => undefined);
+  }
+
+  static async open(connectionString: string, cipher: TokenCipher, options: { poolSize?: number } = {}): Promise<PostgresStore> {
+    const store = new PostgresStore(connectionString, cipher, options.poolSize ?? 10);
+    await store.migrate();
+    return store;
+  }
+
+  private async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      // Replicas starting together: one migrates, the others wait and then find nothing to do.
+      await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+      await client.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+      const applied = new Set((await client.query<{ version: number }>("SELECT version FROM schema_migrations")).rows.map((r) => r.version));
+      for (const migration of postgresMigrations) {
+        if (applied.has(migration.version)) continue;
+        await client.query("BEGIN");
+        try {
+          await client.query(migration.sql);
+          await client.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", [migration.version, migration.name, Date.now()]);
+          await client.query("COMMIT");
+        } catch (error) {
+          await client.query("ROLLBACK");
+          throw error;
+        }
+      }
+    } finally {
+      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => undefined);
+      client.release();
+    }
+  }
+
+  async appliedMigrations(): Promise<number[]> {
+    return (await this.pool.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version")).rows.map((r) => r.version);
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query("SELECT 1");
+  }
+
+  async withUserLock<T>(userId: string, task: () => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("SELECT pg_advisory_lock(hashtext($1))", [`user:${userId}`]);
+      try {
+        return await task();
+      } finally {
+        await client.query("SELECT pg_advisory_unlock(hashtext($1))", [`user:${userId}`]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async getConnection(userId: string): Promise<Connection | null> {
+    return (await this.getConnections([userId]))[0]!;
+  }
+
+  async getConnections(userIds: readonly string[]): Promise<Array<Connection | null>> {
+    if (userIds.length === 0) return [];
+    const { rows } = await this.pool.query<ConnectionRow>("SELECT * FROM connections WHERE user_id = ANY($1)", [userIds]);
+    const byUser = new Map(rows.map((r) => [r.user_id, toConnection(r, this.cipher)]));
+    return userIds.map((id) => byUser.get(id) ?? null);
+  }
+
+  async createConnection(c: Pick<Connection, "userId" | "tenant" | "poolBUsername">): Promise<Connection> {
+    const now = Date.now();
+    await this.pool.query(
+      `INSERT INTO connections (user_id, tenant, pool_b_username, state, created_at, updated_at)
+       VALUES ($1, $2, $3, 'PROVISIONING', $4, $4) ON CONFLICT (user_id) DO NOTHING`,
+      [c.userId, c.tenant, c.poolBUsername, now],
+    );
+    return (await this.getConnection(c.userId))!;
+  }
+
+  async updateConnection(userId: string, patch: Partial<Pick<Connection, "tenant" | "identityId" | "state" | "tokens">>): Promise<void> {
+    const sets = ["updated_at = $2"];
+    const values: unknown[] = [userId, Date.now()];
+    const set = (column: string, value: unknown) => {
+      values.push(value);
+      sets.push(`${column} = $${values.length}`);
+    };
+    if (patch.tenant !== undefined) set("tenant", patch.tenant);
+    if (patch.identityId !== undefined) set("identity_id", patch.identityId);
+    if (patch.state !== undefined) set("state", patch.state);
+    if (patch.tokens !== undefined) {
+      const sealed = sealTokenColumns(userId, patch.tokens, this.cipher);
+      set("id_token_sealed", sealed.idToken);
+      set("id_token_expires_at", sealed.idTokenExpiresAt);
+      set("refresh_token_sealed", sealed.refreshToken);
+      set("refresh_token_expires_at", sealed.refreshTokenExpiresAt);
+    }
+    await this.pool.query(`UPDATE connections SET ${sets.join(", ")} WHERE user_id = $1`, values);
+  }
+
+  async listConnections(options: { first: number; after?: string | null; tenant?: string | null }): Promise<Page<Connection>> {
+    const { rows } = await this.pool.query<ConnectionRow>(
+      "SELECT * FROM connections WHERE user_id > $1 AND ($2::text IS NULL OR tenant = $2) ORDER BY user_id LIMIT $3",
+      [options.after ?? "", options.tenant ?? null, options.first + 1],
+    );
+    return { items: rows.slice(0, options.first).map((r) => toConnection(r, this.cipher)), hasNextPage: rows.length > options.first };
+  }
+
+  async recordIssuance(i: Issuance): Promise<void> {
+    await this.pool.query(
+      "INSERT INTO issuances (user_id, flow, duration_seconds, issued_at, expires_at, request_id) VALUES ($1, $2, $3, $4, $5, $6)",
+      [i.userId, i.flow, i.durationSeconds, i.issuedAt.getTime(), i.expiresAt.getTime(), i.requestId],
+    );
+  }
+
+  async lastIssuance(userId: string): Promise<Issuance | null> {
+    return (await this.lastIssuances([userId]))[0]!;
+  }
+
+  async lastIssuances(userIds: readonly string[]): Promise<Array<Issuance | null>> {
+    if (userIds.length === 0) return [];
+    const { rows } = await this.pool.query<IssuanceRow>(
+      "SELECT DISTINCT ON (user_id) * FROM issuances WHERE user_id = ANY($1) ORDER BY user_id, id DESC",
+      [userIds],
+    );
+    const byUser = new Map(rows.map((r) => [r.user_id, toIssuance(r)]));
+    return userIds.map((id) => byUser.get(id) ?? null);
+  }
+
+  async appendAudit(e: AuditEvent): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO audit_events (at, actor_user_id, subject_user_id, action, outcome, request_id, flow, duration_seconds, error_code, client_key_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [e.at.getTime(), e.actorUserId, e.subjectUserId, e.action, e.outcome, e.requestId, e.flow ?? null, e.durationSeconds ?? null, e.errorCode ?? null, e.clientKeyId ?? null],
+    );
+  }
+
+  async auditEvents(subjectUserId: string, limit: number): Promise<AuditEvent[]> {
+    return (await this.auditEventsPage(subjectUserId, { first: limit })).items;
+  }
+
+  async auditEventsPage(subjectUserId: string, options: { first: number; after?: number | null }): Promise<Page<AuditEvent>> {
+    const { rows } = await this.pool.query<AuditRow>(
+      "SELECT * FROM audit_events WHERE subject_user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+      [subjectUserId, options.after ?? Number.MAX_SAFE_INTEGER, options.first + 1],
+    );
+    return { items: rows.slice(0, options.first).map(toAuditEvent), hasNextPage: rows.length > options.first };
+  }
+
+  async createClientKey(k: Omit<ClientKey, "revokedAt" | "firstUsedAt" | "lastUsedAt">): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO client_keys (id, user_id, name, flow, duration_seconds, secret_hash, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [k.id, k.userId, k.name, k.flow, k.durationSeconds, k.secretHash, k.createdAt.getTime(), k.expiresAt.getTime()],
+    );
+  }
+
+  async getClientKey(id: string): Promise<ClientKey | null> {
+    const { rows } = await this.pool.query<ClientKeyRow>("SELECT * FROM client_keys WHERE id = $1", [id]);
+    return rows[0] ? toClientKey(rows[0]) : null;
+  }
+
+  async listClientKeys(userId: string): Promise<ClientKey[]> {
+    return (await this.listClientKeysFor([userId]))[0]!;
+  }
+
+  async listClientKeysFor(userIds: readonly string[]): Promise<ClientKey[][]> {
+    if (userIds.length === 0) return [];
+    const { rows } = await this.pool.query<ClientKeyRow>("SELECT * FROM client_keys WHERE user_id = ANY($1) ORDER BY created_at, id", [userIds]);
+    return userIds.map((id) => rows.filter((r) => r.user_id === id).map(toClientKey));
+  }
+
+  async revokeClientKey(id: string, at: Date): Promise<ClientKey | null> {
+    await this.pool.query("UPDATE client_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", [at.getTime(), id]);
+    return this.getClientKey(id);
+  }
+
+  async revokeClientKeysOf(userId: string, at: Date): Promise<number> {
+    return (await this.pool.query("UPDATE client_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL", [at.getTime(), userId])).rowCount ?? 0;
+  }
+
+  async recordClientKeyUse(id: string, at: Date): Promise<boolean> {
+    // One statement: whether this was the first use is decided atomically, also across replicas.
+    const { rows } = await this.pool.query<{ first: boolean }>(
+      `UPDATE client_keys SET first_used_at = COALESCE(first_used_at, $1), last_used_at = $1 WHERE id = $2
+       RETURNING first_used_at = $1 AND last_used_at = $1 AS first`,
+      [at.getTime(), id],
+    );
+    return rows[0]?.first ?? false;
+  }
+
+  async getCachedCredentials(userId: string, flow: CredentialFlow, durationSeconds: number): Promise<CachedCredentials | null> {
+    const { rows } = await this.pool.query<{ sealed: string }>(
+      "SELECT sealed FROM credential_cache WHERE user_id = $1 AND flow = $2 AND duration_seconds = $3",
+      [userId, flow, durationSeconds],
+    );
+    return rows[0] ? unsealCredentials(this.cipher.open(rows[0].sealed, credentialsContext(userId, flow, durationSeconds))) : null;
+  }
+
+  async putCachedCredentials(userId: string, flow: CredentialFlow, durationSeconds: number, credentials: CachedCredentials): Promise<void> {
+    const sealed = this.cipher.seal(JSON.stringify(credentials), credentialsContext(userId, flow, durationSeconds));
+    await this.pool.query(
+      `INSERT INTO credential_cache (user_id, flow, duration_seconds, sealed, expires_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (user_id, flow, duration_seconds) DO UPDATE SET sealed = EXCLUDED.sealed, expires_at = EXCLUDED.expires_at`,
+      [userId, flow, durationSeconds, sealed, credentials.expiration.getTime()],
+    );
+  }
+
+  async forgetCachedCredentials(userId: string): Promise<void> {
+    await this.pool.query("DELETE FROM credential_cache WHERE user_id = $1", [userId]);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,142 @@
+import type { AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionState, CredentialFlow, Issuance, PoolBTokens } from "./store.js";
+import type { TokenCipher } from "./token-cipher.js";
+
+/** Row shapes and their mapping to the domain, shared by the SQLite and PostgreSQL stores (same columns in both). */
+
+export interface ClientKeyRow {
+  id: string;
+  user_id: string;
+  name: string;
+  flow: CredentialFlow;
+  duration_seconds: number;
+  secret_hash: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  first_used_at: number | null;
+  last_used_at: number | null;
+}
+
+/** Credentials come back from JSON with the expiration as a string. */
+export function unsealCredentials(json: string): CachedCredentials {
+  const parsed = JSON.parse(json) as Omit<CachedCredentials, "expiration"> & { expiration: string };
+  return { ...parsed, expiration: new Date(parsed.expiration) };
+}
+
+const dateOrNull = (value: number | null) => (value === null ? null : new Date(value));
+
+export function toClientKey(row: ClientKeyRow): ClientKey {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    name: row.name,
+    flow: row.flow,
+    durationSeconds: row.duration_seconds,
+    secretHash: row.secret_hash,
+    createdAt: new Date(row.created_at),
+    expiresAt: new Date(row.expires_at),
+    revokedAt: dateOrNull(row.revoked_at),
+    firstUsedAt: dateOrNull(row.first_used_at),
+    lastUsedAt: dateOrNull(row.last_used_at),
+  };
+}
+
+export interface IssuanceRow {
+  user_id: string;
+  flow: CredentialFlow;
+  duration_seconds: number;
+  issued_at: number;
+  expires_at: number;
+  request_id: string;
+}
+
+export function toIssuance(row: IssuanceRow): Issuance {
+  return {
+    userId: row.user_id,
+    flow: row.flow,
+    durationSeconds: row.duration_seconds,
+    issuedAt: new Date(row.issued_at),
+    expiresAt: new Date(row.expires_at),
+    requestId: row.request_id,
+  };
+}
+
+export interface AuditRow {
+  id: number;
+  at: number;
+  actor_user_id: string;
+  subject_user_id: string;
+  action: AuditEvent["action"];
+  outcome: AuditEvent["outcome"];
+  request_id: string;
+  flow: CredentialFlow | null;
+  duration_seconds: number | null;
+  error_code: string | null;
+  client_key_id: string | null;
+}
+
+export function toAuditEvent(r: AuditRow): AuditEvent {
+  return {
+    id: r.id,
+    at: new Date(r.at),
+    actorUserId: r.actor_user_id,
+    subjectUserId: r.subject_user_id,
+    action: r.action,
+    outcome: r.outcome,
+    requestId: r.request_id,
+    ...(r.flow ? { flow: r.flow } : {}),
+    ...(r.duration_seconds !== null ? { durationSeconds: r.duration_seconds } : {}),
+    ...(r.error_code ? { errorCode: r.error_code } : {}),
+    ...(r.client_key_id ? { clientKeyId: r.client_key_id } : {}),
+  };
+}
+
+export interface ConnectionRow {
+  user_id: string;
+  tenant: string;
+  pool_b_username: string;
+  identity_id: string | null;
+  state: ConnectionState;
+  id_token_sealed: string | null;
+  id_token_expires_at: number | null;
+  refresh_token_sealed: string | null;
+  refresh_token_expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+
+/** Additional data binding each sealed value to its row and column. */
+export const tokenContext = (userId: string, column: "id_token" | "refresh_token") => `${userId}/${column}`;
+export const credentialsContext = (userId: string, flow: CredentialFlow, durationSeconds: number) => `${userId}/credentials/${flow}/${durationSeconds}`;
+
+export function sealTokenColumns(userId: string, tokens: PoolBTokens | null, cipher: TokenCipher) {
+  return {
+    idToken: tokens ? cipher.seal(tokens.idToken, tokenContext(userId, "id_token")) : null,
+    idTokenExpiresAt: tokens ? tokens.idTokenExpiresAt.getTime() : null,
+    refreshToken: tokens ? cipher.seal(tokens.refreshToken, tokenContext(userId, "refresh_token")) : null,
+    refreshTokenExpiresAt: tokens ? tokens.refreshTokenExpiresAt.getTime() : null,
+  };
+}
+
+export function toConnection(row: ConnectionRow, cipher: TokenCipher): Connection {
+  let tokens: PoolBTokens | null = null;
+  if (row.id_token_sealed && row.refresh_token_sealed && row.id_token_expires_at !== null && row.refresh_token_expires_at !== null) {
+    tokens = {
+      idToken: cipher.open(row.id_token_sealed, tokenContext(row.user_id, "id_token")),
+      idTokenExpiresAt: new Date(Number(row.id_token_expires_at)),
+      refreshToken: cipher.open(row.refresh_token_sealed, tokenContext(row.user_id, "refresh_token")),
+      refreshTokenExpiresAt: new Date(Number(row.refresh_token_expires_at)),
+    };
+  }
+  return {
+    userId: row.user_id,
+    tenant: row.tenant,
+    poolBUsername: row.pool_b_username,
+    identityId: row.identity_id,
+    state: row.state,
+    tokens,
+    createdAt: new Date(Number(row.created_at)),
+    updatedAt: new Date(Number(row.updated_at)),
+  };
+}

@@ -1,0 +1,188 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { PostgresStore } from "../../src/store/postgres-store.js";
+import { SqliteStore } from "../../src/store/sqlite-store.js";
+import type { Store } from "../../src/store/store.js";
+import { TokenCipher } from "../../src/store/token-cipher.js";
+import { freshSchema } from "../support/postgres.js";
+
+const cipher = new TokenCipher("k1", new Map([["k1", randomBytes(32)]]));
+const tokens = {
+  idToken: "eyJraWQiOi.ID-TOKEN-PLAINTEXT.sig",
+  idTokenExpiresAt: new Date("2026-11-23T21:00:00Z"),
+  refreshToken: "REFRESH-TOKEN-PLAINTEXT",
+  refreshTokenExpiresAt: new Date("2026-12-23T20:00:00Z"),
+};
+
+interface Harness {
+  store: Store;
+  reopen(): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+const stores: Record<string, () => Promise<Harness>> = {
+  SQLite: async () => {
+    const dir = mkdtempSync(join(tmpdir(), "contract-"));
+    const path = join(dir, "broker.sqlite");
+    return { store: new SqliteStore(path, cipher), reopen: async () => new SqliteStore(path, cipher), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  },
+  PostgreSQL: async () => {
+    const schema = await freshSchema();
+    return { store: await PostgresStore.open(schema.url, cipher), reopen: () => PostgresStore.open(schema.url, cipher), cleanup: () => schema.drop() };
+  },
+};
+
+describe.each(Object.keys(stores))("the %s store", (kind) => {
+  let harness: Harness;
+  let store: Store;
+
+  beforeEach(async () => {
+    harness = await stores[kind]!();
+    store = harness.store;
+  });
+  afterEach(async () => {
+    await store.close();
+    await harness.cleanup();
+  });
+
+  it("answers a ping and survives being reopened (migrations applied once)", async () => {
+    await store.ping();
+    await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
+    await store.close();
+    store = await harness.reopen();
+    expect(await store.getConnection("u1")).toMatchObject({ tenant: "acme" });
+  });
+
+  it("creates a connection once; a second create returns the first", async () => {
+    const first = await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
+    const second = await store.createConnection({ userId: "u1", tenant: "other", poolBUsername: "dp-2" });
+    expect(first.state).toBe("PROVISIONING");
+    expect(second).toMatchObject({ tenant: "acme", poolBUsername: "dp-1" });
+  });
+
+  it("stores tokens encrypted and returns them decrypted; clears them", async () => {
+    await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
+    await store.updateConnection("u1", { tokens, identityId: "eu-west-1:abc", state: "ACTIVE" });
+    expect(await store.getConnection("u1")).toMatchObject({ state: "ACTIVE", identityId: "eu-west-1:abc", tokens });
+    await store.updateConnection("u1", { tokens: null, state: "REVOKED" });
+    expect(await store.getConnection("u1")).toMatchObject({ tokens: null, state: "REVOKED" });
+  });
+
+  it("reads connections, last issuances and client keys in batches, in the order asked", async () => {
+    for (const id of ["u1", "u2", "u3"]) await store.createConnection({ userId: id, tenant: "acme", poolBUsername: `dp-${id}` });
+    const base = { durationSeconds: 3600, issuedAt: new Date(), requestId: "r" };
+    await store.recordIssuance({ ...base, userId: "u1", flow: "ENHANCED", expiresAt: new Date(1_000) });
+    await store.recordIssuance({ ...base, userId: "u1", flow: "CLASSIC", expiresAt: new Date(2_000) });
+    await store.recordIssuance({ ...base, userId: "u3", flow: "ENHANCED", expiresAt: new Date(3_000) });
+    const key = { flow: "ENHANCED" as const, durationSeconds: 3600, secretHash: "ab".repeat(32), createdAt: new Date(1), expiresAt: new Date(9e12) };
+    await store.createClientKey({ ...key, id: "k1", userId: "u2", name: "a" });
+    await store.createClientKey({ ...key, id: "k2", userId: "u2", name: "b", createdAt: new Date(2) });
+
+    expect((await store.getConnections(["u3", "missing", "u1"])).map((c) => c?.userId ?? null)).toEqual(["u3", null, "u1"]);
+    expect((await store.lastIssuances(["u1", "u2", "u3"])).map((i) => i?.flow ?? null)).toEqual(["CLASSIC", null, "ENHANCED"]);
+    expect((await store.listClientKeysFor(["u1", "u2"])).map((keys) => keys.map((k) => k.name))).toEqual([[], ["a", "b"]]);
+    expect(await store.lastIssuance("u1")).toMatchObject({ flow: "CLASSIC", expiresAt: new Date(2_000) });
+  });
+
+  it("pages connections by user id, optionally by tenant", async () => {
+    for (const [id, tenant] of [["a", "acme"], ["b", "globex"], ["c", "acme"], ["d", "acme"]] as const) {
+      await store.createConnection({ userId: id, tenant, poolBUsername: `dp-${id}` });
+    }
+    const first = await store.listConnections({ first: 2 });
+    expect(first).toMatchObject({ hasNextPage: true });
+    expect(first.items.map((c) => c.userId)).toEqual(["a", "b"]);
+    const next = await store.listConnections({ first: 2, after: "b" });
+    expect(next.items.map((c) => c.userId)).toEqual(["c", "d"]);
+    expect(next.hasNextPage).toBe(false);
+    expect((await store.listConnections({ first: 10, tenant: "acme" })).items.map((c) => c.userId)).toEqual(["a", "c", "d"]);
+  });
+
+  it("pages audit events newest first, without secrets", async () => {
+    await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
+    for (let i = 0; i < 5; i += 1) {
+      await store.appendAudit({ at: new Date(i), actorUserId: "admin", subjectUserId: "u1", action: "ISSUE", outcome: i === 4 ? "FAILURE" : "SUCCESS", requestId: `r${i}`, flow: "CLASSIC", durationSeconds: 900, ...(i === 4 ? { errorCode: "UPSTREAM_UNAVAILABLE" } : {}), clientKeyId: "k1" });
+    }
+    const page = await store.auditEventsPage("u1", { first: 3 });
+    expect(page.items.map((e) => e.requestId)).toEqual(["r4", "r3", "r2"]);
+    expect(page.items[0]).toMatchObject({ outcome: "FAILURE", errorCode: "UPSTREAM_UNAVAILABLE", clientKeyId: "k1", flow: "CLASSIC", durationSeconds: 900 });
+    const rest = await store.auditEventsPage("u1", { first: 3, after: page.items[2]!.id! });
+    expect(rest.items.map((e) => e.requestId)).toEqual(["r1", "r0"]);
+    expect(rest.hasNextPage).toBe(false);
+  });
+
+  it("keeps client keys with their hash, revocation and first use", async () => {
+    await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
+    const base = { userId: "u1", flow: "CLASSIC" as const, durationSeconds: 900, secretHash: "ab".repeat(32), createdAt: new Date(1000), expiresAt: new Date(9e12) };
+    await store.createClientKey({ ...base, id: "k1", name: "nightly" });
+    await store.createClientKey({ ...base, id: "k2", name: "hourly", createdAt: new Date(2000) });
+    expect((await store.listClientKeys("u1")).map((k) => k.name)).toEqual(["nightly", "hourly"]);
+    expect(await store.recordClientKeyUse("k1", new Date(3000))).toBe(true);
+    expect(await store.recordClientKeyUse("k1", new Date(4000))).toBe(false);
+    expect(await store.getClientKey("k1")).toMatchObject({ firstUsedAt: new Date(3000), lastUsedAt: new Date(4000), revokedAt: null });
+    expect((await store.revokeClientKey("k1", new Date(5000)))!.revokedAt).toEqual(new Date(5000));
+    expect((await store.revokeClientKey("k1", new Date(6000)))!.revokedAt).toEqual(new Date(5000));
+    expect(await store.revokeClientKeysOf("u1", new Date(7000))).toBe(1);
+    expect(await store.getClientKey("missing")).toBeNull();
+  });
+
+  it("caches credentials encrypted per user, flow and duration, and forgets them", async () => {
+    await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
+    const credentials = { accessKeyId: "ASIA1", secretAccessKey: "SECRET-PLAINTEXT", sessionToken: "TOKEN", expiration: new Date("2026-11-23T22:00:00Z") };
+    expect(await store.getCachedCredentials("u1", "CLASSIC", 900)).toBeNull();
+    await store.putCachedCredentials("u1", "CLASSIC", 900, credentials);
+    await store.putCachedCredentials("u1", "CLASSIC", 900, { ...credentials, accessKeyId: "ASIA2" });
+    expect(await store.getCachedCredentials("u1", "CLASSIC", 900)).toEqual({ ...credentials, accessKeyId: "ASIA2" });
+    expect(await store.getCachedCredentials("u1", "CLASSIC", 3600)).toBeNull();
+    await store.forgetCachedCredentials("u1");
+    expect(await store.getCachedCredentials("u1", "CLASSIC", 900)).toBeNull();
+  });
+
+  it("runs tasks for one user under its lock one at a time", async () => {
+    const events: string[] = [];
+    const task = (name: string) => store.withUserLock("u1", async () => {
+      events.push(`${name}:start`);
+      await new Promise((r) => setTimeout(r, 30));
+      events.push(`${name}:end`);
+    });
+    // Two stores on the same database are two replicas: the PostgreSQL lock must hold across them.
+    const other = kind === "PostgreSQL" ? await harness.reopen() : store;
+    const otherTask = () => other.withUserLock("u1", async () => {
+      events.push("b:start");
+      await new Promise((r) => setTimeout(r, 30));
+      events.push("b:end");
+    });
+    if (kind === "PostgreSQL") {
+      await Promise.all([task("a"), otherTask()]);
+      await other.close();
+      expect(events.join(" ")).toMatch(/^(a:start a:end b:start b:end|b:start b:end a:start a:end)$/);
+    } else {
+      await task("a");
+      expect(events).toEqual(["a:start", "a:end"]);
+    }
+  });
+});
+
+describe("the PostgreSQL store at rest", () => {
+  it("keeps no token or credential in plain text", async () => {
+    const schema = await freshSchema();
+    const store = await PostgresStore.open(schema.url, cipher);
+    try {
+      await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
+      await store.updateConnection("u1", { tokens });
+      await store.putCachedCredentials("u1", "CLASSIC", 900, { accessKeyId: "A", secretAccessKey: "SECRET-PLAINTEXT", sessionToken: "T", expiration: new Date() });
+      const pg = (await import("pg")).default;
+      const client = new pg.Client({ connectionString: schema.url });
+      await client.connect();
+      const dump = JSON.stringify((await client.query("SELECT * FROM connections")).rows) + JSON.stringify((await client.query("SELECT * FROM credential_cache")).rows);
+      await client.end();
+      for (const plain of ["ID-TOKEN-PLAINTEXT", "REFRESH-TOKEN-PLAINTEXT", "SECRET-PLAINTEXT"]) expect(dump).not.toContain(plain);
+      expect(await store.appliedMigrations()).toEqual([1]);
+    } finally {
+      await store.close();
+      await schema.drop();
+    }
+  });
+});
