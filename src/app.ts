@@ -20,8 +20,8 @@ export interface Broker {
 }
 
 /** The composition root: wires config, store, AWS clients, services and the HTTP server. */
-export async function createBroker(config: BrokerConfig, options: { logStream?: NodeJS.WritableStream } = {}): Promise<Broker> {
-  const store = await openStore(config);
+export async function createBroker(config: BrokerConfig, options: { logStream?: NodeJS.WritableStream; store?: Store } = {}): Promise<Broker> {
+  const store = options.store ?? (await openStore(config));
   const aws = createAwsClients(config);
   const broker = new BrokerService({
     config,
@@ -42,6 +42,7 @@ export async function createBroker(config: BrokerConfig, options: { logStream?: 
     broker,
     clientKeys: new ClientKeyService({ config, store, broker, rateLimits }),
     rateLimits,
+    store,
     ...(options.logStream ? { logStream: options.logStream } : {}),
   });
   return {

@@ -22,7 +22,17 @@ import { resolveDurationSeconds } from "./duration.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import type { RequestMeta } from "./request-meta.js";
 import { isValidTenant, prefixForTenant } from "./tenant.js";
-import type { ConnectionStatusView, CredentialExpiryView, TemporaryCredentialsView } from "./views.js";
+import type { RequestLoaders } from "./request-loaders.js";
+import type { AuditEventPageView, ConnectionPageView, ConnectionStatusView, CredentialExpiryView, TemporaryCredentialsView } from "./views.js";
+
+const MAX_PAGE_SIZE = 100;
+
+function pageSize(first: number): number {
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
+    throw new BadUserInputError(`first must be a whole number from 1 to ${MAX_PAGE_SIZE}.`, "first");
+  }
+  return first;
+}
 
 export interface BrokerDependencies {
   config: BrokerConfig;
@@ -56,18 +66,48 @@ export class BrokerService {
 
   // ---- queries --------------------------------------------------------------------------------
 
-  async connectionStatus(principal: Principal, userId: string | null | undefined): Promise<ConnectionStatusView> {
+  async connectionStatus(principal: Principal, userId: string | null | undefined, loaders: RequestLoaders): Promise<ConnectionStatusView> {
     const subject = this.subjectFor(principal, userId);
-    const connection = await this.deps.store.getConnection(subject.userId);
-    return this.statusView(subject, connection);
+    return this.statusView(subject, await loaders.connection.load(subject.userId));
   }
 
-  async credentialExpiry(principal: Principal, userId: string | null | undefined): Promise<CredentialExpiryView | null> {
+  async credentialExpiry(principal: Principal, userId: string | null | undefined, loaders: RequestLoaders): Promise<CredentialExpiryView | null> {
     const subject = this.subjectFor(principal, userId);
-    const last = await this.deps.store.lastIssuance(subject.userId);
+    const last = await loaders.lastIssuance.load(subject.userId);
     if (!last) return null;
     const secondsRemaining = Math.max(0, Math.floor((last.expiresAt.getTime() - this.now()) / 1000));
     return { expiresAt: last.expiresAt, secondsRemaining, expired: secondsRemaining === 0, flow: last.flow };
+  }
+
+  /** Administrators: every connection, a page at a time (cursor: the last user id seen). */
+  async connections(principal: Principal, args: { first: number; after?: string | null; tenant?: string | null }): Promise<ConnectionPageView> {
+    if (!principal.isAdmin) throw new ForbiddenError("Only administrators may list connections.");
+    const first = pageSize(args.first);
+    const page = await this.deps.store.listConnections({ first, after: args.after ?? null, tenant: args.tenant ?? null });
+    const nodes = page.items.map((c) => this.statusView({ userId: c.userId, tenantFromToken: null }, c));
+    return { nodes, hasNextPage: page.hasNextPage, endCursor: nodes.at(-1)?.userId ?? null };
+  }
+
+  /** A user's audit trail, newest first: administrators for anyone, users for themselves. */
+  async auditEvents(principal: Principal, args: { userId?: string | null; first: number; after?: string | null }): Promise<AuditEventPageView> {
+    const subject = this.subjectFor(principal, args.userId);
+    const after = args.after === null || args.after === undefined ? null : Number(args.after);
+    if (after !== null && !Number.isSafeInteger(after)) throw new BadUserInputError("after must be a cursor returned by auditEvents.", "after");
+    const page = await this.deps.store.auditEventsPage(subject.userId, { first: pageSize(args.first), after });
+    const nodes = page.items.map((e) => ({
+      id: String(e.id),
+      at: e.at,
+      actorUserId: e.actorUserId,
+      subjectUserId: e.subjectUserId,
+      action: e.action,
+      outcome: e.outcome,
+      requestId: e.requestId,
+      flow: e.flow ?? null,
+      durationSeconds: e.durationSeconds ?? null,
+      errorCode: e.errorCode ?? null,
+      clientKeyId: e.clientKeyId ?? null,
+    }));
+    return { nodes, hasNextPage: page.hasNextPage, endCursor: nodes.at(-1)?.id ?? null };
   }
 
   // ---- mutations ------------------------------------------------------------------------------
@@ -372,10 +412,10 @@ export class BrokerService {
     }
   }
 
-  private async statusView(subject: Subject, connection: Connection | null): Promise<ConnectionStatusView> {
+  /** The last credentials' flow and expiry are field resolvers (batched), not part of this view. */
+  private statusView(subject: Subject, connection: Connection | null): ConnectionStatusView {
     const { config } = this.deps;
     const tenant = connection?.tenant ?? (subject.tenantFromToken && isValidTenant(subject.tenantFromToken) ? subject.tenantFromToken : null);
-    const last = connection ? await this.deps.store.lastIssuance(subject.userId) : null;
     const state = connection?.state ?? "NOT_PROVISIONED";
     return {
       userId: subject.userId,
@@ -387,8 +427,6 @@ export class BrokerService {
       prefix: tenant ? prefixForTenant(config.s3.prefixTemplate, tenant) : null,
       idTokenExpiresAt: connection?.tokens?.idTokenExpiresAt ?? null,
       refreshTokenExpiresAt: connection?.tokens?.refreshTokenExpiresAt ?? null,
-      lastCredentialFlow: last?.flow ?? null,
-      lastCredentialExpiresAt: last?.expiresAt ?? null,
     };
   }
 

@@ -15,8 +15,6 @@ export interface ConnectionStatusView {
   prefix: string | null;
   idTokenExpiresAt: Date | null;
   refreshTokenExpiresAt: Date | null;
-  lastCredentialFlow: CredentialFlow | null;
-  lastCredentialExpiresAt: Date | null;
 }
 
 export interface CredentialExpiryView {
@@ -70,4 +68,30 @@ export function clientKeyView(key: Omit<ClientKeyView, "revoked" | "expired">, n
     revoked: key.revokedAt !== null,
     expired: key.expiresAt.getTime() <= now,
   };
+}
+
+export interface ConnectionPageView {
+  nodes: ConnectionStatusView[];
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+
+export interface AuditEventView {
+  id: string;
+  at: Date;
+  actorUserId: string;
+  subjectUserId: string;
+  action: string;
+  outcome: string;
+  requestId: string;
+  flow: CredentialFlow | null;
+  durationSeconds: number | null;
+  errorCode: string | null;
+  clientKeyId: string | null;
+}
+
+export interface AuditEventPageView {
+  nodes: AuditEventView[];
+  hasNextPage: boolean;
+  endCursor: string | null;
 }

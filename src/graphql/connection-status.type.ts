@@ -1,5 +1,5 @@
 import { Field, GraphQLISODateTime, ID, ObjectType } from "type-graphql";
-import { ConnectionState, CredentialFlow } from "./enums.js";
+import { ConnectionState } from "./enums.js";
 
 @ObjectType({ description: "Where an end user stands with the data platform. Never carries tokens." })
 export class ConnectionStatus {
@@ -29,10 +29,22 @@ export class ConnectionStatus {
 
   @Field(() => GraphQLISODateTime, { nullable: true, description: "When the data platform user's refresh token held by the broker expires." })
   refreshTokenExpiresAt!: Date | null;
+}
 
-  @Field(() => CredentialFlow, { nullable: true })
-  lastCredentialFlow!: CredentialFlow | null;
+@ObjectType()
+export class PageInfo {
+  @Field(() => Boolean)
+  hasNextPage!: boolean;
 
-  @Field(() => GraphQLISODateTime, { nullable: true })
-  lastCredentialExpiresAt!: Date | null;
+  @Field(() => String, { nullable: true, description: "Pass as `after` for the next page." })
+  endCursor!: string | null;
+}
+
+@ObjectType({ description: "A page of connections, ordered by user id." })
+export class ConnectionPage {
+  @Field(() => [ConnectionStatus])
+  nodes!: ConnectionStatus[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
 }

@@ -1,7 +1,10 @@
-import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
+import { Arg, Authorized, Ctx, FieldResolver, GraphQLISODateTime, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import type { Principal } from "../auth/principal.js";
-import type { ConnectionStatusView, CredentialExpiryView } from "../broker/views.js";
-import { ConnectionStatus } from "./connection-status.type.js";
+import { clientKeyView, type AuditEventPageView, type ClientKeyView, type ConnectionPageView, type ConnectionStatusView, type CredentialExpiryView } from "../broker/views.js";
+import { AuditEventPage } from "./audit-event.type.js";
+import { ClientKey } from "./client-key.type.js";
+import { ConnectionPage, ConnectionStatus } from "./connection-status.type.js";
+import { CredentialFlow } from "./enums.js";
 import type { GraphQLContext } from "./context.type.js";
 import { CredentialExpiry } from "./credential-expiry.type.js";
 import { CurrentUser } from "./current-user.decorator.js";
@@ -18,7 +21,7 @@ export class ConnectionResolver {
     @Ctx() context: GraphQLContext,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<ConnectionStatusView> {
-    return context.broker.connectionStatus(principal, userId);
+    return context.broker.connectionStatus(principal, userId, context.loaders);
   }
 
   @Query(() => CredentialExpiry, { nullable: true, description: "Expiry of the most recently issued credentials; null when none were issued." })
@@ -27,7 +30,48 @@ export class ConnectionResolver {
     @Ctx() context: GraphQLContext,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<CredentialExpiryView | null> {
-    return context.broker.credentialExpiry(principal, userId);
+    return context.broker.credentialExpiry(principal, userId, context.loaders);
+  }
+
+  @Query(() => ConnectionPage, { description: "Administrators: all connections, a page at a time, optionally of one tenant." })
+  async connections(
+    @CurrentUser() principal: Principal,
+    @Ctx() context: GraphQLContext,
+    @Arg("first", () => Int, { defaultValue: 20, description: "1 to 100." }) first: number,
+    @Arg("after", () => String, { nullable: true }) after?: string | null,
+    @Arg("tenant", () => String, { nullable: true }) tenant?: string | null,
+  ) {
+    const page: ConnectionPageView = await context.broker.connections(principal, { first, after, tenant });
+    return { nodes: page.nodes, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
+  }
+
+  @Query(() => AuditEventPage, { description: "A user's audit trail, newest first (administrators for anyone)." })
+  async auditEvents(
+    @CurrentUser() principal: Principal,
+    @Ctx() context: GraphQLContext,
+    @Arg("userId", () => ID, userIdArg) userId?: string | null,
+    @Arg("first", () => Int, { defaultValue: 20, description: "1 to 100." }) first: number = 20,
+    @Arg("after", () => String, { nullable: true }) after?: string | null,
+  ) {
+    const page: AuditEventPageView = await context.broker.auditEvents(principal, { userId, first, after });
+    return { nodes: page.nodes, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
+  }
+
+  // Per-connection lookups are field resolvers batched through DataLoader, so a list of any length
+  // costs one store call per kind of lookup.
+  @FieldResolver(() => CredentialFlow, { nullable: true })
+  async lastCredentialFlow(@Root() status: ConnectionStatusView, @Ctx() context: GraphQLContext) {
+    return (await context.loaders.lastIssuance.load(status.userId))?.flow ?? null;
+  }
+
+  @FieldResolver(() => GraphQLISODateTime, { nullable: true })
+  async lastCredentialExpiresAt(@Root() status: ConnectionStatusView, @Ctx() context: GraphQLContext) {
+    return (await context.loaders.lastIssuance.load(status.userId))?.expiresAt ?? null;
+  }
+
+  @FieldResolver(() => [ClientKey], { description: "The user's client keys (never their secrets)." })
+  async clientKeys(@Root() status: ConnectionStatusView, @Ctx() context: GraphQLContext): Promise<ClientKeyView[]> {
+    return (await context.loaders.clientKeys.load(status.userId)).map((key) => clientKeyView(key, Date.now()));
   }
 
   @Mutation(() => ConnectionStatus, { description: "Creates (or finds) the user's data platform user. Idempotent." })

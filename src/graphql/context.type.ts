@@ -2,6 +2,7 @@ import type { Principal } from "../auth/principal.js";
 import type { BrokerService } from "../broker/broker.service.js";
 import type { ClientKeyService } from "../broker/client-keys.service.js";
 import type { RateLimits } from "../broker/rate-limits.js";
+import type { RequestLoaders } from "../broker/request-loaders.js";
 import type { RequestLogger } from "../broker/request-meta.js";
 
 export interface GraphQLContext {
@@ -12,6 +13,7 @@ export interface GraphQLContext {
   broker: BrokerService;
   clientKeys: ClientKeyService;
   rateLimits: RateLimits;
+  loaders: RequestLoaders;
   /** The broker's externally visible base URL, for configuration snippets. */
   publicUrl: string;
   region: string;

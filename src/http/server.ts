@@ -11,6 +11,8 @@ import { bearerToken, type PoolATokenVerifier } from "../auth/pool-a-verifier.js
 import type { BrokerService } from "../broker/broker.service.js";
 import type { ClientKeyService } from "../broker/client-keys.service.js";
 import type { RateLimits } from "../broker/rate-limits.js";
+import { createRequestLoaders } from "../broker/request-loaders.js";
+import type { Store } from "../store/store.js";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import type { BrokerConfig } from "../config/environment.js";
 import type { GraphQLContext } from "../graphql/context.type.js";
@@ -45,6 +47,7 @@ export interface HttpServerDependencies {
   broker: BrokerService;
   clientKeys: ClientKeyService;
   rateLimits: RateLimits;
+  store: Store;
   /** A pino destination for tests that read what was logged. */
   logStream?: NodeJS.WritableStream;
 }
@@ -155,6 +158,7 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
       broker: deps.broker,
       clientKeys: deps.clientKeys,
       rateLimits: deps.rateLimits,
+      loaders: createRequestLoaders(deps.store),
       publicUrl: config.publicUrl ?? `${request.protocol}://${request.host}`,
       region: config.aws.region,
     }),

@@ -1,0 +1,21 @@
+import DataLoader from "dataloader";
+import type { ClientKey, Connection, Issuance, Store } from "../store/store.js";
+
+/**
+ * Per-request batching of the lookups a query can repeat (one per listed connection): however
+ * many connections a list shows, each kind of lookup is one store call. Made anew for every
+ * request, so nothing is cached across requests or callers.
+ */
+export interface RequestLoaders {
+  connection: DataLoader<string, Connection | null>;
+  lastIssuance: DataLoader<string, Issuance | null>;
+  clientKeys: DataLoader<string, ClientKey[]>;
+}
+
+export function createRequestLoaders(store: Store): RequestLoaders {
+  return {
+    connection: new DataLoader((ids) => store.getConnections(ids)),
+    lastIssuance: new DataLoader((ids) => store.lastIssuances(ids)),
+    clientKeys: new DataLoader((ids) => store.listClientKeysFor(ids)),
+  };
+}
