@@ -16,6 +16,8 @@ import type { Store } from "./store/store.js";
 export interface Broker {
   app: FastifyInstance;
   store: Store;
+  /** Graceful stop: readiness fails at once, then after `drainMs` the server stops accepting, in-flight requests finish and the store closes. */
+  shutdown(drainMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,24 +37,38 @@ export async function createBroker(config: BrokerConfig, options: { logStream?: 
     directory: new ApplicationDirectory(aws.cognitoIdp, config.poolA.userPoolId),
   });
   const rateLimits = new RateLimits(config.rateLimits);
+  const lifecycle = { shuttingDown: false };
+  const verifier = new PoolATokenVerifier(config.poolA);
+  // Load the JWKS ahead of the first request; /readyz retries if this fails.
+  verifier.warmUp().catch(() => undefined);
   const app = await createHttpServer({
     config,
     schema: await brokerSchema(),
-    verifier: new PoolATokenVerifier(config.poolA),
+    verifier,
+    lifecycle,
     broker,
     clientKeys: new ClientKeyService({ config, store, broker, rateLimits }),
     rateLimits,
     store,
     ...(options.logStream ? { logStream: options.logStream } : {}),
   });
-  return {
-    app,
-    store,
-    async close() {
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
       await app.close();
       await rateLimits.close();
       destroyAwsClients(aws);
       await store.close();
+    })());
+  return {
+    app,
+    store,
+    async shutdown(drainMs: number) {
+      lifecycle.shuttingDown = true;
+      app.log.info({ event: "shutdown", drainMs }, "readiness failing; draining");
+      await new Promise((resolve) => setTimeout(resolve, drainMs));
+      await close();
     },
+    close,
   };
 }

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     broker.app.log.info({ signal }, "shutting down");
-    await broker.close();
+    await broker.shutdown(config.shutdownDrainMs);
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));

@@ -1,6 +1,9 @@
 import { JwtVerifier } from "aws-jwt-verify";
 import { validateCognitoJwtFields } from "aws-jwt-verify/cognito-verifier";
+import { createHash } from "node:crypto";
 import type { Fetcher } from "aws-jwt-verify/https";
+import { LRUCache } from "lru-cache";
+import { cacheLookups } from "../metrics.js";
 import { SimpleJwksCache } from "aws-jwt-verify/jwk";
 import type { JwtPayload } from "aws-jwt-verify/jwt-model";
 import type { BrokerConfig } from "../config/environment.js";
@@ -56,10 +59,38 @@ export class PoolATokenVerifier {
   /** Loads the JWKS ahead of the first request. */
   async warmUp(): Promise<void> {
     await this.verifier.hydrate();
+    this.hydrated = true;
   }
+
+  /** Loaded (and cached by aws-jwt-verify) once the JWKS has been fetched. */
+  get jwksLoaded(): boolean {
+    return this.hydrated;
+  }
+  private hydrated = false;
+
+  /**
+   * Verified tokens are remembered until they expire, keyed by a hash of the token, so signature
+   * checks do not dominate under load; a token is only ever cached after full verification.
+   */
+  private readonly verified = new LRUCache<string, Principal>({ max: 20_000, ttlAutopurge: false });
 
   async verify(token: string): Promise<Principal> {
     if (token.length > MAX_TOKEN_LENGTH) throw new TokenRejected("token too long");
+    const cacheKey = createHash("sha256").update(token).digest("base64url");
+    const cached = this.verified.get(cacheKey);
+    if (cached) {
+      cacheLookups.inc({ cache: "verified_tokens", result: "hit" });
+      return cached;
+    }
+    cacheLookups.inc({ cache: "verified_tokens", result: "miss" });
+    const { principal, expiresAt } = await this.verifyUncached(token);
+    // Forget it a second before it expires, so an expired token is never served from the cache.
+    const ttl = expiresAt - Date.now() - 1000;
+    if (ttl > 0) this.verified.set(cacheKey, principal, { ttl });
+    return principal;
+  }
+
+  private async verifyUncached(token: string): Promise<{ principal: Principal; expiresAt: number }> {
     let payload: JwtPayload;
     try {
       payload = await this.verifier.verify(token);
@@ -68,8 +99,9 @@ export class PoolATokenVerifier {
     }
     const sub = payload.sub as string;
     const claim = payload[this.settings.tenantClaim];
+    this.hydrated = true;
     const groups = Array.isArray(payload["cognito:groups"]) ? (payload["cognito:groups"] as unknown[]).filter((g): g is string => typeof g === "string") : [];
-    return {
+    const principal: Principal = {
       userId: sub,
       // Absent claim: the user is their own tenant. A present but unusable one (empty, not a
       // string) is kept as it is, so that tenant validation refuses it rather than guessing.
@@ -77,6 +109,7 @@ export class PoolATokenVerifier {
       groups,
       isAdmin: groups.includes(this.settings.adminGroup),
     };
+    return { principal, expiresAt: typeof payload.exp === "number" ? payload.exp * 1000 : 0 };
   }
 }
 

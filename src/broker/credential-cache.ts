@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { cacheLookups } from "../metrics.js";
 import type { IssuedCredentials } from "./client-config.js";
 
 /**
@@ -30,7 +31,11 @@ export class CredentialCache {
   /** Cached credentials with enough life left, else the result of one shared call to `issue`. */
   async getOrIssue(key: string, issue: () => Promise<IssuedCredentials>): Promise<{ credentials: IssuedCredentials; cached: boolean }> {
     const hit = this.entries.get(key);
-    if (hit && hit.expiration.getTime() - this.now() > REUSE_MIN_REMAINING_MS) return { credentials: hit, cached: true };
+    if (hit && hit.expiration.getTime() - this.now() > REUSE_MIN_REMAINING_MS) {
+      cacheLookups.inc({ cache: "credentials", result: "hit" });
+      return { credentials: hit, cached: true };
+    }
+    cacheLookups.inc({ cache: "credentials", result: "miss" });
     let pending = this.inFlight.get(key);
     if (!pending) {
       pending = issue()

@@ -1,3 +1,5 @@
+import { upstreamCalls, upstreamErrors } from "../metrics.js";
+
 /**
  * What the service layer throws when AWS fails. It keeps AWS's error name and status for the logs
  * (never AWS's message, which can carry identifiers) and a `reason` the domain can act on.
@@ -86,9 +88,12 @@ export function isAwsOrNetworkError(error: unknown): boolean {
 
 /** Runs one AWS call and turns what AWS or the network threw into an UpstreamError; anything else passes through. */
 export async function awsCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  upstreamCalls.inc({ operation });
   try {
     return await call();
   } catch (error) {
-    throw isAwsOrNetworkError(error) ? toUpstreamError(operation, error) : error;
+    const upstream = isAwsOrNetworkError(error) ? toUpstreamError(operation, error) : undefined;
+    upstreamErrors.inc({ operation, reason: upstream?.reason ?? "INTERNAL" });
+    throw upstream ?? error;
   }
 }

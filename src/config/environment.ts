@@ -81,6 +81,9 @@ const schema = z
     /** Rate-limit counters shared by replicas; in-process memory when unset. */
     REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
 
+    /** On SIGTERM, how long readiness fails before the server stops accepting (for the load balancer to notice). */
+    SHUTDOWN_DRAIN_SECONDS: z.coerce.number().min(0).max(120).optional(),
+
     GRAPHQL_SANDBOX: booleanString.optional(),
     GRAPHQL_INTROSPECTION: booleanString.optional(),
   })
@@ -128,6 +131,7 @@ const schema = z
         credentialEndpointPerMinute: env.RATE_LIMIT_CREDENTIAL_ENDPOINT_PER_MINUTE,
         redisUrl: env.REDIS_URL,
       },
+      shutdownDrainMs: (env.SHUTDOWN_DRAIN_SECONDS ?? (production ? 5 : 0)) * 1000,
       graphql: {
         sandbox: env.GRAPHQL_SANDBOX ?? !production,
         introspection: env.GRAPHQL_INTROSPECTION ?? !production,

@@ -14,6 +14,8 @@ export interface GraphQLContext {
   clientKeys: ClientKeyService;
   rateLimits: RateLimits;
   loaders: RequestLoaders;
+  /** Names the request's operation in metrics. */
+  labelOperation(field: string): void;
   /** The broker's externally visible base URL, for configuration snippets. */
   publicUrl: string;
   region: string;

@@ -17,6 +17,7 @@ import { ApolloArmor } from "@escape.tech/graphql-armor";
 import type { BrokerConfig } from "../config/environment.js";
 import type { GraphQLContext } from "../graphql/context.type.js";
 import { registerCredentialEndpoint } from "./credential-endpoint.js";
+import { enableDefaultMetrics, httpDuration, httpRequests, metricsRegistry } from "../metrics.js";
 import { formatErrorFor, isExpectedError } from "./error-formatting.js";
 
 const MAX_DOCUMENT_TOKENS = 1000;
@@ -40,6 +41,18 @@ export const LOG_REDACTIONS = [
   "*.variables",
 ];
 
+/** Shared between the server and the process that runs it: readiness fails first on shutdown. */
+export interface Lifecycle {
+  shuttingDown: boolean;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** A bounded label for metrics: the first root field of the GraphQL operation. */
+    operationLabel?: string;
+  }
+}
+
 export interface HttpServerDependencies {
   config: BrokerConfig;
   schema: GraphQLSchema;
@@ -48,6 +61,7 @@ export interface HttpServerDependencies {
   clientKeys: ClientKeyService;
   rateLimits: RateLimits;
   store: Store;
+  lifecycle: Lifecycle;
   /** A pino destination for tests that read what was logged. */
   logStream?: NodeJS.WritableStream;
 }
@@ -72,7 +86,34 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
     reply.header("x-request-id", request.id);
   });
 
+  enableDefaultMetrics();
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    const operation = request.operationLabel ?? "-";
+    httpRequests.inc({ route, operation, status: String(reply.statusCode) });
+    httpDuration.observe({ route, operation }, reply.elapsedTime / 1000);
+  });
+
+  // Liveness: the process answers. Readiness: it can do its job (store reachable, JWKS loaded) and
+  // is not shutting down, so a load balancer stops sending traffic before the server closes.
   app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_request, reply) => {
+    const checks = { shuttingDown: deps.lifecycle.shuttingDown, store: "ok", jwks: "ok" };
+    try {
+      await deps.store.ping();
+    } catch {
+      checks.store = "unreachable";
+    }
+    if (!deps.verifier.jwksLoaded) {
+      checks.jwks = await deps.verifier.warmUp().then(
+        () => "ok",
+        () => "not loaded",
+      );
+    }
+    const ready = !checks.shuttingDown && checks.store === "ok" && checks.jwks === "ok";
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not ready", checks });
+  });
+  app.get("/metrics", async (_request, reply) => reply.type(metricsRegistry.contentType).send(await metricsRegistry.metrics()));
 
   // Document limits; a refusal says the document is too large or complex, never what the limit is.
   const armor = new ApolloArmor({
@@ -105,6 +146,10 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
         // Every error carries the request id, so a caller can quote it and an operator can find the log lines.
         async requestDidStart() {
           return {
+            async didResolveOperation({ operation, contextValue }) {
+              const root = operation?.selectionSet.selections.find((s) => s.kind === "Field");
+              contextValue.labelOperation(root && root.kind === "Field" ? root.name.value : "-");
+            },
             async didEncounterErrors({ errors, contextValue }) {
               for (const error of errors) {
                 if (!isExpectedError(error)) {
@@ -159,6 +204,10 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
       clientKeys: deps.clientKeys,
       rateLimits: deps.rateLimits,
       loaders: createRequestLoaders(deps.store),
+      // Only names the schema defines reach the label, so its values stay a small, fixed set.
+      labelOperation: (field: string) => {
+        request.operationLabel = deps.schema.getQueryType()?.getFields()[field] || deps.schema.getMutationType()?.getFields()[field] ? field : "other";
+      },
       publicUrl: config.publicUrl ?? `${request.protocol}://${request.host}`,
       region: config.aws.region,
     }),

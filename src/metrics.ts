@@ -1,0 +1,48 @@
+import { Counter, collectDefaultMetrics, Histogram, register } from "prom-client";
+
+/**
+ * Prometheus metrics, in prom-client's default registry (one per process, served at /metrics).
+ * Labels only ever take values from fixed sets (schema field names, AWS operation names), so a
+ * caller cannot blow up their number.
+ */
+let defaultsCollected = false;
+export function enableDefaultMetrics(): void {
+  if (defaultsCollected) return;
+  defaultsCollected = true;
+  collectDefaultMetrics({ prefix: "broker_" });
+}
+
+const metric = <T>(name: string, make: () => T): T => (register.getSingleMetric(name) as T | undefined) ?? make();
+
+export const httpRequests = metric(
+  "broker_http_requests_total",
+  () => new Counter({ name: "broker_http_requests_total", help: "HTTP requests by route, GraphQL operation and status", labelNames: ["route", "operation", "status"] as const }),
+);
+
+export const httpDuration = metric(
+  "broker_http_request_duration_seconds",
+  () =>
+    new Histogram({
+      name: "broker_http_request_duration_seconds",
+      help: "HTTP request latency by route and GraphQL operation",
+      labelNames: ["route", "operation"] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    }),
+);
+
+export const upstreamCalls = metric(
+  "broker_upstream_calls_total",
+  () => new Counter({ name: "broker_upstream_calls_total", help: "AWS calls by operation", labelNames: ["operation"] as const }),
+);
+
+export const upstreamErrors = metric(
+  "broker_upstream_errors_total",
+  () => new Counter({ name: "broker_upstream_errors_total", help: "Failed AWS calls by operation and reason", labelNames: ["operation", "reason"] as const }),
+);
+
+export const cacheLookups = metric(
+  "broker_cache_lookups_total",
+  () => new Counter({ name: "broker_cache_lookups_total", help: "Cache lookups by cache and result", labelNames: ["cache", "result"] as const }),
+);
+
+export { register as metricsRegistry };
