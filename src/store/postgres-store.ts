@@ -32,11 +32,18 @@ const MIGRATION_LOCK = 0x53334252; // "S3BR"
  */
 export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
+  /**
+   * Advisory locks are held on connections of their own: a lock holder's queries then never wait
+   * for a connection that another lock holder keeps, which would deadlock a busy pool.
+   */
+  private readonly lockPool: pg.Pool;
 
   private constructor(connectionString: string, private readonly cipher: TokenCipher, poolSize: number) {
     this.pool = new pg.Pool({ connectionString, max: poolSize, types });
+    this.lockPool = new pg.Pool({ connectionString, max: poolSize, types });
     // An idle client that dies (database restart) must not take the process down; the next query reconnects.
     this.pool.on("error", () => undefined);
+    this.lockPool.on("error", () => undefined);
   }
 
   static async open(connectionString: string, cipher: TokenCipher, options: { poolSize?: number } = {}): Promise<PostgresStore> {
@@ -79,7 +86,7 @@ export class PostgresStore implements Store {
   }
 
   async withUserLock<T>(userId: string, task: () => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.lockPool.connect();
     try {
       await client.query("SELECT pg_advisory_lock(hashtext($1))", [`user:${userId}`]);
       try {
@@ -246,6 +253,6 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.lockPool.end()]);
   }
 }

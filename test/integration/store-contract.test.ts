@@ -140,6 +140,15 @@ describe.each(Object.keys(stores))("the %s store", (kind) => {
     expect(await store.getCachedCredentials("u1", "CLASSIC", 900)).toBeNull();
   });
 
+  it("does not deadlock when many users' locks are held while their tasks query the store", async () => {
+    for (let i = 0; i < 40; i += 1) await store.createConnection({ userId: `busy-${i}`, tenant: "acme", poolBUsername: `dp-busy-${i}` });
+    // More concurrent lock holders than the pool has connections, each querying inside its lock.
+    const found = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => store.withUserLock(`busy-${i}`, async () => (await store.getConnection(`busy-${i}`))?.userId)),
+    );
+    expect(found).toEqual(Array.from({ length: 40 }, (_, i) => `busy-${i}`));
+  });
+
   it("runs tasks for one user under its lock one at a time", async () => {
     const events: string[] = [];
     const task = (name: string) => store.withUserLock("u1", async () => {

@@ -1,0 +1,259 @@
+/**
+ * `npm run bench`: the broker's speed against the bare framework it is built on, on this machine,
+ * with one load generator (autocannon), plus a credential storm, memory with 10,000 connections,
+ * and the storm again against two replicas sharing PostgreSQL. Prints a table; asserts nothing.
+ */
+import "reflect-metadata";
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import autocannon from "autocannon";
+import { AdminCreateUserCommand, AdminSetUserPasswordCommand, CognitoIdentityProviderClient } from "@aws-sdk/client-cognito-identity-provider";
+import pg from "pg";
+import { SqliteStore } from "../store/sqlite-store.js";
+import { TokenCipher } from "../store/token-cipher.js";
+import { bootstrapAws, brokerEnvironment, type StackInfo } from "./bootstrap.js";
+import { useEmulatorCredentials } from "./local-stack.js";
+import { freePort, startMoto } from "./moto.js";
+import { poolAIdToken } from "./pool-a-sign-in.js";
+
+const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const STORM_USERS = 200;
+const STORM_REQUESTS_PER_USER = 10;
+const MEMORY_CONNECTIONS = 10_000;
+const ROOT = resolve(import.meta.dirname, "../..");
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+interface Server {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Each server under test runs in its own process, so the load generator never shares its event loop. */
+async function spawnServer(script: string, env: Record<string, string>): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i += 1) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok || (await fetch(`${url}/?query=%7B__typename%7D`, { headers: { "apollo-require-preflight": "1" } })).status < 500) break;
+    } catch {
+      // not up yet
+    }
+    if (i > 300 || child.exitCode !== null) throw new Error(`${script} did not start`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    child,
+    stop: () =>
+      new Promise((done) => {
+        if (child.exitCode !== null) return done();
+        child.once("exit", () => done());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+async function gql(url: string, token: string | undefined, query: string, variables: Record<string, unknown> = {}) {
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, body: (await response.json()) as { data?: any; errors?: Array<{ extensions?: { code?: string } }> } };
+}
+
+async function metricValue(url: string, name: string, labels: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && l.includes(labels)) ?? text.split("\n").find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(" ").at(-1)) : 0;
+}
+
+async function load(name: string, url: string, body: string, headers: Record<string, string> = {}) {
+  say(`  load: ${name} (${DURATION_SECONDS} s, ${CONNECTIONS} connections)`);
+  const result = await autocannon({
+    url,
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body,
+    connections: CONNECTIONS,
+    duration: DURATION_SECONDS,
+  });
+  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts };
+}
+
+async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<void>) {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(work));
+}
+
+async function createUsers(stack: StackInfo, count: number): Promise<string[]> {
+  const idp = new CognitoIdentityProviderClient({ region: stack.region, endpoint: stack.endpoint! });
+  const tokens: string[] = [];
+  await inBatches([...Array(count).keys()], 20, async (i) => {
+    const username = `storm-${i}`;
+    const password = `Bench-${randomBytes(6).toString("hex")}1a!`;
+    await idp.send(new AdminCreateUserCommand({ UserPoolId: stack.poolA.userPoolId, Username: username, MessageAction: "SUPPRESS", UserAttributes: [{ Name: "custom:tenant", Value: `tenant${i % 20}` }] }));
+    await idp.send(new AdminSetUserPasswordCommand({ UserPoolId: stack.poolA.userPoolId, Username: username, Password: password, Permanent: true }));
+    tokens[i] = await poolAIdToken(stack, username, password);
+  });
+  idp.destroy();
+  return tokens;
+}
+
+/** 2,000 concurrent issueCredentials from 200 users, spread over the given replicas. */
+async function storm(urls: string[], tokens: string[]) {
+  const before = await Promise.all(urls.map((u) => metricValue(u, "broker_upstream_calls_total", 'operation="AssumeRoleWithWebIdentity"')));
+  const requests = tokens.flatMap((token, user) => Array.from({ length: STORM_REQUESTS_PER_USER }, (_, i) => ({ token, url: urls[(user + i) % urls.length]! })));
+  const started = Date.now();
+  const results = await Promise.all(
+    requests.map(({ token, url }) => gql(url, token, "mutation { issueCredentials(flow: CLASSIC, durationSeconds: 3600) { accessKeyId } }").catch(() => ({ status: 0, body: { errors: [{}] } }))),
+  );
+  const seconds = (Date.now() - started) / 1000;
+  const after = await Promise.all(urls.map((u) => metricValue(u, "broker_upstream_calls_total", 'operation="AssumeRoleWithWebIdentity"')));
+  const upstream = after.reduce((sum, value, i) => sum + value - before[i]!, 0);
+  const errors = results.filter((r) => r.status !== 200 || r.body.errors).length;
+  return { requests: requests.length, upstream, errors, seconds };
+}
+
+async function main(): Promise<void> {
+  useEmulatorCredentials();
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+  const moto = await startMoto();
+  const work = mkdtempSync(join(tmpdir(), "broker-bench-"));
+  const servers: Server[] = [];
+  try {
+    say("bootstrapping moto ...");
+    const stack = await bootstrapAws({ region: "eu-west-1", endpoint: moto.endpoint, name: "bench" });
+    const key = randomBytes(32).toString("base64");
+    const brokerEnv = (extra: Record<string, string>) =>
+      brokerEnvironment(stack, {
+        NODE_ENV: "production",
+        LOG_LEVEL: "warn",
+        TOKEN_ENCRYPTION_KEY: key,
+        RATE_LIMIT_MUTATIONS_PER_MINUTE: "1000000",
+        SHUTDOWN_DRAIN_SECONDS: "0",
+        ...extra,
+      });
+
+    say("starting the baseline and the broker ...");
+    const baseline = await spawnServer("src/dev/bench-baseline.ts", {});
+    servers.push(baseline);
+    const sqlitePath = join(work, "broker.sqlite");
+    let broker = await spawnServer("src/main.ts", brokerEnv({ DATABASE_PATH: sqlitePath }));
+    servers.push(broker);
+
+    const alice = stack.demoUsers.find((u) => u.username === "alice")!;
+    const aliceToken = await poolAIdToken(stack, alice.username, alice.password);
+    await gql(broker.url, aliceToken, "mutation { provisionDataPlatformUser { state } }");
+    await gql(broker.url, aliceToken, "mutation { issueCredentials(flow: CLASSIC, durationSeconds: 3600) { accessKeyId } }");
+
+    say("measuring ...");
+    const rows = [
+      await load("1. baseline: bare Apollo Server 5, { hello }", baseline.url, JSON.stringify({ query: "{ hello }" })),
+      await load("2. connectionStatus (authenticated, provisioned)", `${broker.url}/graphql`, JSON.stringify({ query: "{ connectionStatus { state tenant prefix identityId } }" }), { authorization: `Bearer ${aliceToken}` }),
+      await load(
+        "3. issueCredentials (warm cache)",
+        `${broker.url}/graphql`,
+        JSON.stringify({ query: "mutation { issueCredentials(flow: CLASSIC, durationSeconds: 3600) { accessKeyId secretAccessKey sessionToken expiration } }" }),
+        { authorization: `Bearer ${aliceToken}` },
+      ),
+    ];
+
+    say(`creating ${STORM_USERS} users and provisioning them ...`);
+    const tokens = await createUsers(stack, STORM_USERS);
+    await inBatches(tokens, 10, async (token) => {
+      const result = await gql(broker.url, token, "mutation { provisionDataPlatformUser { state } }");
+      if (result.body.errors) throw new Error(`provisioning failed: ${JSON.stringify(result.body.errors)}`);
+    });
+    say("storm on one broker (SQLite) ...");
+    const single = await storm([broker.url], tokens);
+
+    say(`memory with ${MEMORY_CONNECTIONS} connections ...`);
+    await broker.stop();
+    const seed = new SqliteStore(sqlitePath, new TokenCipher("k1", new Map([["k1", Buffer.from(key, "base64")]])));
+    const fakeTokens = { idToken: `eyJ${randomBytes(600).toString("base64url")}`, idTokenExpiresAt: new Date(Date.now() + 3600_000), refreshToken: randomBytes(900).toString("base64url"), refreshTokenExpiresAt: new Date(Date.now() + 30 * 86_400_000) };
+    for (let i = 0; i < MEMORY_CONNECTIONS; i += 1) {
+      const userId = `seeded-${String(i).padStart(5, "0")}`;
+      await seed.createConnection({ userId, tenant: `tenant${i % 100}`, poolBUsername: `dp-seeded-${i}` });
+      await seed.updateConnection(userId, { state: "ACTIVE", identityId: `eu-west-1:${i}`, tokens: fakeTokens });
+    }
+    await seed.close();
+    broker = await spawnServer("src/main.ts", brokerEnv({ DATABASE_PATH: sqlitePath }));
+    servers.push(broker);
+    const adminUser = stack.demoUsers.find((u) => u.admin)!;
+    const adminToken = await poolAIdToken(stack, adminUser.username, adminUser.password);
+    // Touch every connection: an administrator pages through all of them, with batched fields.
+    let after: string | null = null;
+    let listed = 0;
+    do {
+      const page: { body: { data?: any } } = await gql(broker.url, adminToken, "query($after: String) { connections(first: 100, after: $after) { nodes { userId lastCredentialFlow clientKeys { id } } pageInfo { hasNextPage endCursor } } }", { after });
+      listed += page.body.data.connections.nodes.length;
+      after = page.body.data.connections.pageInfo.hasNextPage ? page.body.data.connections.pageInfo.endCursor : null;
+    } while (after);
+    await load("(warm-up for memory)", `${broker.url}/graphql`, JSON.stringify({ query: "{ connectionStatus { state } }" }), { authorization: `Bearer ${aliceToken}` });
+    const rssBytes = await metricValue(broker.url, "broker_process_resident_memory_bytes", "");
+    await broker.stop();
+
+    say("two replicas sharing PostgreSQL ...");
+    const database = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/broker_test";
+    const schemaName = `bench_${randomBytes(4).toString("hex")}`;
+    const admin = new pg.Client({ connectionString: database });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schemaName}`);
+    const url = new URL(database);
+    url.searchParams.set("options", `-c search_path=${schemaName}`);
+    const replicaEnv = brokerEnv({ DATABASE_URL: url.toString() });
+    const replicas = [await spawnServer("src/main.ts", replicaEnv), await spawnServer("src/main.ts", replicaEnv)];
+    servers.push(...replicas);
+    await inBatches(tokens, 10, async (token) => {
+      await gql(replicas[0]!.url, token, "mutation { provisionDataPlatformUser { state } }");
+    });
+    const replicated = await storm(replicas.map((r) => r.url), tokens);
+    for (const replica of replicas) await replica.stop();
+    await admin.query(`DROP SCHEMA ${schemaName} CASCADE`);
+    await admin.end();
+
+    const [base, status, issue] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
+    const cpu = cpus()[0]?.model ?? "unknown CPU";
+    const out = [
+      "",
+      `Machine: ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; autocannon ${CONNECTIONS} connections × ${DURATION_SECONDS} s; broker with NODE_ENV=production, LOG_LEVEL=warn, SQLite`,
+      "",
+      "| scenario | req/s | p50 ms | p99 ms | errors |",
+      "| --- | ---: | ---: | ---: | ---: |",
+      ...rows.map((r) => `| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} |`),
+      "",
+      `| ratio | value | target |`,
+      `| --- | ---: | ---: |`,
+      `| connectionStatus / baseline (2/1) | ${(status.rps / base.rps).toFixed(2)} | ≥ 1.0 |`,
+      `| issueCredentials warm / baseline (3/1) | ${(issue.rps / base.rps).toFixed(2)} | ≥ 0.9 |`,
+      "",
+      `| storm: ${STORM_USERS} users × ${STORM_REQUESTS_PER_USER} concurrent issueCredentials | requests | upstream issuances | errors | seconds |`,
+      `| --- | ---: | ---: | ---: | ---: |`,
+      `| one broker, SQLite | ${single.requests} | ${single.upstream} (target ${STORM_USERS}) | ${single.errors} (target 0) | ${single.seconds.toFixed(1)} |`,
+      `| two replicas, one PostgreSQL | ${replicated.requests} | ${replicated.upstream} (target ${STORM_USERS}) | ${replicated.errors} (target 0) | ${replicated.seconds.toFixed(1)} |`,
+      "",
+      `Resident memory with ${MEMORY_CONNECTIONS} provisioned connections in the store (all ${listed} listed once, then load): ${(rssBytes / 2 ** 20).toFixed(0)} MB (target < 200 MB)`,
+      "",
+    ];
+    process.stdout.write(out.join("\n"));
+  } finally {
+    for (const server of servers) await server.stop();
+    await moto.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`benchmark failed: ${error instanceof Error ? error.stack : String(error)}`);
+  process.exit(1);
+});
