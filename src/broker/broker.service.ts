@@ -425,8 +425,8 @@ export class BrokerService {
       tenant,
       bucket: config.s3.bucket,
       prefix: tenant ? prefixForTenant(config.s3.prefixTemplate, tenant) : null,
-      idTokenExpiresAt: connection?.tokens?.idTokenExpiresAt ?? null,
-      refreshTokenExpiresAt: connection?.tokens?.refreshTokenExpiresAt ?? null,
+      idTokenExpiresAt: connection?.tokenExpiry?.idTokenExpiresAt ?? null,
+      refreshTokenExpiresAt: connection?.tokenExpiry?.refreshTokenExpiresAt ?? null,
     };
   }
 

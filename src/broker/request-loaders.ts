@@ -13,9 +13,11 @@ export interface RequestLoaders {
 }
 
 export function createRequestLoaders(store: Store): RequestLoaders {
+  // Batches of at most a page (100), which keeps the stores' IN lists short.
+  const options = { maxBatchSize: 100 };
   return {
-    connection: new DataLoader((ids) => store.getConnections(ids)),
-    lastIssuance: new DataLoader((ids) => store.lastIssuances(ids)),
-    clientKeys: new DataLoader((ids) => store.listClientKeysFor(ids)),
+    connection: new DataLoader((ids) => store.getConnections(ids), options),
+    lastIssuance: new DataLoader((ids) => store.lastIssuances(ids), options),
+    clientKeys: new DataLoader((ids) => store.listClientKeysFor(ids), options),
   };
 }

@@ -33,10 +33,13 @@ interface Server {
   stop(): Promise<void>;
 }
 
-/** Each server under test runs in its own process, so the load generator never shares its event loop. */
+/**
+ * Each server under test runs in its own process, so the load generator never shares its event
+ * loop; both run the compiled JavaScript from `npm run build` (dist/), as in production.
+ */
 async function spawnServer(script: string, env: Record<string, string>): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+  const child = spawn(process.execPath, [script], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     stdio: ["ignore", "ignore", "inherit"],
@@ -145,10 +148,10 @@ async function main(): Promise<void> {
       });
 
     say("starting the baseline and the broker ...");
-    const baseline = await spawnServer("src/dev/bench-baseline.ts", {});
+    const baseline = await spawnServer("dist/dev/bench-baseline.js", {});
     servers.push(baseline);
     const sqlitePath = join(work, "broker.sqlite");
-    let broker = await spawnServer("src/main.ts", brokerEnv({ DATABASE_PATH: sqlitePath }));
+    let broker = await spawnServer("dist/main.js", brokerEnv({ DATABASE_PATH: sqlitePath }));
     servers.push(broker);
 
     const alice = stack.demoUsers.find((u) => u.username === "alice")!;
@@ -187,7 +190,7 @@ async function main(): Promise<void> {
       await seed.updateConnection(userId, { state: "ACTIVE", identityId: `eu-west-1:${i}`, tokens: fakeTokens });
     }
     await seed.close();
-    broker = await spawnServer("src/main.ts", brokerEnv({ DATABASE_PATH: sqlitePath }));
+    broker = await spawnServer("dist/main.js", brokerEnv({ DATABASE_PATH: sqlitePath }));
     servers.push(broker);
     const adminUser = stack.demoUsers.find((u) => u.admin)!;
     const adminToken = await poolAIdToken(stack, adminUser.username, adminUser.password);
@@ -212,7 +215,7 @@ async function main(): Promise<void> {
     const url = new URL(database);
     url.searchParams.set("options", `-c search_path=${schemaName}`);
     const replicaEnv = brokerEnv({ DATABASE_URL: url.toString() });
-    const replicas = [await spawnServer("src/main.ts", replicaEnv), await spawnServer("src/main.ts", replicaEnv)];
+    const replicas = [await spawnServer("dist/main.js", replicaEnv), await spawnServer("dist/main.js", replicaEnv)];
     servers.push(...replicas);
     await inBatches(tokens, 10, async (token) => {
       await gql(replicas[0]!.url, token, "mutation { provisionDataPlatformUser { state } }");
@@ -226,7 +229,7 @@ async function main(): Promise<void> {
     const cpu = cpus()[0]?.model ?? "unknown CPU";
     const out = [
       "",
-      `Machine: ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; autocannon ${CONNECTIONS} connections × ${DURATION_SECONDS} s; broker with NODE_ENV=production, LOG_LEVEL=warn, SQLite`,
+      `Machine: ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; autocannon ${CONNECTIONS} connections × ${DURATION_SECONDS} s in the bench process; each server in its own process (compiled JS); broker with NODE_ENV=production, LOG_LEVEL=warn, SQLite`,
       "",
       "| scenario | req/s | p50 ms | p99 ms | errors |",
       "| --- | ---: | ---: | ---: | ---: |",

@@ -119,24 +119,35 @@ export function sealTokenColumns(userId: string, tokens: PoolBTokens | null, cip
   };
 }
 
+/**
+ * Tokens are decrypted only when read: status queries need the expiry dates, not the tokens, and
+ * two AES-GCM decryptions per request are a good part of a status query's cost.
+ */
 export function toConnection(row: ConnectionRow, cipher: TokenCipher): Connection {
-  let tokens: PoolBTokens | null = null;
-  if (row.id_token_sealed && row.refresh_token_sealed && row.id_token_expires_at !== null && row.refresh_token_expires_at !== null) {
-    tokens = {
-      idToken: cipher.open(row.id_token_sealed, tokenContext(row.user_id, "id_token")),
-      idTokenExpiresAt: new Date(Number(row.id_token_expires_at)),
-      refreshToken: cipher.open(row.refresh_token_sealed, tokenContext(row.user_id, "refresh_token")),
-      refreshTokenExpiresAt: new Date(Number(row.refresh_token_expires_at)),
-    };
-  }
-  return {
+  const sealed = row.id_token_sealed && row.refresh_token_sealed && row.id_token_expires_at !== null && row.refresh_token_expires_at !== null;
+  let tokens: PoolBTokens | null | undefined = sealed ? undefined : null;
+  const connection = {
     userId: row.user_id,
     tenant: row.tenant,
     poolBUsername: row.pool_b_username,
     identityId: row.identity_id,
     state: row.state,
-    tokens,
+    tokenExpiry: sealed
+      ? { idTokenExpiresAt: new Date(Number(row.id_token_expires_at)), refreshTokenExpiresAt: new Date(Number(row.refresh_token_expires_at)) }
+      : null,
     createdAt: new Date(Number(row.created_at)),
     updatedAt: new Date(Number(row.updated_at)),
   };
+  return Object.defineProperty(connection, "tokens", {
+    enumerable: true,
+    get(): PoolBTokens | null {
+      tokens ??= {
+        idToken: cipher.open(row.id_token_sealed!, tokenContext(row.user_id, "id_token")),
+        idTokenExpiresAt: new Date(Number(row.id_token_expires_at)),
+        refreshToken: cipher.open(row.refresh_token_sealed!, tokenContext(row.user_id, "refresh_token")),
+        refreshTokenExpiresAt: new Date(Number(row.refresh_token_expires_at)),
+      };
+      return tokens;
+    },
+  }) as Connection;
 }

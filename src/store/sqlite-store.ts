@@ -18,6 +18,9 @@ import {
 import { sqliteMigrations } from "./sqlite-migrations.js";
 import type { TokenCipher } from "./token-cipher.js";
 
+/** `?, ?, ?` for an IN list: unlike json_each, it lets SQLite use the index (one statement per list length). */
+const placeholders = (count: number) => Array.from({ length: count }, () => "?").join(", ");
+
 /** The embedded default store: one SQLite file in WAL mode. */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -50,13 +53,25 @@ export class SqliteStore implements Store {
     }
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared once per distinct SQL text: preparing on every call costs more than running the query. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
   /** Applied migration versions, oldest first. */
   appliedMigrations(): number[] {
     return this.db.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all() as number[];
   }
 
   async getConnection(userId: string): Promise<Connection | null> {
-    const row = this.db.prepare("SELECT * FROM connections WHERE user_id = ?").get(userId) as ConnectionRow | undefined;
+    const row = this.sql("SELECT * FROM connections WHERE user_id = ?").get(userId) as ConnectionRow | undefined;
     return row ? this.toConnection(row) : null;
   }
 
@@ -95,7 +110,7 @@ export class SqliteStore implements Store {
       );
       Object.assign(params, sealTokenColumns(userId, patch.tokens, this.cipher));
     }
-    this.db.prepare(`UPDATE connections SET ${sets.join(", ")} WHERE user_id = @userId`).run(params);
+    this.sql(`UPDATE connections SET ${sets.join(", ")} WHERE user_id = @userId`).run(params);
   }
 
   async recordIssuance(i: Issuance): Promise<void> {
@@ -110,12 +125,12 @@ export class SqliteStore implements Store {
 
   async lastIssuances(userIds: readonly string[]): Promise<Array<Issuance | null>> {
     if (userIds.length === 0) return [];
-    const rows = this.db
-      .prepare(
+    const rows = this
+      .sql(
         `SELECT i.* FROM issuances i
-         JOIN (SELECT user_id, MAX(id) AS id FROM issuances WHERE user_id IN (SELECT value FROM json_each(?)) GROUP BY user_id) last ON last.id = i.id`,
+         JOIN (SELECT user_id, MAX(id) AS id FROM issuances WHERE user_id IN (${placeholders(userIds.length)}) GROUP BY user_id) last ON last.id = i.id`,
       )
-      .all(JSON.stringify(userIds)) as IssuanceRow[];
+      .all(...userIds) as IssuanceRow[];
     const byUser = new Map(rows.map((r) => [r.user_id, toIssuance(r)]));
     return userIds.map((id) => byUser.get(id) ?? null);
   }
@@ -161,33 +176,33 @@ export class SqliteStore implements Store {
   }
 
   async getClientKey(id: string): Promise<ClientKey | null> {
-    const row = this.db.prepare("SELECT * FROM client_keys WHERE id = ?").get(id) as ClientKeyRow | undefined;
+    const row = this.sql("SELECT * FROM client_keys WHERE id = ?").get(id) as ClientKeyRow | undefined;
     return row ? toClientKey(row) : null;
   }
 
   async listClientKeys(userId: string): Promise<ClientKey[]> {
-    const rows = this.db.prepare("SELECT * FROM client_keys WHERE user_id = ? ORDER BY created_at, id").all(userId) as ClientKeyRow[];
+    const rows = this.sql("SELECT * FROM client_keys WHERE user_id = ? ORDER BY created_at, id").all(userId) as ClientKeyRow[];
     return rows.map(toClientKey);
   }
 
   async revokeClientKey(id: string, at: Date): Promise<ClientKey | null> {
-    this.db.prepare("UPDATE client_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(at.getTime(), id);
+    this.sql("UPDATE client_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(at.getTime(), id);
     return this.getClientKey(id);
   }
 
   async revokeClientKeysOf(userId: string, at: Date): Promise<number> {
-    return this.db.prepare("UPDATE client_keys SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL").run(at.getTime(), userId).changes;
+    return this.sql("UPDATE client_keys SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL").run(at.getTime(), userId).changes;
   }
 
   async recordClientKeyUse(id: string, at: Date): Promise<boolean> {
-    const first = this.db.prepare("UPDATE client_keys SET first_used_at = ?, last_used_at = ? WHERE id = ? AND first_used_at IS NULL").run(at.getTime(), at.getTime(), id);
+    const first = this.sql("UPDATE client_keys SET first_used_at = ?, last_used_at = ? WHERE id = ? AND first_used_at IS NULL").run(at.getTime(), at.getTime(), id);
     if (first.changes > 0) return true;
-    this.db.prepare("UPDATE client_keys SET last_used_at = ? WHERE id = ?").run(at.getTime(), id);
+    this.sql("UPDATE client_keys SET last_used_at = ? WHERE id = ?").run(at.getTime(), id);
     return false;
   }
 
   async ping(): Promise<void> {
-    this.db.prepare("SELECT 1").get();
+    this.sql("SELECT 1").get();
   }
 
   /** One process owns a SQLite file; the domain's in-process lock is all that is needed. */
@@ -213,21 +228,21 @@ export class SqliteStore implements Store {
   }
 
   async forgetCachedCredentials(userId: string): Promise<void> {
-    this.db.prepare("DELETE FROM credential_cache WHERE user_id = ?").run(userId);
+    this.sql("DELETE FROM credential_cache WHERE user_id = ?").run(userId);
   }
 
   async getConnections(userIds: readonly string[]): Promise<Array<Connection | null>> {
     if (userIds.length === 0) return [];
-    const rows = this.db.prepare("SELECT * FROM connections WHERE user_id IN (SELECT value FROM json_each(?))").all(JSON.stringify(userIds)) as ConnectionRow[];
+    const rows = this.sql(`SELECT * FROM connections WHERE user_id IN (${placeholders(userIds.length)})`).all(...userIds) as ConnectionRow[];
     const byUser = new Map(rows.map((r) => [r.user_id, this.toConnection(r)]));
     return userIds.map((id) => byUser.get(id) ?? null);
   }
 
   async listClientKeysFor(userIds: readonly string[]): Promise<ClientKey[][]> {
     if (userIds.length === 0) return [];
-    const rows = this.db
-      .prepare("SELECT * FROM client_keys WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY created_at, id")
-      .all(JSON.stringify(userIds)) as ClientKeyRow[];
+    const rows = this
+      .sql(`SELECT * FROM client_keys WHERE user_id IN (${placeholders(userIds.length)}) ORDER BY created_at, id`)
+      .all(...userIds) as ClientKeyRow[];
     return userIds.map((id) => rows.filter((r) => r.user_id === id).map(toClientKey));
   }
 
@@ -244,7 +259,7 @@ export class SqliteStore implements Store {
 
   /** Raw row access for tests that check what is really on disk. */
   rawConnectionRow(userId: string): Record<string, unknown> | undefined {
-    return this.db.prepare("SELECT * FROM connections WHERE user_id = ?").get(userId) as Record<string, unknown> | undefined;
+    return this.sql("SELECT * FROM connections WHERE user_id = ?").get(userId) as Record<string, unknown> | undefined;
   }
 
   private toConnection(row: ConnectionRow): Connection {

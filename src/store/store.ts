@@ -17,7 +17,10 @@ export interface Connection {
   poolBUsername: string;
   identityId: string | null;
   state: ConnectionState;
+  /** Decrypted when first read. */
   tokens: PoolBTokens | null;
+  /** The tokens' expiry, readable without decrypting them. */
+  tokenExpiry: { idTokenExpiresAt: Date; refreshTokenExpiresAt: Date } | null;
   createdAt: Date;
   updatedAt: Date;
 }
