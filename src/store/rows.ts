@@ -125,7 +125,8 @@ export function sealTokenColumns(userId: string, tokens: PoolBTokens | null, cip
  */
 export function toConnection(row: ConnectionRow, cipher: TokenCipher): Connection {
   const sealed = row.id_token_sealed && row.refresh_token_sealed && row.id_token_expires_at !== null && row.refresh_token_expires_at !== null;
-  let tokens: PoolBTokens | null | undefined = sealed ? undefined : null;
+  let tokens: PoolBTokens | null = null;
+  let opened = !sealed;
   const connection = {
     userId: row.user_id,
     tenant: row.tenant,
@@ -141,12 +142,15 @@ export function toConnection(row: ConnectionRow, cipher: TokenCipher): Connectio
   return Object.defineProperty(connection, "tokens", {
     enumerable: true,
     get(): PoolBTokens | null {
-      tokens ??= {
-        idToken: cipher.open(row.id_token_sealed!, tokenContext(row.user_id, "id_token")),
-        idTokenExpiresAt: new Date(Number(row.id_token_expires_at)),
-        refreshToken: cipher.open(row.refresh_token_sealed!, tokenContext(row.user_id, "refresh_token")),
-        refreshTokenExpiresAt: new Date(Number(row.refresh_token_expires_at)),
-      };
+      if (!opened) {
+        tokens = {
+          idToken: cipher.open(row.id_token_sealed!, tokenContext(row.user_id, "id_token")),
+          idTokenExpiresAt: new Date(Number(row.id_token_expires_at)),
+          refreshToken: cipher.open(row.refresh_token_sealed!, tokenContext(row.user_id, "refresh_token")),
+          refreshTokenExpiresAt: new Date(Number(row.refresh_token_expires_at)),
+        };
+        opened = true;
+      }
       return tokens;
     },
   }) as Connection;
