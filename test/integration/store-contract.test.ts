@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,16 +5,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PostgresStore } from "../../src/store/postgres-store.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
-import { TokenCipher } from "../../src/store/token-cipher.js";
+import { plainTokens, testCipher } from "../support/store-fixtures.js";
 import { freshSchema } from "../support/postgres.js";
 
-const cipher = new TokenCipher("k1", new Map([["k1", randomBytes(32)]]));
-const tokens = {
-  idToken: "eyJraWQiOi.ID-TOKEN-PLAINTEXT.sig",
-  idTokenExpiresAt: new Date("2026-11-23T21:00:00Z"),
-  refreshToken: "REFRESH-TOKEN-PLAINTEXT",
-  refreshTokenExpiresAt: new Date("2026-12-23T20:00:00Z"),
-};
+const cipher = testCipher;
+const tokens = plainTokens;
 
 interface Harness {
   store: Store;

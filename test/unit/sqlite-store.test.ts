@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,14 +6,10 @@ import Database from "better-sqlite3";
 import { sqliteMigrations } from "../../src/store/sqlite-migrations.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { TokenCipher } from "../../src/store/token-cipher.js";
+import { plainTokens, testCipher } from "../support/store-fixtures.js";
 
-const cipher = new TokenCipher("k1", new Map([["k1", randomBytes(32)]]));
-const tokens = {
-  idToken: "eyJraWQiOi.ID-TOKEN-PLAINTEXT.sig",
-  idTokenExpiresAt: new Date("2026-11-23T21:00:00Z"),
-  refreshToken: "REFRESH-TOKEN-PLAINTEXT",
-  refreshTokenExpiresAt: new Date("2026-12-23T20:00:00Z"),
-};
+const cipher = testCipher;
+const tokens = plainTokens;
 
 describe("SQLite store specifics", () => {
   let dir: string;
