@@ -15,6 +15,7 @@ import pg from "pg";
 import { SqliteStore } from "../store/sqlite-store.js";
 import { TokenCipher } from "../store/token-cipher.js";
 import { bootstrapAws, brokerEnvironment, type StackInfo } from "./bootstrap.js";
+import { ensureDatabase } from "./ensure-database.js";
 import { useEmulatorCredentials } from "./local-stack.js";
 import { freePort, startMoto } from "./moto.js";
 import { poolAIdToken } from "./pool-a-sign-in.js";
@@ -208,6 +209,7 @@ async function main(): Promise<void> {
 
     say("two replicas sharing PostgreSQL ...");
     const database = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/broker_test";
+    await ensureDatabase(database);
     const schemaName = `bench_${randomBytes(4).toString("hex")}`;
     const admin = new pg.Client({ connectionString: database });
     await admin.connect();
