@@ -37,6 +37,7 @@ export async function createBroker(config: BrokerConfig, options: { logStream?: 
     directory: new ApplicationDirectory(aws.cognitoIdp, config.poolA.userPoolId),
   });
   const rateLimits = new RateLimits(config.rateLimits);
+  const redisConnected = await rateLimits.connect();
   const lifecycle = { shuttingDown: false };
   const verifier = new PoolATokenVerifier(config.poolA);
   // Load the JWKS ahead of the first request; /readyz retries if this fails.
@@ -52,6 +53,7 @@ export async function createBroker(config: BrokerConfig, options: { logStream?: 
     store,
     ...(options.logStream ? { logStream: options.logStream } : {}),
   });
+  if (!redisConnected) app.log.warn({ event: "redis_unavailable" }, "Redis did not answer; rate limits count in memory until it does");
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= (async () => {

@@ -28,7 +28,7 @@ export class RateLimits {
       "credential-endpoint": { keyPrefix: "s3broker:rl:endpoint", points: settings.credentialEndpointPerMinute, duration: 60 },
     } as const;
     if (settings.redisUrl) {
-      this.redis = new Redis(settings.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+      this.redis = new Redis(settings.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
       // Connection trouble is absorbed by the insurance limiter; keep it out of the unhandled-error path.
       this.redis.on("error", () => undefined);
       const redis = this.redis;
@@ -38,6 +38,17 @@ export class RateLimits {
     } else {
       this.limiters = { mutation: new RateLimiterMemory(options.mutation), "credential-endpoint": new RateLimiterMemory(options["credential-endpoint"]) };
     }
+  }
+
+  /**
+   * Connects to Redis before the broker serves, so the first requests are not counted only in this
+   * process's insurance limiter. Resolves false (and the broker starts anyway) when Redis does not
+   * answer within the timeout; counting then falls back to memory until it does.
+   */
+  async connect(timeoutMs = 3000): Promise<boolean> {
+    if (!this.redis) return true;
+    const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+    return Promise.race([this.redis.connect().then(() => true, () => false), timeout]);
   }
 
   /** Takes one point for `key` from the bucket, or throws RATE_LIMITED. */

@@ -208,6 +208,23 @@ describe("rate limits", () => {
   });
 });
 
+describe("rate limits while Redis is unreachable", () => {
+  it("still start and still limit, counting in memory", async () => {
+    const { freePort } = await import("../../src/dev/moto.js");
+    const closedPort = await freePort();
+    const limited = await startBroker(aws.stack, { RATE_LIMIT_MUTATIONS_PER_MINUTE: "2", REDIS_URL: `redis://127.0.0.1:${closedPort}` });
+    try {
+      const token = await mintPoolAToken(aws.stack, `no-redis-${randomUUID()}`);
+      const codes: unknown[] = [];
+      for (let i = 0; i < 3; i += 1) codes.push(...errorCodes(await execute(limited.url, RefreshTokensDocument, {}, token)));
+      expect(codes).toEqual(["NOT_PROVISIONED", "NOT_PROVISIONED", "RATE_LIMITED"]);
+      expect(limited.logs.some((line) => line.includes('"event":"redis_unavailable"'))).toBe(true);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 describe("a bounded random-input run", () => {
   it("answers thousands of random documents, variables and headers without a single 5xx, and stays healthy", { timeout: 120_000 }, async () => {
     const fields = ["connectionStatus", "credentialExpiry", "provisionDataPlatformUser", "issueCredentials", "refreshTokens", "clientKeys", "createClientKey", "revokeClientKey", "revokeDataPlatformUser", "__schema", "__typename", "nope"];
