@@ -162,8 +162,9 @@ describe("the credential endpoint", () => {
   });
 
   it("answers 403 for an expired key", async () => {
-    const { secret } = await createKey(alice, { name: "short-lived", expiresAt: new Date(Date.now() + 1500).toISOString() });
-    await sleep(1700);
+    // Long enough that a slow machine still creates it before it expires.
+    const { secret } = await createKey(alice, { name: "short-lived", expiresAt: new Date(Date.now() + 4000).toISOString() });
+    await sleep(4200);
     const answer = await fetchCredentials(base, secret);
     expect(answer).toMatchObject({ status: 403, body: { Code: "FORBIDDEN", Message: "The client key has expired." } });
   });
