@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServer } from "@apollo/server";
 import { unwrapResolverError } from "@apollo/server/errors";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
@@ -115,7 +115,8 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
   });
   app.get("/metrics", async (_request, reply) => reply.type(metricsRegistry.contentType).send(await metricsRegistry.metrics()));
 
-  // Document limits; a refusal says the document is too large or complex, never what the limit is.
+  // Document limits, as validation rules (no per-request plugin); a refusal says the document is
+  // too large or complex, never what the limit is.
   const armor = new ApolloArmor({
     // Our own types nest 4 deep; 16 leaves room for Sandbox's introspection query, which counts too.
     maxDepth: { n: 16, exposeLimits: false, ignoreIntrospection: false },
@@ -124,7 +125,8 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
     // Tokens are limited by the parser itself (parseOptions below): armor's token plugin answers 500.
     maxTokens: { enabled: false },
     costLimit: { maxCost: 5000, exposeLimits: false, ignoreIntrospection: false },
-    blockFieldSuggestion: { enabled: config.production },
+    // Apollo's hideSchemaDetailsFromClientErrors already hides suggestions in production.
+    blockFieldSuggestion: { enabled: false },
   }).protect();
 
   const apollo = new ApolloServer<GraphQLContext>({
@@ -138,8 +140,6 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
     hideSchemaDetailsFromClientErrors: config.production,
     formatError: formatErrorFor({ production: config.production }),
     plugins: [
-      // graphql-armor ships CommonJS typings of Apollo's plugin type; the objects are the same.
-      ...(armor.plugins as unknown as ApolloServerPlugin<GraphQLContext>[]),
       fastifyApolloDrainPlugin(app),
       config.graphql.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       {
