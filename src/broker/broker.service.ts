@@ -17,7 +17,7 @@ import {
 import { tenantSessionPolicy } from "../policy/policies.js";
 import type { AuditAction, Connection, CredentialFlow, PoolBTokens, Store } from "../store/store.js";
 import { clientConfiguration, type IssuedCredentials } from "./client-config.js";
-import { CredentialCache, REUSE_MIN_REMAINING_MS } from "./credential-cache.js";
+import { CredentialCache, reusable } from "./credential-cache.js";
 import { resolveDurationSeconds } from "./duration.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import type { RequestMeta } from "./request-meta.js";
@@ -173,7 +173,7 @@ export class BrokerService {
       this.withUserLock(userId, async () => {
         // Another replica may have issued while this one waited for the lock: reuse what it stored.
         const shared = connection.state === "ACTIVE" ? await this.deps.store.getCachedCredentials(userId, flow, durationSeconds) : null;
-        if (shared && shared.expiration.getTime() - this.now() > REUSE_MIN_REMAINING_MS) return shared;
+        if (shared && reusable(shared, this.now())) return shared;
         const issued = await this.issueUpstream(connection, flow, durationSeconds, prefix, meta);
         await onIssued();
         if (connection.state === "ACTIVE") await this.deps.store.putCachedCredentials(userId, flow, durationSeconds, issued);

@@ -9,6 +9,11 @@ import type { IssuedCredentials } from "./client-config.js";
  */
 export const REUSE_MIN_REMAINING_MS = 20 * 60 * 1000;
 
+/** Whether credentials may still be handed out again: comfortably more than the SDKs' refresh window left. */
+export function reusable(credentials: { expiration: Date }, now: number): boolean {
+  return credentials.expiration.getTime() - now > REUSE_MIN_REMAINING_MS;
+}
+
 /**
  * Issued credentials kept in memory (never on disk) per connection, flow and duration, so that
  * repeated requests reuse them instead of calling AWS, and concurrent misses share one issuance.
@@ -31,7 +36,7 @@ export class CredentialCache {
   /** Cached credentials with enough life left, else the result of one shared call to `issue`. */
   async getOrIssue(key: string, issue: () => Promise<IssuedCredentials>): Promise<{ credentials: IssuedCredentials; cached: boolean }> {
     const hit = this.entries.get(key);
-    if (hit && hit.expiration.getTime() - this.now() > REUSE_MIN_REMAINING_MS) {
+    if (hit && reusable(hit, this.now())) {
       cacheLookups.inc({ cache: "credentials", result: "hit" });
       return { credentials: hit, cached: true };
     }
