@@ -11,11 +11,10 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import autocannon from "autocannon";
 import { AdminCreateUserCommand, AdminSetUserPasswordCommand, CognitoIdentityProviderClient } from "@aws-sdk/client-cognito-identity-provider";
-import pg from "pg";
 import { SqliteStore } from "../store/sqlite-store.js";
 import { TokenCipher } from "../store/token-cipher.js";
 import { bootstrapAws, brokerEnvironment, type StackInfo } from "./bootstrap.js";
-import { ensureDatabase } from "./ensure-database.js";
+import { freshSchema } from "./ensure-database.js";
 import { useEmulatorCredentials } from "./local-stack.js";
 import { freePort, startMoto } from "./moto.js";
 import { poolAIdToken } from "./pool-a-sign-in.js";
@@ -209,14 +208,8 @@ async function main(): Promise<void> {
 
     say("two replicas sharing PostgreSQL ...");
     const database = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/broker_test";
-    await ensureDatabase(database);
-    const schemaName = `bench_${randomBytes(4).toString("hex")}`;
-    const admin = new pg.Client({ connectionString: database });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA ${schemaName}`);
-    const url = new URL(database);
-    url.searchParams.set("options", `-c search_path=${schemaName}`);
-    const replicaEnv = brokerEnv({ DATABASE_URL: url.toString() });
+    const schema = await freshSchema(database, "bench");
+    const replicaEnv = brokerEnv({ DATABASE_URL: schema.url });
     const replicas = [await spawnServer("dist/main.js", replicaEnv), await spawnServer("dist/main.js", replicaEnv)];
     servers.push(...replicas);
     await inBatches(tokens, 10, async (token) => {
@@ -224,8 +217,7 @@ async function main(): Promise<void> {
     });
     const replicated = await storm(replicas.map((r) => r.url), tokens);
     for (const replica of replicas) await replica.stop();
-    await admin.query(`DROP SCHEMA ${schemaName} CASCADE`);
-    await admin.end();
+    await schema.drop();
 
     const [base, status, issue] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
     const cpu = cpus()[0]?.model ?? "unknown CPU";

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import pg from "pg";
 
 /**
@@ -21,4 +22,29 @@ export async function ensureDatabase(url: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+export interface Schema {
+  /** A DATABASE_URL whose search_path is a new, empty schema. */
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A new schema in the database (created first when missing), so runs side by side leave nothing behind. */
+export async function freshSchema(databaseUrl: string, prefix = "t"): Promise<Schema> {
+  await ensureDatabase(databaseUrl);
+  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
+  const run = async (sql: string) => {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await run(`CREATE SCHEMA ${name}`);
+  const url = new URL(databaseUrl);
+  url.searchParams.set("options", `-c search_path=${name}`);
+  return { url: url.toString(), drop: () => run(`DROP SCHEMA ${name} CASCADE`) };
 }
