@@ -16,7 +16,7 @@ import {
 } from "../errors.js";
 import { tenantSessionPolicy } from "../policy/policies.js";
 import type { AuditAction, Connection, CredentialFlow, PoolBTokens, Store } from "../store/store.js";
-import { clientConfiguration, type IssuedCredentials } from "./client-config.js";
+import { type ClientConfiguration, clientConfiguration, type IssuedCredentials } from "./client-config.js";
 import { CredentialCache, reusable } from "./credential-cache.js";
 import { resolveDurationSeconds } from "./duration.js";
 import { KeyedMutex } from "./keyed-mutex.js";
@@ -276,7 +276,7 @@ export class BrokerService {
   private async freshIdToken(userId: string, options: { force?: boolean } = {}): Promise<string> {
     const connection = (await this.deps.store.getConnection(userId))!;
     const marginMs = this.deps.config.tokenSafetyMarginSeconds * 1000;
-    const stored = connection.tokens;
+    const stored = await this.deps.store.getPoolBTokens(userId);
     // A DISABLED connection never uses its stored token: Cognito must say the user is enabled again.
     if (!options.force && connection.state === "ACTIVE" && stored && stored.idTokenExpiresAt.getTime() - this.now() > marginMs) {
       return stored.idToken;
@@ -438,6 +438,7 @@ export class BrokerService {
     prefix: string,
   ): TemporaryCredentialsView {
     const { config } = this.deps;
+    let snippets: ClientConfiguration | undefined;
     return {
       ...credentials,
       durationSeconds,
@@ -447,7 +448,10 @@ export class BrokerService {
       prefix,
       s3Uri: `s3://${config.s3.bucket}/${prefix}`,
       identityId,
-      clientConfiguration: clientConfiguration(credentials, config.aws.region),
+      // Built only when a client asks for it: most callers select the keys alone.
+      get clientConfiguration() {
+        return (snippets ??= clientConfiguration(credentials, config.aws.region));
+      },
     };
   }
 }

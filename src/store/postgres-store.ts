@@ -10,10 +10,13 @@ import {
   toAuditEvent,
   toClientKey,
   toConnection,
+  CONNECTION_COLUMNS,
+  openTokenColumns,
+  type TokenRow,
   toIssuance,
   unsealCredentials,
 } from "./rows.js";
-import type { AuditEvent, CachedCredentials, ClientKey, Connection, CredentialFlow, Issuance, Page, Store } from "./store.js";
+import type { AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, Store } from "./store.js";
 import type { TokenCipher } from "./token-cipher.js";
 
 const INT8_OID = 20;
@@ -105,9 +108,17 @@ export class PostgresStore implements Store {
 
   async getConnections(userIds: readonly string[]): Promise<Array<Connection | null>> {
     if (userIds.length === 0) return [];
-    const { rows } = await this.pool.query<ConnectionRow>("SELECT * FROM connections WHERE user_id = ANY($1)", [userIds]);
-    const byUser = new Map(rows.map((r) => [r.user_id, toConnection(r, this.cipher)]));
+    const { rows } = await this.pool.query<ConnectionRow>(`SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id = ANY($1)`, [userIds]);
+    const byUser = new Map(rows.map((r) => [r.user_id, toConnection(r)]));
     return userIds.map((id) => byUser.get(id) ?? null);
+  }
+
+  async getPoolBTokens(userId: string): Promise<PoolBTokens | null> {
+    const { rows } = await this.pool.query<TokenRow>(
+      "SELECT user_id, id_token_sealed, id_token_expires_at, refresh_token_sealed, refresh_token_expires_at FROM connections WHERE user_id = $1",
+      [userId],
+    );
+    return rows[0] ? openTokenColumns(rows[0], this.cipher) : null;
   }
 
   async createConnection(c: Pick<Connection, "userId" | "tenant" | "poolBUsername">): Promise<Connection> {
@@ -120,7 +131,7 @@ export class PostgresStore implements Store {
     return (await this.getConnection(c.userId))!;
   }
 
-  async updateConnection(userId: string, patch: Partial<Pick<Connection, "tenant" | "identityId" | "state" | "tokens">>): Promise<void> {
+  async updateConnection(userId: string, patch: ConnectionPatch): Promise<void> {
     const sets = ["updated_at = $2"];
     const values: unknown[] = [userId, Date.now()];
     const set = (column: string, value: unknown) => {
@@ -142,10 +153,10 @@ export class PostgresStore implements Store {
 
   async listConnections(options: { first: number; after?: string | null; tenant?: string | null }): Promise<Page<Connection>> {
     const { rows } = await this.pool.query<ConnectionRow>(
-      "SELECT * FROM connections WHERE user_id > $1 AND ($2::text IS NULL OR tenant = $2) ORDER BY user_id LIMIT $3",
+      `SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id > $1 AND ($2::text IS NULL OR tenant = $2) ORDER BY user_id LIMIT $3`,
       [options.after ?? "", options.tenant ?? null, options.first + 1],
     );
-    return { items: rows.slice(0, options.first).map((r) => toConnection(r, this.cipher)), hasNextPage: rows.length > options.first };
+    return { items: rows.slice(0, options.first).map(toConnection), hasNextPage: rows.length > options.first };
   }
 
   async recordIssuance(i: Issuance): Promise<void> {

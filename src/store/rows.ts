@@ -119,39 +119,33 @@ export function sealTokenColumns(userId: string, tokens: PoolBTokens | null, cip
   };
 }
 
-/**
- * Tokens are decrypted only when read: status queries need the expiry dates, not the tokens, and
- * two AES-GCM decryptions per request are a good part of a status query's cost.
- */
-export function toConnection(row: ConnectionRow, cipher: TokenCipher): Connection {
-  const sealed = row.id_token_sealed && row.refresh_token_sealed && row.id_token_expires_at !== null && row.refresh_token_expires_at !== null;
-  let tokens: PoolBTokens | null = null;
-  let opened = !sealed;
-  const connection = {
+/** The columns of a connection without its sealed tokens: views and state checks never read secrets. */
+export const CONNECTION_COLUMNS = "user_id, tenant, pool_b_username, identity_id, state, id_token_expires_at, refresh_token_expires_at, created_at, updated_at";
+
+export function toConnection(row: Omit<ConnectionRow, "id_token_sealed" | "refresh_token_sealed">): Connection {
+  return {
     userId: row.user_id,
     tenant: row.tenant,
     poolBUsername: row.pool_b_username,
     identityId: row.identity_id,
     state: row.state,
-    tokenExpiry: sealed
-      ? { idTokenExpiresAt: new Date(Number(row.id_token_expires_at)), refreshTokenExpiresAt: new Date(Number(row.refresh_token_expires_at)) }
-      : null,
+    tokenExpiry:
+      row.id_token_expires_at !== null && row.refresh_token_expires_at !== null
+        ? { idTokenExpiresAt: new Date(Number(row.id_token_expires_at)), refreshTokenExpiresAt: new Date(Number(row.refresh_token_expires_at)) }
+        : null,
     createdAt: new Date(Number(row.created_at)),
     updatedAt: new Date(Number(row.updated_at)),
   };
-  return Object.defineProperty(connection, "tokens", {
-    enumerable: true,
-    get(): PoolBTokens | null {
-      if (!opened) {
-        tokens = {
-          idToken: cipher.open(row.id_token_sealed!, tokenContext(row.user_id, "id_token")),
-          idTokenExpiresAt: new Date(Number(row.id_token_expires_at)),
-          refreshToken: cipher.open(row.refresh_token_sealed!, tokenContext(row.user_id, "refresh_token")),
-          refreshTokenExpiresAt: new Date(Number(row.refresh_token_expires_at)),
-        };
-        opened = true;
-      }
-      return tokens;
-    },
-  }) as Connection;
+}
+
+export type TokenRow = Pick<ConnectionRow, "user_id" | "id_token_sealed" | "id_token_expires_at" | "refresh_token_sealed" | "refresh_token_expires_at">;
+
+export function openTokenColumns(row: TokenRow, cipher: TokenCipher): PoolBTokens | null {
+  if (!row.id_token_sealed || !row.refresh_token_sealed || row.id_token_expires_at === null || row.refresh_token_expires_at === null) return null;
+  return {
+    idToken: cipher.open(row.id_token_sealed, tokenContext(row.user_id, "id_token")),
+    idTokenExpiresAt: new Date(Number(row.id_token_expires_at)),
+    refreshToken: cipher.open(row.refresh_token_sealed, tokenContext(row.user_id, "refresh_token")),
+    refreshTokenExpiresAt: new Date(Number(row.refresh_token_expires_at)),
+  };
 }

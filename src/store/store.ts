@@ -17,13 +17,14 @@ export interface Connection {
   poolBUsername: string;
   identityId: string | null;
   state: ConnectionState;
-  /** Decrypted when first read. */
-  tokens: PoolBTokens | null;
-  /** The tokens' expiry, readable without decrypting them. */
+  /** The Pool B tokens' expiry; the tokens themselves are read only by getPoolBTokens. */
   tokenExpiry: { idTokenExpiresAt: Date; refreshTokenExpiresAt: Date } | null;
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** What updateConnection may change; tokens are given in plain text and sealed by the store. */
+export type ConnectionPatch = Partial<Pick<Connection, "tenant" | "identityId" | "state">> & { tokens?: PoolBTokens | null };
 
 export interface Issuance {
   userId: string;
@@ -110,9 +111,11 @@ export interface Store {
   /** A user's audit events, newest first, before the cursor (an event id). */
   auditEventsPage(subjectUserId: string, options: { first: number; after?: number | null }): Promise<Page<AuditEvent>>;
   getConnection(userId: string): Promise<Connection | null>;
+  /** The user's Pool B tokens, decrypted: the one read that returns them (null when none are stored). */
+  getPoolBTokens(userId: string): Promise<PoolBTokens | null>;
   /** Inserts the connection unless one exists for the user; returns the stored one either way. */
   createConnection(connection: Pick<Connection, "userId" | "tenant" | "poolBUsername">): Promise<Connection>;
-  updateConnection(userId: string, patch: Partial<Pick<Connection, "tenant" | "identityId" | "state" | "tokens">>): Promise<void>;
+  updateConnection(userId: string, patch: ConnectionPatch): Promise<void>;
   recordIssuance(issuance: Issuance): Promise<void>;
   lastIssuance(userId: string): Promise<Issuance | null>;
   appendAudit(event: AuditEvent): Promise<void>;

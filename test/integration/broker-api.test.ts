@@ -157,27 +157,28 @@ describe("issuing credentials", () => {
 
 describe("tokens", () => {
   it("refreshes the data platform user's ID token", async () => {
-    const connectionBefore = await broker.broker.store.getConnection(demoUser(aws.stack, "alice").sub);
+    const tokensBefore = await broker.broker.store.getPoolBTokens(demoUser(aws.stack, "alice").sub);
     const result = await execute(broker.url, RefreshTokensDocument, {}, alice);
     expect(result.errors).toBeUndefined();
     expect(result.data!.refreshTokens.state).toBe("ACTIVE");
-    const connectionAfter = await broker.broker.store.getConnection(demoUser(aws.stack, "alice").sub);
-    expect(connectionAfter!.tokens!.idToken).not.toBe(connectionBefore!.tokens!.idToken);
+    const tokensAfter = await broker.broker.store.getPoolBTokens(demoUser(aws.stack, "alice").sub);
+    expect(tokensAfter!.idToken).not.toBe(tokensBefore!.idToken);
     // REFRESH_TOKEN_AUTH returns no new refresh token: the broker keeps the one it had.
-    expect(connectionAfter!.tokens!.refreshToken).toBe(connectionBefore!.tokens!.refreshToken);
+    expect(tokensAfter!.refreshToken).toBe(tokensBefore!.refreshToken);
   });
 
   it("signs in afresh when the refresh token was revoked by a global sign-out", async () => {
     const sub = demoUser(aws.stack, "alice").sub;
     const before = await broker.broker.store.getConnection(sub);
+    const tokensBefore = await broker.broker.store.getPoolBTokens(sub);
     const pool = poolBAdmin(aws.stack);
     await pool.send(new AdminUserGlobalSignOutCommand({ UserPoolId: aws.stack.poolB.userPoolId, Username: before!.poolBUsername }));
     pool.destroy();
 
     const result = await execute(broker.url, RefreshTokensDocument, {}, alice);
     expect(result.errors).toBeUndefined();
-    const after = await broker.broker.store.getConnection(sub);
-    expect(after!.tokens!.refreshToken).not.toBe(before!.tokens!.refreshToken);
+    const tokensAfter = await broker.broker.store.getPoolBTokens(sub);
+    expect(tokensAfter!.refreshToken).not.toBe(tokensBefore!.refreshToken);
     // And the new tokens work for issuance.
     expect((await execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds: 900 }, alice)).errors).toBeUndefined();
   });
@@ -206,7 +207,7 @@ describe("tokens", () => {
   });
 
   it("never returns a Pool B token in any field", async () => {
-    const connection = await broker.broker.store.getConnection(demoUser(aws.stack, "alice").sub);
+    const tokens = await broker.broker.store.getPoolBTokens(demoUser(aws.stack, "alice").sub);
     const responses = await Promise.all([
       execute(broker.url, ConnectionStatusDocument, {}, alice),
       execute(broker.url, RefreshTokensDocument, {}, alice),
@@ -214,7 +215,7 @@ describe("tokens", () => {
       execute(broker.url, IssueCredentialsDocument, { flow: "ENHANCED" }, alice),
     ]);
     const text = JSON.stringify(responses.map((r) => r.data));
-    for (const secret of [connection!.tokens!.idToken, connection!.tokens!.refreshToken]) expect(text).not.toContain(secret);
+    for (const secret of [tokens!.idToken, tokens!.refreshToken]) expect(text).not.toContain(secret);
     expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
   });
 });
@@ -260,15 +261,15 @@ describe("object-level authorisation", () => {
 
 describe("secrets in logs", () => {
   it("never logs a token, secret or session key the broker handled", async () => {
-    const connection = await broker.broker.store.getConnection(demoUser(aws.stack, "alice").sub);
+    const tokens = await broker.broker.store.getPoolBTokens(demoUser(aws.stack, "alice").sub);
     const issued = await execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC" }, alice);
     const log = broker.logs.join("\n");
     expect(log.length).toBeGreaterThan(0);
     for (const secret of [
       alice,
       admin,
-      connection!.tokens!.idToken,
-      connection!.tokens!.refreshToken,
+      tokens!.idToken,
+      tokens!.refreshToken,
       issued.data!.issueCredentials.secretAccessKey,
       issued.data!.issueCredentials.sessionToken,
       aws.stack.poolB.clientSecret,

@@ -57,12 +57,20 @@ describe.each(Object.keys(stores))("the %s store", (kind) => {
     expect(second).toMatchObject({ tenant: "acme", poolBUsername: "dp-1" });
   });
 
-  it("stores tokens encrypted and returns them decrypted; clears them", async () => {
+  it("stores tokens encrypted and returns them decrypted, only from getPoolBTokens; clears them", async () => {
     await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
+    expect(await store.getPoolBTokens("u1")).toBeNull();
     await store.updateConnection("u1", { tokens, identityId: "eu-west-1:abc", state: "ACTIVE" });
-    expect(await store.getConnection("u1")).toMatchObject({ state: "ACTIVE", identityId: "eu-west-1:abc", tokens });
+    expect(await store.getPoolBTokens("u1")).toEqual(tokens);
+    // Connection reads (views, lists, state checks) carry the expiry, never the tokens.
+    const connection = await store.getConnection("u1");
+    expect(connection).toMatchObject({ state: "ACTIVE", identityId: "eu-west-1:abc", tokenExpiry: { idTokenExpiresAt: tokens.idTokenExpiresAt, refreshTokenExpiresAt: tokens.refreshTokenExpiresAt } });
+    const listed = [connection, ...(await store.getConnections(["u1"])), ...(await store.listConnections({ first: 10 })).items];
+    for (const read of listed) for (const secret of [tokens.idToken, tokens.refreshToken]) expect(JSON.stringify(read)).not.toContain(secret);
     await store.updateConnection("u1", { tokens: null, state: "REVOKED" });
-    expect(await store.getConnection("u1")).toMatchObject({ tokens: null, state: "REVOKED" });
+    expect(await store.getPoolBTokens("u1")).toBeNull();
+    expect(await store.getConnection("u1")).toMatchObject({ tokenExpiry: null, state: "REVOKED" });
+    expect(await store.getPoolBTokens("nobody")).toBeNull();
   });
 
   it("reads connections, last issuances and client keys in batches, in the order asked", async () => {

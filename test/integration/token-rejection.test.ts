@@ -65,8 +65,7 @@ describe("Pool A token verification", () => {
   it("answers UNAUTHENTICATED to a Pool B token presented as a Pool A token", async () => {
     const alice = await tokenFor(aws.stack, "alice");
     await execute(broker.url, ProvisionDataPlatformUserDocument, {}, alice);
-    const connection = await broker.broker.store.getConnection(demoUser(aws.stack, "alice").sub);
-    const poolBToken = connection!.tokens!.idToken;
+    const poolBToken = (await broker.broker.store.getPoolBTokens(demoUser(aws.stack, "alice").sub))!.idToken;
     expect(poolBToken.split(".")).toHaveLength(3);
     expect(errorCodes(await statusWith(poolBToken))).toEqual(["UNAUTHENTICATED"]);
   });

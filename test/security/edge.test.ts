@@ -269,10 +269,10 @@ describe("a bounded random-input run", () => {
 describe("the logs of this whole suite", () => {
   it("contain no token, secret or session key the broker handled", async () => {
     for (const user of ["alice", "bob"] as const) {
-      const connection = await broker.broker.store.getConnection(demoUser(aws.stack, user).sub);
-      if (connection?.tokens) {
-        handledSecrets.add(connection.tokens.idToken);
-        handledSecrets.add(connection.tokens.refreshToken);
+      const tokens = await broker.broker.store.getPoolBTokens(demoUser(aws.stack, user).sub);
+      if (tokens) {
+        handledSecrets.add(tokens.idToken);
+        handledSecrets.add(tokens.refreshToken);
       }
     }
     const issued = await execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds: 900 }, alice);
