@@ -1,7 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type { AuditEvent, CachedCredentials, ClientKey, Connection, CredentialFlow, Issuance, Page, Store } from "./store.js";
+import { LRUCache } from "lru-cache";
+import type { AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, Store } from "./store.js";
 import {
   type AuditRow,
   type ClientKeyRow,
@@ -12,6 +13,9 @@ import {
   toAuditEvent,
   toClientKey,
   toConnection,
+  CONNECTION_COLUMNS,
+  openTokenColumns,
+  type TokenRow,
   toIssuance,
   unsealCredentials,
 } from "./rows.js";
@@ -21,18 +25,49 @@ import type { TokenCipher } from "./token-cipher.js";
 /** `?, ?, ?` for an IN list: unlike json_each, it lets SQLite use the index (one statement per list length). */
 const placeholders = (count: number) => Array.from({ length: count }, () => "?").join(", ");
 
-/** The embedded default store: one SQLite file in WAL mode. */
+/** Raised when another process holds the SQLite file: one broker process per file. */
+export class DatabaseInUseError extends Error {
+  constructor(path: string) {
+    super(
+      `The SQLite database ${path} is in use by another process. One broker process owns a SQLite file; ` +
+        "stop the other one, or run several replicas on PostgreSQL (DATABASE_URL).",
+    );
+    this.name = "DatabaseInUseError";
+  }
+}
+
+/**
+ * The embedded default store: one SQLite file in WAL mode, owned by one process. The ownership is
+ * enforced (an exclusive lock held while the store is open), which is what lets the broker's
+ * in-process user lock stand for a database lock, and this class cache connection rows.
+ */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
+
+  /**
+   * Connection rows (never tokens) by user id, read on nearly every request. Every write to the
+   * connections table goes through this class and no other process can write the file, so an
+   * entry is dropped on each write and can never be stale.
+   */
+  private readonly connections = new LRUCache<string, Connection>({ max: 10_000 });
 
   constructor(path: string, private readonly cipher: TokenCipher) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
-    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("busy_timeout = 5000");
+    // Before WAL is first used: the lock is then held from the first access until close, and WAL
+    // keeps its index in process memory rather than a shared-memory file.
+    this.db.pragma("locking_mode = EXCLUSIVE");
+    try {
+      this.db.pragma("journal_mode = WAL");
+    } catch (error) {
+      this.db.close();
+      if ((error as { code?: string }).code === "SQLITE_BUSY") throw new DatabaseInUseError(path);
+      throw error;
+    }
     // WAL's recommended durability: no corruption on a crash, no fsync on every commit (a power cut
     // may lose the last transactions). Every audited request writes, so this sets the write rate.
     this.db.pragma("synchronous = NORMAL");
-    this.db.pragma("busy_timeout = 5000");
     this.migrate();
     this.db.pragma("foreign_keys = ON");
   }
@@ -74,8 +109,24 @@ export class SqliteStore implements Store {
   }
 
   async getConnection(userId: string): Promise<Connection | null> {
-    const row = this.sql("SELECT * FROM connections WHERE user_id = ?").get(userId) as ConnectionRow | undefined;
-    return row ? this.toConnection(row) : null;
+    return this.cachedConnection(userId) ?? null;
+  }
+
+  private cachedConnection(userId: string): Connection | undefined {
+    let connection = this.connections.get(userId);
+    if (!connection) {
+      const row = this.sql(`SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id = ?`).get(userId) as ConnectionRow | undefined;
+      if (!row) return undefined;
+      // Frozen: every caller shares the cached object.
+      connection = Object.freeze(toConnection(row));
+      this.connections.set(userId, connection);
+    }
+    return connection;
+  }
+
+  async getPoolBTokens(userId: string): Promise<PoolBTokens | null> {
+    const row = this.sql("SELECT user_id, id_token_sealed, id_token_expires_at, refresh_token_sealed, refresh_token_expires_at FROM connections WHERE user_id = ?").get(userId) as TokenRow | undefined;
+    return row ? openTokenColumns(row, this.cipher) : null;
   }
 
   async createConnection(c: Pick<Connection, "userId" | "tenant" | "poolBUsername">): Promise<Connection> {
@@ -86,10 +137,11 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, 'PROVISIONING', ?, ?) ON CONFLICT (user_id) DO NOTHING`,
       )
       .run(c.userId, c.tenant, c.poolBUsername, now, now);
+    this.connections.delete(c.userId);
     return (await this.getConnection(c.userId))!;
   }
 
-  async updateConnection(userId: string, patch: Partial<Pick<Connection, "tenant" | "identityId" | "state" | "tokens">>): Promise<void> {
+  async updateConnection(userId: string, patch: ConnectionPatch): Promise<void> {
     const sets: string[] = ["updated_at = @updatedAt"];
     const params: Record<string, unknown> = { userId, updatedAt: Date.now() };
     if (patch.tenant !== undefined) {
@@ -113,6 +165,7 @@ export class SqliteStore implements Store {
       );
       Object.assign(params, sealTokenColumns(userId, patch.tokens, this.cipher));
     }
+    this.connections.delete(userId);
     this.sql(`UPDATE connections SET ${sets.join(", ")} WHERE user_id = @userId`).run(params);
   }
 
@@ -138,7 +191,46 @@ export class SqliteStore implements Store {
     return userIds.map((id) => byUser.get(id) ?? null);
   }
 
-  async appendAudit(e: AuditEvent): Promise<void> {
+  /** Audit events waiting for the next group commit, with their callers' promises. */
+  private pendingAudit: Array<{ event: AuditEvent; resolve: () => void; reject: (error: unknown) => void }> = [];
+
+  /**
+   * Group commit: events appended in the same turn of the event loop are written in one
+   * transaction, and each caller's promise settles only once that transaction has committed, so
+   * nothing is acknowledged before it is stored. Under load one commit serves many requests (a
+   * commit costs several times an insert).
+   */
+  appendAudit(event: AuditEvent): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pendingAudit.push({ event, resolve, reject });
+      if (this.pendingAudit.length === 1) setImmediate(() => this.flushAudit());
+    });
+  }
+
+  private flushAudit(): void {
+    const batch = this.pendingAudit;
+    if (batch.length === 0) return;
+    this.pendingAudit = [];
+    try {
+      this.db.transaction(() => {
+        for (const { event } of batch) this.insertAudit(event);
+      })();
+    } catch {
+      // The batch rolled back as a whole: write each event on its own, so one bad event fails alone.
+      for (const pending of batch) {
+        try {
+          this.insertAudit(pending.event);
+          pending.resolve();
+        } catch (error) {
+          pending.reject(error);
+        }
+      }
+      return;
+    }
+    for (const pending of batch) pending.resolve();
+  }
+
+  private insertAudit(e: AuditEvent): void {
     this
       .sql(
         `INSERT INTO audit_events (at, actor_user_id, subject_user_id, action, outcome, request_id, flow, duration_seconds, error_code, client_key_id)
@@ -235,10 +327,8 @@ export class SqliteStore implements Store {
   }
 
   async getConnections(userIds: readonly string[]): Promise<Array<Connection | null>> {
-    if (userIds.length === 0) return [];
-    const rows = this.sql(`SELECT * FROM connections WHERE user_id IN (${placeholders(userIds.length)})`).all(...userIds) as ConnectionRow[];
-    const byUser = new Map(rows.map((r) => [r.user_id, this.toConnection(r)]));
-    return userIds.map((id) => byUser.get(id) ?? null);
+    // Each id is one indexed lookup, mostly answered from the cache: no IN list to build.
+    return userIds.map((id) => this.cachedConnection(id) ?? null);
   }
 
   async listClientKeysFor(userIds: readonly string[]): Promise<ClientKey[][]> {
@@ -251,22 +341,19 @@ export class SqliteStore implements Store {
 
   async listConnections(options: { first: number; after?: string | null; tenant?: string | null }): Promise<Page<Connection>> {
     const rows = this
-      .sql("SELECT * FROM connections WHERE user_id > ? AND (? IS NULL OR tenant = ?) ORDER BY user_id LIMIT ?")
+      .sql(`SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id > ? AND (? IS NULL OR tenant = ?) ORDER BY user_id LIMIT ?`)
       .all(options.after ?? "", options.tenant ?? null, options.tenant ?? null, options.first + 1) as ConnectionRow[];
-    return { items: rows.slice(0, options.first).map((r) => this.toConnection(r)), hasNextPage: rows.length > options.first };
+    return { items: rows.slice(0, options.first).map(toConnection), hasNextPage: rows.length > options.first };
   }
 
   async close(): Promise<void> {
+    this.flushAudit();
     this.db.close();
   }
 
   /** Raw row access for tests that check what is really on disk. */
   rawConnectionRow(userId: string): Record<string, unknown> | undefined {
     return this.sql("SELECT * FROM connections WHERE user_id = ?").get(userId) as Record<string, unknown> | undefined;
-  }
-
-  private toConnection(row: ConnectionRow): Connection {
-    return toConnection(row, this.cipher);
   }
 
 }

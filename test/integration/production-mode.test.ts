@@ -1,10 +1,13 @@
-import Database from "better-sqlite3";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IssueCredentialsDocument, ProvisionDataPlatformUserDocument } from "../generated/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { errorCodes, execute, post } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
-import { demoUser, tokenFor } from "../support/users.js";
+import { tokenFor } from "../support/users.js";
 
 let aws: LocalAws;
 let production: BrokerUnderTest;
@@ -44,22 +47,29 @@ describe("in production", () => {
   });
 
   it("masks an unexpected failure: no message from inside, no stack trace, and a request id to quote", async () => {
+    // Stored tokens that no longer decrypt, as after a wrong key or a damaged disk: one broker
+    // provisions, another opens the same file with a different encryption key.
+    const dir = mkdtempSync(join(tmpdir(), "wrong-key-"));
+    const path = join(dir, "broker.sqlite");
     const alice = await tokenFor(aws.stack, "alice");
-    expect((await execute(production.url, ProvisionDataPlatformUserDocument, {}, alice)).errors).toBeUndefined();
-    // Corrupt the stored ciphertext, as a damaged disk or a wrong key would.
-    const db = new Database(production.config.database.path);
-    db.prepare("UPDATE connections SET id_token_sealed = 'v1.k1.AAAA.AAAA.AAAA' WHERE user_id = ?").run(demoUser(aws.stack, "alice").sub);
-    db.close();
-
-    const result = await execute(production.url, IssueCredentialsDocument, { flow: "ENHANCED" }, alice);
-    expect(result.status).toBe(200);
-    expect(result.errors).toHaveLength(1);
-    const error = result.errors![0]!;
-    expect(error.message).toBe("Internal server error.");
-    expect(error.extensions).toEqual({ code: "INTERNAL_SERVER_ERROR", requestId: expect.any(String) });
-    expect(result.headers.get("x-request-id")).toBe(error.extensions!.requestId);
-    // The operator finds the real cause in the log under the same request id.
-    expect(production.logs.some((line) => line.includes(error.extensions!.requestId as string) && line.includes('"level":50'))).toBe(true);
+    const first = await startBroker(aws.stack, { NODE_ENV: "production", DATABASE_PATH: path });
+    expect((await execute(first.url, ProvisionDataPlatformUserDocument, {}, alice)).errors).toBeUndefined();
+    await first.close();
+    const second = await startBroker(aws.stack, { NODE_ENV: "production", DATABASE_PATH: path, TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64") });
+    try {
+      const result = await execute(second.url, IssueCredentialsDocument, { flow: "ENHANCED" }, alice);
+      expect(result.status).toBe(200);
+      expect(result.errors).toHaveLength(1);
+      const error = result.errors![0]!;
+      expect(error.message).toBe("Internal server error.");
+      expect(error.extensions).toEqual({ code: "INTERNAL_SERVER_ERROR", requestId: expect.any(String) });
+      expect(result.headers.get("x-request-id")).toBe(error.extensions!.requestId);
+      // The operator finds the real cause in the log under the same request id.
+      expect(second.logs.some((line) => line.includes(error.extensions!.requestId as string) && line.includes('"level":50'))).toBe(true);
+    } finally {
+      await second.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("answers health checks", async () => {

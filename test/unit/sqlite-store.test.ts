@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import Database from "better-sqlite3";
 import { sqliteMigrations } from "../../src/store/sqlite-migrations.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
+import type { ConnectionPatch } from "../../src/store/store.js";
 import { TokenCipher } from "../../src/store/token-cipher.js";
 import { plainTokens, testCipher } from "../support/store-fixtures.js";
 
@@ -53,10 +54,6 @@ describe("SQLite store specifics", () => {
     expect((await store.getConnection("u1"))!.state).toBe("REVOKED");
   });
 
-
-
-
-
   it("keeps tokens encrypted on disk and returns them decrypted", async () => {
     await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
     await store.updateConnection("u1", { tokens, identityId: "eu-west-1:abc", state: "ACTIVE" });
@@ -67,10 +64,32 @@ describe("SQLite store specifics", () => {
     store = new SqliteStore(path, cipher);
     const row = store.rawConnectionRow("u1")!;
     expect(TokenCipher.keyIdOf(row.id_token_sealed as string)).toBe("k1");
-    expect(await store.getConnection("u1")).toMatchObject({ state: "ACTIVE", identityId: "eu-west-1:abc", tokens });
+    expect(await store.getConnection("u1")).toMatchObject({ state: "ACTIVE", identityId: "eu-west-1:abc" });
+    expect(await store.getPoolBTokens("u1")).toEqual(tokens);
   });
 
+  it("serves connection reads from memory and never a stale one after a write", async () => {
+    await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
+    const first = await store.getConnection("u1");
+    expect(await store.getConnection("u1")).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    const patches: ConnectionPatch[] = [{ state: "ACTIVE" }, { identityId: "eu-west-1:x" }, { tenant: "globex" }, { tokens }, { state: "REVOKED", tokens: null }];
+    for (const patch of patches) {
+      await store.updateConnection("u1", patch);
+      const { tokens: _sealedApart, ...expected } = patch;
+      expect(await store.getConnection("u1")).toMatchObject(expected);
+      expect((await store.getConnections(["u1", "nobody"]))[0]).toMatchObject(expected);
+    }
+    expect(await store.getConnections(["nobody", "u1"])).toMatchObject([null, { state: "REVOKED", tenant: "globex", tokenExpiry: null }]);
+  });
 
-
-
+  it("refuses a second opener of the same file, naming the way out", async () => {
+    const started = Date.now();
+    expect(() => new SqliteStore(path, cipher)).toThrow(/in use by another process.*PostgreSQL \(DATABASE_URL\)/);
+    // It waited for the file to be released (a restarting broker's predecessor) before giving up.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4000);
+    // The first store is unaffected.
+    await store.createConnection({ userId: "u2", tenant: "acme", poolBUsername: "dp-2" });
+    expect(await store.getConnection("u2")).toMatchObject({ tenant: "acme" });
+  });
 });
