@@ -30,6 +30,16 @@ export const httpDuration = metric(
     }),
 );
 
+export const graphqlPaths = metric(
+  "broker_graphql_requests_total",
+  () =>
+    new Counter({
+      name: "broker_graphql_requests_total",
+      help: "GraphQL requests by execution path: prepared (the hot path for validated documents) or apollo (everything else)",
+      labelNames: ["path"] as const,
+    }),
+);
+
 export const upstreamCalls = metric(
   "broker_upstream_calls_total",
   () => new Counter({ name: "broker_upstream_calls_total", help: "AWS calls by operation", labelNames: ["operation"] as const }),

@@ -86,6 +86,8 @@ const schema = z
 
     GRAPHQL_SANDBOX: booleanString.optional(),
     GRAPHQL_INTROSPECTION: booleanString.optional(),
+    /** The hot path for already-validated documents (src/http/prepared-operations.ts); off sends every request through Apollo's pipeline. */
+    GRAPHQL_HOT_PATH: booleanString.default(true),
   })
   .transform((env) => {
     const production = env.NODE_ENV === "production";
@@ -135,6 +137,7 @@ const schema = z
       graphql: {
         sandbox: env.GRAPHQL_SANDBOX ?? !production,
         introspection: env.GRAPHQL_INTROSPECTION ?? !production,
+        hotPath: env.GRAPHQL_HOT_PATH,
       },
     };
   });

@@ -2,7 +2,7 @@ import { Field, GraphQLISODateTime, ID, Int, ObjectType } from "type-graphql";
 import { PageInfo } from "./connection-status.type.js";
 import { CredentialFlow } from "./enums.js";
 
-@ObjectType({ description: "One audited action: who did what, for whom, when. Never carries secrets." })
+@ObjectType({ simpleResolvers: true, description: "One audited action: who did what, for whom, when. Never carries secrets." })
 export class AuditEvent {
   @Field(() => ID)
   id!: string;
@@ -38,7 +38,7 @@ export class AuditEvent {
   clientKeyId!: string | null;
 }
 
-@ObjectType({ description: "A page of audit events, newest first." })
+@ObjectType({ simpleResolvers: true, description: "A page of audit events, newest first." })
 export class AuditEventPage {
   @Field(() => [AuditEvent])
   nodes!: AuditEvent[];

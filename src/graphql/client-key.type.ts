@@ -1,7 +1,7 @@
 import { Field, GraphQLISODateTime, ID, Int, ObjectType } from "type-graphql";
 import { CredentialFlow } from "./enums.js";
 
-@ObjectType({ description: "A revocable key with which an unattended client fetches credentials. Never carries the secret." })
+@ObjectType({ simpleResolvers: true, description: "A revocable key with which an unattended client fetches credentials. Never carries the secret." })
 export class ClientKey {
   @Field(() => ID)
   id!: string;
@@ -37,7 +37,7 @@ export class ClientKey {
   expired!: boolean;
 }
 
-@ObjectType({ description: "Configuration for the two ways an unchanged AWS SDK or CLI fetches credentials with the key." })
+@ObjectType({ simpleResolvers: true, description: "Configuration for the two ways an unchanged AWS SDK or CLI fetches credentials with the key." })
 export class ClientKeySetup {
   @Field(() => String, { description: "The credential endpoint URL (plain http is accepted by the SDKs only on loopback)." })
   endpoint!: string;
@@ -49,7 +49,7 @@ export class ClientKeySetup {
   credentialProcessProfile!: string;
 }
 
-@ObjectType({ description: "A new client key. The secret is shown here once and never again." })
+@ObjectType({ simpleResolvers: true, description: "A new client key. The secret is shown here once and never again." })
 export class CreatedClientKey {
   @Field(() => ClientKey)
   key!: ClientKey;

@@ -1,7 +1,7 @@
 import { Field, GraphQLISODateTime, ID, ObjectType } from "type-graphql";
 import { ConnectionState } from "./enums.js";
 
-@ObjectType({ description: "Where an end user stands with the data platform. Never carries tokens." })
+@ObjectType({ simpleResolvers: true, description: "Where an end user stands with the data platform. Never carries tokens." })
 export class ConnectionStatus {
   @Field(() => ID, { description: "The end user's Pool A subject." })
   userId!: string;
@@ -31,7 +31,7 @@ export class ConnectionStatus {
   refreshTokenExpiresAt!: Date | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class PageInfo {
   @Field(() => Boolean)
   hasNextPage!: boolean;
@@ -40,7 +40,7 @@ export class PageInfo {
   endCursor!: string | null;
 }
 
-@ObjectType({ description: "A page of connections, ordered by user id." })
+@ObjectType({ simpleResolvers: true, description: "A page of connections, ordered by user id." })
 export class ConnectionPage {
   @Field(() => [ConnectionStatus])
   nodes!: ConnectionStatus[];

@@ -1,7 +1,7 @@
 import { Field, GraphQLISODateTime, Int, ObjectType } from "type-graphql";
 import { CredentialFlow } from "./enums.js";
 
-@ObjectType({ description: "When the most recently issued credentials expire." })
+@ObjectType({ simpleResolvers: true, description: "When the most recently issued credentials expire." })
 export class CredentialExpiry {
   @Field(() => GraphQLISODateTime)
   expiresAt!: Date;

@@ -8,7 +8,12 @@ import { CredentialsResolver } from "./credentials.resolver.js";
 
 let built: Promise<GraphQLSchema> | undefined;
 
-/** The broker's schema; built once per process (type-graphql metadata is global). */
+/**
+ * The broker's schema; built once per process (type-graphql metadata is global). Every object type
+ * is plain data with `simpleResolvers`: who may read what is decided by the root resolvers
+ * (`@Authorized` on each resolver class, which still covers its field resolvers) and the domain,
+ * so type-graphql need not wrap each plain field in a middleware stack.
+ */
 export function brokerSchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
     resolvers: [ConnectionResolver, CredentialsResolver, ClientKeyResolver],

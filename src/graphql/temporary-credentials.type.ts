@@ -2,7 +2,7 @@ import { GraphQLJSONObject } from "graphql-scalars";
 import { Field, GraphQLISODateTime, Int, ObjectType } from "type-graphql";
 import { CredentialFlow } from "./enums.js";
 
-@ObjectType({ description: "Configuration to paste into common AWS clients." })
+@ObjectType({ simpleResolvers: true, description: "Configuration to paste into common AWS clients." })
 export class ClientConfiguration {
   @Field(() => String, { description: "POSIX shell `export` lines." })
   shellExports!: string;
@@ -14,7 +14,7 @@ export class ClientConfiguration {
   credentialProcessJson!: Record<string, unknown>;
 }
 
-@ObjectType({ description: "Temporary AWS credentials that reach only the tenant's prefix. Shown once; the broker keeps no copy of the secret." })
+@ObjectType({ simpleResolvers: true, description: "Temporary AWS credentials that reach only the tenant's prefix. Shown once; the broker keeps no copy of the secret." })
 export class TemporaryCredentials {
   @Field(() => String)
   accessKeyId!: string;

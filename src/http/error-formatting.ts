@@ -1,6 +1,7 @@
 import type { GraphQLError, GraphQLFormattedError } from "graphql";
 import { unwrapResolverError } from "@apollo/server/errors";
 import { BrokerError, ErrorCode } from "../errors.js";
+import type { RequestLogger } from "../broker/request-meta.js";
 
 /** Apollo's own codes for problems with the request document itself; their messages describe the document, not the server. */
 const REQUEST_ERROR_CODES = new Set([
@@ -64,4 +65,18 @@ export function formatErrorFor(options: { production: boolean }) {
     }
     return { message: "Internal server error.", path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
   };
+}
+
+/** Errors that are not the client's doing are logged in full (the client sees them masked). */
+export function logUnexpectedErrors(errors: readonly GraphQLError[], log: RequestLogger): void {
+  for (const error of errors) {
+    if (!isExpectedError(error)) {
+      log.error({ event: "unexpected_error", err: unwrapResolverError(error) }, "unexpected error in a GraphQL request");
+    }
+  }
+}
+
+/** Every error carries the request id, so a caller can quote it and an operator can find the log lines. */
+export function withRequestId(errors: readonly GraphQLFormattedError[], requestId: string): GraphQLFormattedError[] {
+  return errors.map((e) => ({ ...e, extensions: { ...e.extensions, requestId } }));
 }

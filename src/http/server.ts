@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { ApolloServer } from "@apollo/server";
-import { unwrapResolverError } from "@apollo/server/errors";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
-import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
-import type { GraphQLSchema } from "graphql";
+import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import type { Principal } from "../auth/principal.js";
 import { bearerToken, type PoolATokenVerifier } from "../auth/pool-a-verifier.js";
 import type { BrokerService } from "../broker/broker.service.js";
@@ -17,8 +16,9 @@ import { ApolloArmor } from "@escape.tech/graphql-armor";
 import type { BrokerConfig } from "../config/environment.js";
 import type { GraphQLContext } from "../graphql/context.type.js";
 import { registerCredentialEndpoint } from "./credential-endpoint.js";
-import { enableDefaultMetrics, httpDuration, httpRequests, metricsRegistry } from "../metrics.js";
-import { formatErrorFor, isExpectedError } from "./error-formatting.js";
+import { enableDefaultMetrics, graphqlPaths, httpDuration, httpRequests, metricsRegistry } from "../metrics.js";
+import { formatErrorFor, logUnexpectedErrors, withRequestId } from "./error-formatting.js";
+import { formatExecutionErrors, PreparedOperations } from "./prepared-operations.js";
 
 const MAX_DOCUMENT_TOKENS = 1000;
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -141,9 +141,12 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
     formatError: formatErrorFor({ production: config.production }),
     plugins: [
       fastifyApolloDrainPlugin(app),
+      // No cache hints in this schema; the plugin would wrap every resolver to compute none. The
+      // route sets Cache-Control: no-store itself.
+      ApolloServerPluginCacheControlDisabled(),
       config.graphql.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       {
-        // Every error carries the request id, so a caller can quote it and an operator can find the log lines.
+        // The same three steps as the hot path (answerPrepared): label, log what is unexpected, request id on errors.
         async requestDidStart() {
           return {
             async didResolveOperation({ operation, contextValue }) {
@@ -151,11 +154,7 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
               contextValue.labelOperation(root && root.kind === "Field" ? root.name.value : "-");
             },
             async didEncounterErrors({ errors, contextValue }) {
-              for (const error of errors) {
-                if (!isExpectedError(error)) {
-                  contextValue.log.error({ event: "unexpected_error", err: unwrapResolverError(error) }, "unexpected error in a GraphQL request");
-                }
-              }
+              logUnexpectedErrors(errors, contextValue.log);
             },
             async willSendResponse({ response, contextValue }) {
               // A document refused before execution (graphql-armor throws some refusals from a plugin)
@@ -165,10 +164,7 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
                 if (response.http.status === undefined || response.http.status >= 500) response.http.status = 400;
               }
               if (response.body.kind === "single" && response.body.singleResult.errors) {
-                response.body.singleResult.errors = response.body.singleResult.errors.map((e) => ({
-                  ...e,
-                  extensions: { ...e.extensions, requestId: contextValue.requestId },
-                }));
+                response.body.singleResult.errors = withRequestId(response.body.singleResult.errors, contextValue.requestId);
               }
             },
           };
@@ -194,23 +190,55 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
     }
   };
 
-  await app.register(fastifyApollo(apollo), {
-    path: "/graphql",
-    context: async (request): Promise<GraphQLContext> => ({
-      principal: await principalOf(request),
-      requestId: request.id,
-      log: request.log,
-      broker: deps.broker,
-      clientKeys: deps.clientKeys,
-      rateLimits: deps.rateLimits,
-      loaders: createRequestLoaders(deps.store),
-      // Only names the schema defines reach the label, so its values stay a small, fixed set.
-      labelOperation: (field: string) => {
-        request.operationLabel = deps.schema.getQueryType()?.getFields()[field] || deps.schema.getMutationType()?.getFields()[field] ? field : "other";
-      },
-      publicUrl: config.publicUrl ?? `${request.protocol}://${request.host}`,
-      region: config.aws.region,
-    }),
+  const contextFor = async (request: FastifyRequest): Promise<GraphQLContext> => ({
+    principal: await principalOf(request),
+    requestId: request.id,
+    log: request.log,
+    broker: deps.broker,
+    clientKeys: deps.clientKeys,
+    rateLimits: deps.rateLimits,
+    loaders: createRequestLoaders(deps.store),
+    // Only names the schema defines reach the label, so its values stay a small, fixed set.
+    labelOperation: (field: string) => {
+      request.operationLabel = deps.schema.getQueryType()?.getFields()[field] || deps.schema.getMutationType()?.getFields()[field] ? field : "other";
+    },
+    publicUrl: config.publicUrl ?? `${request.protocol}://${request.host}`,
+    region: config.aws.region,
+  });
+
+  const apolloHandler = fastifyApolloHandler(apollo, { context: contextFor });
+  const prepared = config.graphql.hotPath
+    ? new PreparedOperations(deps.schema, { validationRules: armor.validationRules, maxTokens: MAX_DOCUMENT_TOKENS })
+    : undefined;
+  const formatError = formatErrorFor({ production: config.production });
+  app.route<{ Reply: string }>({
+    method: ["GET", "POST", "OPTIONS"],
+    url: "/graphql",
+    handler: async (request, reply) => {
+      // Credentials must never sit in a shared cache; no GraphQL answer is cacheable.
+      void reply.header("cache-control", "no-store");
+      const match = request.method === "POST" ? prepared?.match(request.body, request.headers.accept) : undefined;
+      if (!match) {
+        graphqlPaths.inc({ path: "apollo" });
+        return apolloHandler.call(app, request, reply);
+      }
+      graphqlPaths.inc({ path: "prepared" });
+      const context = await contextFor(request);
+      context.labelOperation(match.prepared.rootField);
+      const result = await prepared!.execute(match, context);
+      let status = result.thrown ? 500 : result.data === undefined ? 400 : 200;
+      let errors: GraphQLFormattedError[] | undefined;
+      if (result.errors?.length) {
+        logUnexpectedErrors(result.errors, context.log);
+        const formatted = formatExecutionErrors(result.errors, formatError);
+        for (const [name, value] of formatted.headers) void reply.header(name, value);
+        if (formatted.status !== undefined) status = formatted.status;
+        errors = withRequestId(formatted.formatted, context.requestId);
+      }
+      // Apollo's field order and trailing newline, so both paths answer byte for byte alike.
+      const body = `${JSON.stringify({ errors, data: result.data, extensions: result.extensions })}\n`;
+      return reply.code(status).type(match.contentType).send(body);
+    },
   });
 
   const accountId = /^arn:aws[a-z-]*:iam::(\d{12}):/.exec(config.classicRole.arn)?.[1];

@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ProvisionDataPlatformUserDocument } from "../generated/graphql.js";
+import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
+import { baseUrlOf } from "../support/credential-endpoint.js";
+import { execute } from "../support/graphql-client.js";
+import { startLocalAws, type LocalAws } from "../support/local-aws.js";
+import { demoUser, tokenFor } from "../support/users.js";
+
+/**
+ * The hot path (src/http/prepared-operations.ts) must answer exactly what Apollo answers. Two
+ * production brokers on one local AWS, one with the hot path and one without, get the same
+ * requests; status, headers and body must agree, and the counter shows which path answered.
+ */
+
+let aws: LocalAws;
+let hot: BrokerUnderTest;
+let apolloOnly: BrokerUnderTest;
+const tokens: Record<"alice" | "bob" | "admin", string> = { alice: "", bob: "", admin: "" };
+
+interface Exchange {
+  status: number;
+  contentType: string | null;
+  cacheControl: string | null;
+  /** The body with request ids (different on every request) replaced. */
+  body: string;
+  requestIdHeader: string | null;
+}
+
+async function send(url: string, body: unknown, headers: Record<string, string>): Promise<Exchange> {
+  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  const text = await response.text();
+  const requestIdHeader = response.headers.get("x-request-id");
+  // Every error names the request id the response header carries.
+  if (requestIdHeader && text.includes('"requestId"')) expect(text).toContain(`"requestId":"${requestIdHeader}"`);
+  return {
+    status: response.status,
+    contentType: response.headers.get("content-type"),
+    cacheControl: response.headers.get("cache-control"),
+    body: text.replaceAll(/"requestId":"[^"]*"/g, '"requestId":"…"'),
+    requestIdHeader,
+  };
+}
+
+async function pathCounts(): Promise<{ prepared: number; apollo: number }> {
+  const text = await (await fetch(`${baseUrlOf(hot.url)}/metrics`)).text();
+  const value = (path: string) => Number(text.split("\n").find((l) => l.startsWith(`broker_graphql_requests_total{path="${path}"}`))?.split(" ").at(-1) ?? 0);
+  return { prepared: value("prepared"), apollo: value("apollo") };
+}
+
+/** Sends a request twice to each broker (the first sight of a document is Apollo's on both) and compares the second answers. */
+async function compare(body: unknown, headers: Record<string, string> = {}) {
+  await send(apolloOnly.url, body, headers);
+  const fromApollo = await send(apolloOnly.url, body, headers);
+  await send(hot.url, body, headers);
+  const before = await pathCounts();
+  const fromHot = await send(hot.url, body, headers);
+  const after = await pathCounts();
+  expect(fromHot).toEqual({ ...fromApollo, requestIdHeader: fromHot.requestIdHeader });
+  const tookHotPath = after.prepared - before.prepared === 1 && after.apollo === before.apollo;
+  // Credentials are never cached on the way (Apollo sets its own header on some of its refusals).
+  if (tookHotPath) expect(fromHot.cacheControl).toBe("no-store");
+  return { answer: fromHot, tookHotPath };
+}
+
+const bearer = (who: keyof typeof tokens) => ({ authorization: `Bearer ${tokens[who]}` });
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  [hot, apolloOnly] = await Promise.all([
+    startBroker(aws.stack, { NODE_ENV: "production" }),
+    startBroker(aws.stack, { NODE_ENV: "production", GRAPHQL_HOT_PATH: "false" }),
+  ]);
+  [tokens.alice, tokens.bob, tokens.admin] = await Promise.all([tokenFor(aws.stack, "alice"), tokenFor(aws.stack, "bob"), tokenFor(aws.stack, "admin")]);
+  for (const broker of [hot, apolloOnly]) expect((await execute(broker.url, ProvisionDataPlatformUserDocument, {}, tokens.alice)).errors).toBeUndefined();
+});
+
+afterAll(async () => {
+  await hot?.close();
+  await apolloOnly?.close();
+  await aws?.stop();
+});
+
+describe("the hot path answers validated documents exactly as Apollo does", () => {
+  it.each([
+    // Not identityId: moto gives each broker's exchange an identity of its own.
+    ["a query", { query: "{ connectionStatus { state tenant prefix bucket provisioned userId } }" }, "alice"],
+    ["a user who is not provisioned", { query: "{ connectionStatus { state provisioned tenant } }" }, "bob"],
+    ["__typename", { query: "{ __typename }" }, "alice"],
+    ["variables", { query: "query Status($id: ID) { connectionStatus(userId: $id) { state } }", variables: { id: null } }, "alice"],
+    ["another user's data: FORBIDDEN", { query: "query($id: ID) { connectionStatus(userId: $id) { state } }", variables: { id: "someone-else" } }, "alice"],
+    ["an administrator reading another user", { query: "query($id: ID) { connectionStatus(userId: $id) { state } }", variables: { id: "someone-else" } }, "admin"],
+    ["a domain refusal with a field: BAD_USER_INPUT", { query: "mutation { issueCredentials(flow: CLASSIC, durationSeconds: 5) { accessKeyId } }" }, "alice"],
+    ["a mutation", { query: "mutation { provisionDataPlatformUser { state tenant } }" }, "alice"],
+    ["the operation chosen by name", { query: "query A { __typename } query B { connectionStatus { state } }", operationName: "B" }, "alice"],
+    ["JSON null for optional members", { query: "{ __typename }", variables: null, operationName: null, extensions: null }, "alice"],
+  ] as const)("%s", async (_name, body, who) => {
+    const { answer, tookHotPath } = await compare(body, bearer(who));
+    expect(tookHotPath).toBe(true);
+    expect(answer.status).toBe(200);
+    expect(answer.contentType).toBe("application/json; charset=utf-8");
+  });
+
+  it("answers without a token exactly as Apollo does (UNAUTHENTICATED)", async () => {
+    const { answer, tookHotPath } = await compare({ query: "{ connectionStatus { state } }" });
+    expect(tookHotPath).toBe(true);
+    expect(JSON.parse(answer.body)).toEqual({ errors: [{ message: expect.any(String), locations: [{ line: 1, column: 3 }], path: ["connectionStatus"], extensions: { code: "UNAUTHENTICATED", requestId: "…" } }], data: null });
+  });
+
+  it("negotiates the response type as Apollo does", async () => {
+    for (const accept of ["application/graphql-response+json", "application/json", "*/*", "application/graphql-response+json, application/json;q=0.9"]) {
+      const { answer, tookHotPath } = await compare({ query: "{ connectionStatus { state } }" }, { ...bearer("alice"), accept });
+      expect(tookHotPath).toBe(true);
+      expect(answer.contentType).toBe(accept.startsWith("application/graphql-response+json") ? "application/graphql-response+json; charset=utf-8" : "application/json; charset=utf-8");
+    }
+  });
+});
+
+describe("everything else is left to Apollo, with the same answers", () => {
+  it.each([
+    ["a syntax error", { query: "{ connectionStatus { state " }, 400],
+    ["an unknown field", { query: "{ connectionStatu { state } }" }, 400],
+    ["introspection (refused in production)", { query: "{ __schema { types { name } } }" }, 400],
+    ["variables that do not coerce", { query: "mutation($d: Int) { issueCredentials(flow: CLASSIC, durationSeconds: $d) { accessKeyId } }", variables: { d: "soon" } }, 400],
+    ["a missing required variable", { query: "query($id: ID!) { connectionStatus(userId: $id) { state } }" }, 400],
+    ["two operations and no name", { query: "query A { __typename } query B { __typename }" }, 400],
+    ["an unknown operation name", { query: "query A { __typename }", operationName: "B" }, 400],
+    // The persisted-query protocol answers 200 with PERSISTED_QUERY_NOT_FOUND.
+    ["a persisted-query extension", { extensions: { persistedQuery: { version: 1, sha256Hash: "ab".repeat(32) } } }, 200],
+    ["variables as a string", { query: "{ __typename }", variables: "{}" }, 400],
+    ["a batch", [{ query: "{ __typename }" }], 400],
+    ["too many aliases", { query: `{ ${Array.from({ length: 12 }, (_, i) => `a${i}: connectionStatus { state }`).join(" ")} }` }, 400],
+  ] as const)("%s", async (_name, body, status) => {
+    const { answer, tookHotPath } = await compare(body, bearer("alice"));
+    expect(tookHotPath).toBe(false);
+    expect(answer.status).toBe(status);
+    expect(answer.body).toMatch(/error|batching/i);
+  });
+
+  it("leaves an Accept header it does not serve to Apollo", async () => {
+    const { answer, tookHotPath } = await compare({ query: "{ __typename }" }, { ...bearer("alice"), accept: "text/html" });
+    expect(tookHotPath).toBe(false);
+    expect(answer.status).toBe(406);
+  });
+
+  it("issues credentials on both paths with the same shape, and audits each", async () => {
+    const query = "mutation { issueCredentials(flow: CLASSIC, durationSeconds: 900) { accessKeyId secretAccessKey sessionToken expiration prefix flow } }";
+    const shapes = [];
+    for (const broker of [apolloOnly, hot]) {
+      await send(broker.url, { query }, bearer("alice"));
+      const answer = JSON.parse((await send(broker.url, { query }, bearer("alice"))).body);
+      shapes.push(Object.fromEntries(Object.entries(answer.data.issueCredentials).map(([k, v]) => [k, k === "prefix" || k === "flow" ? v : typeof v])));
+      const events = await broker.broker.store.auditEvents(demoUser(aws.stack, "alice").sub, 50);
+      expect(events.filter((e) => e.action === "ISSUE" && e.outcome === "SUCCESS").length).toBeGreaterThanOrEqual(2);
+    }
+    expect(shapes[1]).toEqual(shapes[0]);
+    expect(shapes[0]).toEqual({ accessKeyId: "string", secretAccessKey: "string", sessionToken: "string", expiration: "string", prefix: "tenants/acme/", flow: "CLASSIC" });
+  });
+});
