@@ -1,6 +1,6 @@
 import type { Principal } from "../auth/principal.js";
 import type { BrokerConfig } from "../config/environment.js";
-import { BadUserInputError, ForbiddenError, NotProvisionedError, UnauthenticatedError } from "../errors.js";
+import { BadUserInputError, ForbiddenError, UnauthenticatedError, UpstreamRejectedError } from "../errors.js";
 import type { ClientKey, CredentialFlow, Store } from "../store/store.js";
 import type { BrokerService } from "./broker.service.js";
 import type { RateLimits } from "./rate-limits.js";
@@ -57,10 +57,9 @@ export class ClientKeyService {
     }
     const { id, secret, hash } = newClientKeySecret();
     return broker.audited("CLIENT_KEY_CREATE", principal, subject, meta, { flow: request.flow, durationSeconds, clientKeyId: id }, async () => {
-      const connection = await store.getConnection(subject.userId);
-      if (!connection || connection.state !== "ACTIVE") {
-        throw connection?.state === "REVOKED" ? new ForbiddenError("This user's data platform access was revoked.") : new NotProvisionedError();
-      }
+      // The same answers as issuance: NOT_PROVISIONED, FORBIDDEN when revoked; a disabled user gets no new key.
+      const connection = await broker.requireProvisioned(subject.userId);
+      if (connection.state === "DISABLED") throw new UpstreamRejectedError("The data platform user is disabled.");
       const key = { id, userId: subject.userId, name, flow: request.flow, durationSeconds, secretHash: hash, createdAt: new Date(now), expiresAt };
       await store.createClientKey(key);
       return { key: { ...key, revokedAt: null, firstUsedAt: null, lastUsedAt: null }, secret };

@@ -85,6 +85,19 @@ describe("client keys over GraphQL", () => {
     expect(errorCodes(result)).toEqual(["NOT_PROVISIONED"]);
   });
 
+  it("answers UPSTREAM_REJECTED, as issuance does, for a disabled data platform user", async () => {
+    const bobId = demoUser(aws.stack, "bob").sub;
+    // The state a failed sign-in of a disabled Pool B user leaves behind.
+    await broker.broker.store.updateConnection(bobId, { state: "DISABLED" });
+    try {
+      const result = await execute(broker.url, CreateClientKeyDocument, { input: { name: "job" } as never }, bob);
+      expect(errorCodes(result)).toEqual(["UPSTREAM_REJECTED"]);
+      expect(result.errors![0]!.message).toMatch(/disabled/);
+    } finally {
+      await broker.broker.store.updateConnection(bobId, { state: "ACTIVE" });
+    }
+  });
+
   it("keeps keys to their owner: others get FORBIDDEN, administrators may act", async () => {
     const created = await createKey(alice, { name: "owned" });
     const aliceId = demoUser(aws.stack, "alice").sub;
