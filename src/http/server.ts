@@ -146,7 +146,7 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
       ApolloServerPluginCacheControlDisabled(),
       config.graphql.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       {
-        // The same three steps as the hot path (answerPrepared): label, log what is unexpected, request id on errors.
+        // The same three steps as the hot path in the /graphql route below: label, log what is unexpected, request id on errors.
         async requestDidStart() {
           return {
             async didResolveOperation({ operation, contextValue }) {
