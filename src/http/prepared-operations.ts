@@ -22,9 +22,9 @@ import Negotiator from "negotiator";
 /**
  * The hot path for GraphQL requests. Apollo Server's request pipeline (plugins, hashing, header
  * maps, content negotiation) costs more per request than our whole operation, so a plain JSON
- * POST of a document that has already parsed and validated cleanly is executed here, against the
- * same schema, with the same context, validation rules, error formatting and request ids.
- * Everything else goes to Apollo: first sight of a document, any document that failed, GET,
+ * POST of a document that parses and validates cleanly (once; the result is remembered) is executed
+ * here, against the same schema, with the same context, validation rules, error formatting and
+ * request ids. Everything else goes to Apollo: any document that failed, GET,
  * introspection, persisted queries, variables that do not coerce, other Accept types. So every
  * refusal a client can see comes from Apollo, and this path only ever answers what Apollo would
  * answer, only faster. The parity of the two paths is checked by test/integration/fast-path.test.ts.

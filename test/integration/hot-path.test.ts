@@ -47,7 +47,7 @@ async function pathCounts(): Promise<{ prepared: number; apollo: number }> {
   return { prepared: value("prepared"), apollo: value("apollo") };
 }
 
-/** Sends a request twice to each broker (the first sight of a document is Apollo's on both) and compares the second answers. */
+/** Sends a request twice to each broker (the first also prepares the document) and compares the second answers. */
 async function compare(body: unknown, headers: Record<string, string> = {}) {
   await send(apolloOnly.url, body, headers);
   const fromApollo = await send(apolloOnly.url, body, headers);
