@@ -26,8 +26,8 @@ import Negotiator from "negotiator";
  * here, against the same schema, with the same context, validation rules, error formatting and
  * request ids. Everything else goes to Apollo: any document that failed, GET,
  * introspection, persisted queries, variables that do not coerce, other Accept types. So every
- * refusal a client can see comes from Apollo, and this path only ever answers what Apollo would
- * answer, only faster. The parity of the two paths is checked by test/integration/fast-path.test.ts.
+ * refusal of a request or document comes from Apollo, and this path only answers what Apollo would,
+ * faster. The parity of the two paths is checked by test/integration/hot-path.test.ts.
  */
 export interface PreparedOperation {
   document: DocumentNode;
