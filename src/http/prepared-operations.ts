@@ -61,6 +61,12 @@ function responseTypeFor(accept: string | undefined): string | undefined {
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
+/** The operation's first root field: its label in metrics, on both paths. */
+export function rootFieldOf(operation: OperationDefinitionNode | null | undefined): string {
+  const root = operation?.selectionSet.selections.find((s) => s.kind === Kind.FIELD);
+  return root?.kind === Kind.FIELD ? root.name.value : "-";
+}
+
 /** Introspection stays with Apollo, which applies the configured introspection policy. */
 function usesIntrospection(document: DocumentNode): boolean {
   let found = false;
@@ -81,6 +87,8 @@ export class PreparedOperations {
   private readonly documents: LRUCache<string, PreparedOperation | false>;
   private readonly rules: readonly ValidationRule[];
 
+  private readonly maxTokens: number;
+
   constructor(
     private readonly schema: GraphQLSchema,
     options: { validationRules: readonly ValidationRule[]; maxTokens: number; maxDocuments?: number },
@@ -89,8 +97,6 @@ export class PreparedOperations {
     this.maxTokens = options.maxTokens;
     this.documents = new LRUCache({ max: options.maxDocuments ?? 1000 });
   }
-
-  private readonly maxTokens: number;
 
   /** Clients send few distinct Accept headers; negotiating each once keeps the hot path cheap. */
   private readonly responseTypes = new LRUCache<string, string | false>({ max: 100 });
@@ -140,8 +146,7 @@ export class PreparedOperations {
     if (validate(this.schema, document, this.rules).length > 0) return undefined;
     const operation = getOperationAST(document, operationName);
     if (!operation || operation.operation === "subscription" || usesIntrospection(document)) return undefined;
-    const root = operation.selectionSet.selections.find((s) => s.kind === Kind.FIELD);
-    return { document, operation, rootField: root?.kind === Kind.FIELD ? root.name.value : "-" };
+    return { document, operation, rootField: rootFieldOf(operation) };
   }
 
   /** Runs a matched request; never throws (an execution failure is an answer, as in Apollo). */

@@ -18,7 +18,7 @@ import type { GraphQLContext } from "../graphql/context.type.js";
 import { registerCredentialEndpoint } from "./credential-endpoint.js";
 import { enableDefaultMetrics, graphqlPaths, httpDuration, httpRequests, metricsRegistry } from "../metrics.js";
 import { formatErrorFor, logUnexpectedErrors, withRequestId } from "./error-formatting.js";
-import { formatExecutionErrors, PreparedOperations } from "./prepared-operations.js";
+import { formatExecutionErrors, PreparedOperations, rootFieldOf } from "./prepared-operations.js";
 
 const MAX_DOCUMENT_TOKENS = 1000;
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -150,8 +150,7 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
         async requestDidStart() {
           return {
             async didResolveOperation({ operation, contextValue }) {
-              const root = operation?.selectionSet.selections.find((s) => s.kind === "Field");
-              contextValue.labelOperation(root && root.kind === "Field" ? root.name.value : "-");
+              contextValue.labelOperation(rootFieldOf(operation));
             },
             async didEncounterErrors({ errors, contextValue }) {
               logUnexpectedErrors(errors, contextValue.log);

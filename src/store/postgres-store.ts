@@ -3,7 +3,6 @@ import { postgresMigrations } from "./postgres-migrations.js";
 import {
   type AuditRow,
   type ClientKeyRow,
-  type ConnectionRow,
   type IssuanceRow,
   credentialsContext,
   sealTokenColumns,
@@ -11,7 +10,9 @@ import {
   toClientKey,
   toConnection,
   CONNECTION_COLUMNS,
+  type ConnectionColumnsRow,
   openTokenColumns,
+  TOKEN_COLUMNS,
   type TokenRow,
   toIssuance,
   unsealCredentials,
@@ -108,14 +109,14 @@ export class PostgresStore implements Store {
 
   async getConnections(userIds: readonly string[]): Promise<Array<Connection | null>> {
     if (userIds.length === 0) return [];
-    const { rows } = await this.pool.query<ConnectionRow>(`SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id = ANY($1)`, [userIds]);
+    const { rows } = await this.pool.query<ConnectionColumnsRow>(`SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id = ANY($1)`, [userIds]);
     const byUser = new Map(rows.map((r) => [r.user_id, toConnection(r)]));
     return userIds.map((id) => byUser.get(id) ?? null);
   }
 
   async getPoolBTokens(userId: string): Promise<PoolBTokens | null> {
     const { rows } = await this.pool.query<TokenRow>(
-      "SELECT user_id, id_token_sealed, id_token_expires_at, refresh_token_sealed, refresh_token_expires_at FROM connections WHERE user_id = $1",
+      `SELECT ${TOKEN_COLUMNS} FROM connections WHERE user_id = $1`,
       [userId],
     );
     return rows[0] ? openTokenColumns(rows[0], this.cipher) : null;
@@ -152,7 +153,7 @@ export class PostgresStore implements Store {
   }
 
   async listConnections(options: { first: number; after?: string | null; tenant?: string | null }): Promise<Page<Connection>> {
-    const { rows } = await this.pool.query<ConnectionRow>(
+    const { rows } = await this.pool.query<ConnectionColumnsRow>(
       `SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id > $1 AND ($2::text IS NULL OR tenant = $2) ORDER BY user_id LIMIT $3`,
       [options.after ?? "", options.tenant ?? null, options.first + 1],
     );

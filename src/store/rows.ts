@@ -122,7 +122,10 @@ export function sealTokenColumns(userId: string, tokens: PoolBTokens | null, cip
 /** The columns of a connection without its sealed tokens: views and state checks never read secrets. */
 export const CONNECTION_COLUMNS = "user_id, tenant, pool_b_username, identity_id, state, id_token_expires_at, refresh_token_expires_at, created_at, updated_at";
 
-export function toConnection(row: Omit<ConnectionRow, "id_token_sealed" | "refresh_token_sealed">): Connection {
+/** A row as CONNECTION_COLUMNS reads it. */
+export type ConnectionColumnsRow = Omit<ConnectionRow, "id_token_sealed" | "refresh_token_sealed">;
+
+export function toConnection(row: ConnectionColumnsRow): Connection {
   return {
     userId: row.user_id,
     tenant: row.tenant,
@@ -137,6 +140,9 @@ export function toConnection(row: Omit<ConnectionRow, "id_token_sealed" | "refre
     updatedAt: new Date(Number(row.updated_at)),
   };
 }
+
+/** The columns getPoolBTokens reads: the only read of the sealed tokens. */
+export const TOKEN_COLUMNS = "user_id, id_token_sealed, id_token_expires_at, refresh_token_sealed, refresh_token_expires_at";
 
 export type TokenRow = Pick<ConnectionRow, "user_id" | "id_token_sealed" | "id_token_expires_at" | "refresh_token_sealed" | "refresh_token_expires_at">;
 

@@ -6,7 +6,6 @@ import type { AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPa
 import {
   type AuditRow,
   type ClientKeyRow,
-  type ConnectionRow,
   type IssuanceRow,
   credentialsContext,
   sealTokenColumns,
@@ -14,7 +13,9 @@ import {
   toClientKey,
   toConnection,
   CONNECTION_COLUMNS,
+  type ConnectionColumnsRow,
   openTokenColumns,
+  TOKEN_COLUMNS,
   type TokenRow,
   toIssuance,
   unsealCredentials,
@@ -115,7 +116,7 @@ export class SqliteStore implements Store {
   private cachedConnection(userId: string): Connection | undefined {
     let connection = this.connections.get(userId);
     if (!connection) {
-      const row = this.sql(`SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id = ?`).get(userId) as ConnectionRow | undefined;
+      const row = this.sql(`SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id = ?`).get(userId) as ConnectionColumnsRow | undefined;
       if (!row) return undefined;
       // Frozen: every caller shares the cached object.
       connection = Object.freeze(toConnection(row));
@@ -125,7 +126,7 @@ export class SqliteStore implements Store {
   }
 
   async getPoolBTokens(userId: string): Promise<PoolBTokens | null> {
-    const row = this.sql("SELECT user_id, id_token_sealed, id_token_expires_at, refresh_token_sealed, refresh_token_expires_at FROM connections WHERE user_id = ?").get(userId) as TokenRow | undefined;
+    const row = this.sql(`SELECT ${TOKEN_COLUMNS} FROM connections WHERE user_id = ?`).get(userId) as TokenRow | undefined;
     return row ? openTokenColumns(row, this.cipher) : null;
   }
 
@@ -342,7 +343,7 @@ export class SqliteStore implements Store {
   async listConnections(options: { first: number; after?: string | null; tenant?: string | null }): Promise<Page<Connection>> {
     const rows = this
       .sql(`SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id > ? AND (? IS NULL OR tenant = ?) ORDER BY user_id LIMIT ?`)
-      .all(options.after ?? "", options.tenant ?? null, options.tenant ?? null, options.first + 1) as ConnectionRow[];
+      .all(options.after ?? "", options.tenant ?? null, options.tenant ?? null, options.first + 1) as ConnectionColumnsRow[];
     return { items: rows.slice(0, options.first).map(toConnection), hasNextPage: rows.length > options.first };
   }
 
