@@ -1,12 +1,23 @@
 import type { FastifyInstance } from "fastify";
 import { PoolATokenVerifier } from "./auth/pool-a-verifier.js";
+import { Acting } from "./broker/access/acting.js";
+import { ApplicationStanding } from "./broker/access/standing.js";
+import { checkTenantNotWritable } from "./broker/access/tenant-write-check.js";
+import { Tenancy } from "./broker/access/tenancy.js";
+import { AuditTrail } from "./broker/audit/audit-trail.js";
 import { BrokerService } from "./broker/broker.service.js";
-import { ClientKeyService } from "./broker/client-keys.service.js";
+import { ClientKeyService } from "./broker/client-keys/client-keys.service.js";
+import { CredentialIssuer } from "./broker/credentials/issuer.js";
+import { TokenCustody } from "./broker/credentials/token-custody.js";
+import { LifecycleService } from "./broker/lifecycle/lifecycle.service.js";
+import { SessionCutoffs } from "./broker/lifecycle/session-cutoffs.js";
 import { RateLimits } from "./broker/rate-limits.js";
+import { UserLocks } from "./broker/user-lock.js";
 import { ApplicationDirectory } from "./cognito/application-directory.js";
 import { createAwsClients, destroyAwsClients } from "./cognito/aws-clients.js";
 import { DataPlatformPool } from "./cognito/data-platform-pool.js";
 import { IdentityExchange } from "./cognito/identity-exchange.js";
+import { RolePolicies, roleNameOf } from "./cognito/role-policies.js";
 import type { BrokerConfig } from "./config/environment.js";
 import { brokerSchema } from "./graphql/schema.js";
 import { createHttpServer } from "./http/server.js";
@@ -21,24 +32,56 @@ export interface Broker {
   close(): Promise<void>;
 }
 
-/** The composition root: wires config, store, AWS clients, services and the HTTP server. */
-export async function createBroker(config: BrokerConfig, options: { logStream?: NodeJS.WritableStream; store?: Store } = {}): Promise<Broker> {
-  const store = options.store ?? (await openStore(config));
+export interface BrokerOptions {
+  logStream?: NodeJS.WritableStream;
+  store?: Store;
+  /** An injectable clock for tests (standing caches, key expiry, cut-offs). */
+  now?: () => number;
+}
+
+/**
+ * The composition root: wires config, store, AWS clients, services and the HTTP server. Refuses to
+ * start (TenantWritableError) when Pool A's users could write their own tenant.
+ */
+export async function createBroker(config: BrokerConfig, options: BrokerOptions = {}): Promise<Broker> {
   const aws = createAwsClients(config);
-  const broker = new BrokerService({
-    config,
-    store,
-    pool: new DataPlatformPool(aws.cognitoIdp, config.poolB),
-    exchange: new IdentityExchange(aws.cognitoIdentity, aws.sts, {
-      region: config.aws.region,
-      identityPoolId: config.identityPoolId,
-      poolBUserPoolId: config.poolB.userPoolId,
-    }),
-    directory: new ApplicationDirectory(aws.cognitoIdp, config.poolA.userPoolId),
+  const directory = new ApplicationDirectory(aws.cognitoIdp, config.poolA.userPoolId);
+  let store: Store | undefined;
+  try {
+    await checkTenantNotWritable(config, directory);
+    store = options.store ?? (await openStore(config));
+  } catch (error) {
+    destroyAwsClients(aws);
+    throw error;
+  }
+  const now = options.now ?? Date.now;
+  const pool = new DataPlatformPool(aws.cognitoIdp, config.poolB);
+  const exchange = new IdentityExchange(aws.cognitoIdentity, aws.sts, {
+    region: config.aws.region,
+    identityPoolId: config.identityPoolId,
+    poolBUserPoolId: config.poolB.userPoolId,
   });
+  const locks = new UserLocks(store);
+  const audit = new AuditTrail(store, now);
+  const standing = new ApplicationStanding(directory, config.poolA.standingCacheMs, now);
+  const acting = new Acting(config, standing, audit);
+  const tenancy = new Tenancy(config, standing, audit);
+  let issuer: CredentialIssuer | undefined;
+  const custody = new TokenCustody({ config, store, pool, now, forgetCredentials: (userId) => issuer!.forget(userId) });
+  issuer = new CredentialIssuer({ config, store, exchange, custody, locks, now });
+  const cutoffs = new SessionCutoffs({
+    store,
+    policies: new RolePolicies(aws.iam, roleNameOf(config.classicRole.arn)),
+    locks,
+    policyName: config.sessionCutoffs.policyName,
+    maxChars: config.sessionCutoffs.maxChars,
+    now,
+  });
+  const lifecycle = new LifecycleService({ config, store, pool, exchange, acting, tenancy, standing, audit, issuer, custody, cutoffs, locks, now });
+  const broker = new BrokerService({ config, store, acting, tenancy, audit, issuer, custody, lifecycle, locks, now });
   const rateLimits = new RateLimits(config.rateLimits);
   const redisConnected = await rateLimits.connect();
-  const lifecycle = { shuttingDown: false };
+  const lifecycleState = { shuttingDown: false };
   const verifier = new PoolATokenVerifier(config.poolA);
   // Load the JWKS ahead of the first request; /readyz retries if this fails.
   verifier.warmUp().catch(() => undefined);
@@ -46,27 +89,31 @@ export async function createBroker(config: BrokerConfig, options: { logStream?: 
     config,
     schema: await brokerSchema(),
     verifier,
-    lifecycle,
+    lifecycle: lifecycleState,
     broker,
-    clientKeys: new ClientKeyService({ config, store, broker, rateLimits }),
+    clientKeys: new ClientKeyService({ config, store, acting, tenancy, standing, audit, issuer, rateLimits, now }),
     rateLimits,
     store,
     ...(options.logStream ? { logStream: options.logStream } : {}),
   });
+  if (config.poolA.skipTenantWriteCheck) {
+    app.log.warn({ event: "tenant_write_check_skipped" }, "POOL_A_SKIP_TENANT_WRITE_CHECK is set: the broker trusts that users cannot set their own tenant claim");
+  }
   if (!redisConnected) app.log.warn({ event: "redis_unavailable" }, "Redis did not answer; rate limits count in memory until it does");
+  const openedStore = store;
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= (async () => {
       await app.close();
       await rateLimits.close();
       destroyAwsClients(aws);
-      await store.close();
+      await openedStore.close();
     })());
   return {
     app,
-    store,
+    store: openedStore,
     async shutdown(drainMs: number) {
-      lifecycle.shuttingDown = true;
+      lifecycleState.shuttingDown = true;
       app.log.info({ event: "shutdown", drainMs }, "readiness failing; draining");
       await new Promise((resolve) => setTimeout(resolve, drainMs));
       await close();

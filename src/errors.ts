@@ -37,10 +37,25 @@ export class UnauthenticatedError extends BrokerError {
   }
 }
 
+/** Why a request was refused, in `extensions.reason` of FORBIDDEN errors and in the audit trail. */
+export type ForbiddenReason =
+  | "NOT_ADMIN"
+  | "ADMIN_ROLE_LOST"
+  | "TENANT_MISMATCH"
+  | "TENANT_MISSING"
+  | "TENANT_INVALID"
+  | "REVOKED"
+  | "ACCESS_CHANGED"
+  | "KEY_REVOKED"
+  | "KEY_EXPIRED"
+  | "OWNER_GONE"
+  | "OWNER_DISABLED"
+  | "CREATOR_NOT_ADMIN";
+
 export class ForbiddenError extends BrokerError {
   readonly code = ErrorCode.FORBIDDEN;
-  constructor(message = "You may not act for another user.") {
-    super(message, ErrorCode.FORBIDDEN);
+  constructor(message = "You may not act for another user.", readonly reason: ForbiddenReason = "NOT_ADMIN") {
+    super(message, ErrorCode.FORBIDDEN, { reason });
   }
 }
 

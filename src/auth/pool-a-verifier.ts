@@ -102,11 +102,13 @@ export class PoolATokenVerifier {
     const claim = payload[this.settings.tenantClaim];
     this.hydrated = true;
     const groups = Array.isArray(payload["cognito:groups"]) ? (payload["cognito:groups"] as unknown[]).filter((g): g is string => typeof g === "string") : [];
+    const username = payload["cognito:username"] ?? payload.username;
     const principal: Principal = {
       userId: sub,
-      // Absent claim: the user is their own tenant. A present but unusable one (empty, not a
-      // string) is kept as it is, so that tenant validation refuses it rather than guessing.
-      tenant: claim === undefined ? sub : typeof claim === "string" ? claim : "",
+      username: typeof username === "string" && username.length > 0 ? username : null,
+      tokenUse: this.settings.tokenUse,
+      // Absent stays absent (null) and a non-string becomes "": tenancy refuses both rather than guessing.
+      tenantClaim: claim === undefined ? null : typeof claim === "string" ? claim : "",
       groups,
       isAdmin: groups.includes(this.settings.adminGroup),
     };

@@ -2,8 +2,15 @@
 export interface Principal {
   /** Pool A `sub`. */
   userId: string;
-  /** The raw tenant claim (`sub` when the claim is absent, "" when it is not a string); validated where it is used. */
-  tenant: string;
+  /** Pool A username (`cognito:username` in ID tokens, `username` in access tokens), for look-ups. */
+  username: string | null;
+  tokenUse: "id" | "access";
+  /**
+   * The raw tenant claim: null when the token has none (access tokens never do), "" when it is
+   * not a string. Never used as it is: access/tenancy.ts decides the tenant.
+   */
+  tenantClaim: string | null;
   groups: string[];
+  /** What the token says; acts on other users re-check it in Pool A (access/standing.ts). */
   isAdmin: boolean;
 }

@@ -1,5 +1,6 @@
 import type { ClientConfiguration } from "./client-config.js";
-import type { CredentialFlow } from "../store/store.js";
+import type { Connection, CredentialFlow } from "../store/store.js";
+import { prefixForTenant } from "./access/tenant.js";
 
 /** What the domain hands to the GraphQL layer; no Pool B token appears in any of these. */
 
@@ -84,9 +85,13 @@ export interface AuditEventView {
   action: string;
   outcome: string;
   requestId: string;
+  clientRequestId: string | null;
   flow: CredentialFlow | null;
   durationSeconds: number | null;
   errorCode: string | null;
+  reason: string | null;
+  tenant: string | null;
+  previousTenant: string | null;
   clientKeyId: string | null;
 }
 
@@ -94,4 +99,26 @@ export interface AuditEventPageView {
   nodes: AuditEventView[];
   hasNextPage: boolean;
   endCursor: string | null;
+}
+
+/** A connection as a front end sees it; `tenantHint` shows the caller's tenant before anything is provisioned. */
+export function connectionStatusView(
+  s3: { bucket: string; prefixTemplate: string },
+  userId: string,
+  connection: Connection | null,
+  tenantHint: string | null,
+): ConnectionStatusView {
+  const tenant = connection?.tenant ?? tenantHint;
+  const state = connection?.state ?? "NOT_PROVISIONED";
+  return {
+    userId,
+    provisioned: state === "ACTIVE" || state === "DISABLED" || state === "REVOKED",
+    state,
+    identityId: connection?.identityId ?? null,
+    tenant,
+    bucket: s3.bucket,
+    prefix: tenant ? prefixForTenant(s3.prefixTemplate, tenant) : null,
+    idTokenExpiresAt: connection?.tokenExpiry?.idTokenExpiresAt ?? null,
+    refreshTokenExpiresAt: connection?.tokenExpiry?.refreshTokenExpiresAt ?? null,
+  };
 }

@@ -1,5 +1,6 @@
 import { CognitoIdentityClient } from "@aws-sdk/client-cognito-identity";
 import { CognitoIdentityProviderClient } from "@aws-sdk/client-cognito-identity-provider";
+import { IAMClient } from "@aws-sdk/client-iam";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { BrokerConfig } from "../config/environment.js";
 
@@ -7,6 +8,7 @@ export interface AwsClients {
   cognitoIdp: CognitoIdentityProviderClient;
   cognitoIdentity: CognitoIdentityClient;
   sts: STSClient;
+  iam: IAMClient;
 }
 
 /**
@@ -31,6 +33,7 @@ export function createAwsClients(config: Pick<BrokerConfig, "aws">): AwsClients 
     cognitoIdp: new CognitoIdentityProviderClient(common),
     cognitoIdentity: new CognitoIdentityClient(common),
     sts: new STSClient(common),
+    iam: new IAMClient(common),
   };
 }
 
@@ -38,4 +41,5 @@ export function destroyAwsClients(clients: AwsClients): void {
   clients.cognitoIdp.destroy();
   clients.cognitoIdentity.destroy();
   clients.sts.destroy();
+  clients.iam.destroy();
 }

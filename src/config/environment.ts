@@ -48,6 +48,15 @@ const schema = z
       .optional(),
     POOL_A_TENANT_CLAIM: z.string().min(1).default("custom:tenant"),
     POOL_A_ADMIN_GROUP: z.string().min(1).default("broker-admins"),
+    /** A token (or Pool A user) without the tenant claim: refused (none), or the user is their own tenant (sub), on purpose only. */
+    POOL_A_TENANT_FALLBACK: z.enum(["none", "sub"]).default("none"),
+    /**
+     * The start-up check that Pool A's app client cannot write the tenant attribute. Turn it off
+     * only for pools whose tenant claim does not come from a user attribute (e.g. a token trigger).
+     */
+    POOL_A_SKIP_TENANT_WRITE_CHECK: booleanString.default(false),
+    /** How long a Pool A look-up (user enabled and present, groups, tenant attribute) is trusted. */
+    POOL_A_STANDING_CACHE_SECONDS: z.coerce.number().int().min(0).max(60).default(60),
 
     POOL_B_USER_POOL_ID: userPoolId,
     POOL_B_CLIENT_ID: z.string().min(1),
@@ -64,6 +73,10 @@ const schema = z
       .refine((t) => t.includes("{tenant}"), "must contain {tenant}")
       .refine((t) => t.endsWith("/"), "must end with /")
       .default("tenants/{tenant}/"),
+
+    /** The inline role policy the broker writes to cut off sessions already issued; and its share of the role's 10,240-character inline budget. */
+    SESSION_CUTOFF_POLICY_NAME: z.string().regex(/^[\w+=,.@-]{1,128}$/, "must be an IAM policy name").default("broker-session-cutoffs"),
+    SESSION_CUTOFF_POLICY_MAX_CHARS: z.coerce.number().int().min(1024).max(10_240).default(8192),
 
     TOKEN_SAFETY_MARGIN_SECONDS: z.coerce.number().int().min(30).max(1800).default(300),
 
@@ -112,6 +125,9 @@ const schema = z
         jwksUri: env.POOL_A_JWKS_URI ?? `${issuer}/.well-known/jwks.json`,
         tenantClaim: env.POOL_A_TENANT_CLAIM,
         adminGroup: env.POOL_A_ADMIN_GROUP,
+        tenantFallback: env.POOL_A_TENANT_FALLBACK,
+        skipTenantWriteCheck: env.POOL_A_SKIP_TENANT_WRITE_CHECK,
+        standingCacheMs: env.POOL_A_STANDING_CACHE_SECONDS * 1000,
       },
       poolB: {
         userPoolId: env.POOL_B_USER_POOL_ID,
@@ -121,6 +137,7 @@ const schema = z
       },
       identityPoolId: env.IDENTITY_POOL_ID,
       classicRole: { arn: env.CLASSIC_ROLE_ARN, maxSessionSeconds: env.CLASSIC_ROLE_MAX_SESSION_SECONDS },
+      sessionCutoffs: { policyName: env.SESSION_CUTOFF_POLICY_NAME, maxChars: env.SESSION_CUTOFF_POLICY_MAX_CHARS },
       s3: { bucket: env.S3_BUCKET, prefixTemplate: env.S3_PREFIX_TEMPLATE },
       tokenSafetyMarginSeconds: env.TOKEN_SAFETY_MARGIN_SECONDS,
       database: { path: env.DATABASE_PATH, url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE },

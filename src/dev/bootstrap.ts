@@ -18,7 +18,7 @@ import {
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { CreateBucketCommand, PutObjectCommand, S3Client, type BucketLocationConstraint } from "@aws-sdk/client-s3";
 import { randomBytes } from "node:crypto";
-import { identityPoolRoleTrustPolicy, TENANT_ATTRIBUTE, TENANT_TAG_KEY, tenantReadRolePolicy } from "../policy/policies.js";
+import { identityPoolRoleTrustPolicy, PRINCIPAL_TAG_MAP, TENANT_ATTRIBUTE, tenantReadRolePolicy } from "../policy/policies.js";
 
 export interface DemoUser {
   username: string;
@@ -108,6 +108,9 @@ export async function bootstrapAws(options: BootstrapOptions): Promise<StackInfo
         ClientName: `${name}-application-web`,
         ExplicitAuthFlows: ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
         ReadAttributes: ["email", TENANT_ATTRIBUTE],
+        // Explicit, and without the tenant: an unset list lets users write attributes themselves
+        // (UpdateUserAttributes), the tenant included. The broker checks this at start-up.
+        WriteAttributes: ["email"],
         PreventUserExistenceErrors: "ENABLED",
       }),
     );
@@ -206,7 +209,7 @@ export async function bootstrapAws(options: BootstrapOptions): Promise<StackInfo
           IdentityPoolId: identityPoolId,
           IdentityProviderName: providerName,
           UseDefaults: false,
-          PrincipalTags: { [TENANT_TAG_KEY]: TENANT_ATTRIBUTE },
+          PrincipalTags: { ...PRINCIPAL_TAG_MAP },
         }),
       ),
     );

@@ -16,14 +16,17 @@ export class AuditEvent {
   @Field(() => ID)
   subjectUserId!: string;
 
-  @Field(() => String, { description: "PROVISION, ISSUE, REFRESH, REVOKE_DATA_PLATFORM_USER, CLIENT_KEY_CREATE, CLIENT_KEY_FIRST_USE or CLIENT_KEY_REVOKE." })
+  @Field(() => String, { description: "PROVISION, ISSUE, REFRESH, REVOKE_DATA_PLATFORM_USER, MOVE_TENANT, CLIENT_KEY_CREATE, CLIENT_KEY_FIRST_USE, CLIENT_KEY_REVOKE, CLIENT_KEY_REFUSED, ACCESS_REFUSED (cross-user or cross-tenant attempts) or ADMIN_READ." })
   action!: string;
 
   @Field(() => String, { description: "SUCCESS or FAILURE." })
   outcome!: string;
 
-  @Field(() => String)
+  @Field(() => String, { description: "The broker's own id of the request (also the x-request-id response header)." })
   requestId!: string;
+
+  @Field(() => String, { nullable: true, description: "The X-Request-Id the client sent, recorded beside the broker's own; never trusted as it." })
+  clientRequestId!: string | null;
 
   @Field(() => CredentialFlow, { nullable: true })
   flow!: CredentialFlow | null;
@@ -33,6 +36,15 @@ export class AuditEvent {
 
   @Field(() => String, { nullable: true })
   errorCode!: string | null;
+
+  @Field(() => String, { nullable: true, description: "Why a request was refused (e.g. TENANT_MISMATCH, NOT_ADMIN, KEY_REVOKED); the error's extensions.reason." })
+  reason!: string | null;
+
+  @Field(() => String, { nullable: true, description: "The subject's tenant at the time (the new one, for MOVE_TENANT)." })
+  tenant!: string | null;
+
+  @Field(() => String, { nullable: true, description: "MOVE_TENANT: the tenant the user left. A refused cross-tenant attempt: the tenant the caller's token claimed." })
+  previousTenant!: string | null;
 
   @Field(() => ID, { nullable: true })
   clientKeyId!: string | null;

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import type { Principal } from "../auth/principal.js";
-import { clientKeySetup } from "../broker/client-key-setup.js";
+import { clientKeySetup } from "../broker/client-keys/client-key-setup.js";
 import { clientKeyView, type ClientKeyView } from "../broker/views.js";
 import { ClientKey, CreatedClientKey } from "./client-key.type.js";
 import type { GraphQLContext } from "./context.type.js";
@@ -19,7 +19,7 @@ export class ClientKeyResolver {
     @Ctx() context: GraphQLContext,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<ClientKeyView[]> {
-    const keys = await context.clientKeys.list(principal, userId);
+    const keys = await context.clientKeys.list(principal, userId, context);
     return keys.map((key) => clientKeyView(key, Date.now()));
   }
 

@@ -21,7 +21,7 @@ export class ConnectionResolver {
     @Ctx() context: GraphQLContext,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<ConnectionStatusView> {
-    return context.broker.connectionStatus(principal, userId, context.loaders);
+    return context.broker.connectionStatus(principal, userId, context.loaders, context);
   }
 
   @Query(() => CredentialExpiry, { nullable: true, description: "Expiry of the most recently issued credentials; null when none were issued." })
@@ -30,7 +30,7 @@ export class ConnectionResolver {
     @Ctx() context: GraphQLContext,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<CredentialExpiryView | null> {
-    return context.broker.credentialExpiry(principal, userId, context.loaders);
+    return context.broker.credentialExpiry(principal, userId, context.loaders, context);
   }
 
   @Query(() => ConnectionPage, { description: "Administrators: all connections, a page at a time, optionally of one tenant." })
@@ -41,7 +41,7 @@ export class ConnectionResolver {
     @Arg("after", () => String, { nullable: true }) after?: string | null,
     @Arg("tenant", () => String, { nullable: true }) tenant?: string | null,
   ) {
-    const page: ConnectionPageView = await context.broker.connections(principal, { first, after, tenant });
+    const page: ConnectionPageView = await context.broker.connections(principal, { first, after, tenant }, context);
     return { nodes: page.nodes, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
   }
 
@@ -53,7 +53,7 @@ export class ConnectionResolver {
     @Arg("first", () => Int, { defaultValue: 20, description: "1 to 100." }) first: number = 20,
     @Arg("after", () => String, { nullable: true }) after?: string | null,
   ) {
-    const page: AuditEventPageView = await context.broker.auditEvents(principal, { userId, first, after });
+    const page: AuditEventPageView = await context.broker.auditEvents(principal, { userId, first, after }, context);
     return { nodes: page.nodes, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
   }
 
@@ -86,7 +86,7 @@ export class ConnectionResolver {
 
   @Mutation(() => ConnectionStatus, {
     description:
-      "Revokes the user's data platform access: disables the data platform user, signs it out everywhere and revokes every client key. Credentials already issued stay valid until they expire. Administrators and the user themselves.",
+      "Revokes the user's data platform access: disables the data platform user, signs it out everywhere, revokes every client key and cuts off the AWS sessions already issued (an IAM deny on sessions of this user issued before now, effective as IAM propagates). Final until an administrator reinstates with provisionDataPlatformUser(userId). Administrators and the user themselves.",
   })
   revokeDataPlatformUser(
     @CurrentUser() principal: Principal,
@@ -94,6 +94,19 @@ export class ConnectionResolver {
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<ConnectionStatusView> {
     return context.broker.revokeDataPlatformUser(principal, userId, context);
+  }
+
+  @Mutation(() => ConnectionStatus, {
+    description:
+      "Administrators: moves a user to another tenant, after the application set the user's tenant attribute in Pool A to it. Ends everything of the old tenant (client keys, data platform tokens, cached credentials, sessions already issued), then provisions under the new one.",
+  })
+  moveDataPlatformUser(
+    @CurrentUser() principal: Principal,
+    @Ctx() context: GraphQLContext,
+    @Arg("userId", () => ID, { description: "The Pool A user to move." }) userId: string,
+    @Arg("tenant", () => String, { description: "The tenant to move to; must equal the user's tenant attribute in Pool A." }) tenant: string,
+  ): Promise<ConnectionStatusView> {
+    return context.broker.moveDataPlatformUser(principal, userId, tenant, context);
   }
 
   @Mutation(() => ConnectionStatus, { description: "Renews the data platform user's tokens now." })

@@ -1,6 +1,6 @@
 import type { Principal } from "../auth/principal.js";
 import type { BrokerService } from "../broker/broker.service.js";
-import type { ClientKeyService } from "../broker/client-keys.service.js";
+import type { ClientKeyService } from "../broker/client-keys/client-keys.service.js";
 import type { RateLimits } from "../broker/rate-limits.js";
 import type { RequestLoaders } from "../broker/request-loaders.js";
 import type { RequestLogger } from "../broker/request-meta.js";
@@ -8,7 +8,10 @@ import type { RequestLogger } from "../broker/request-meta.js";
 export interface GraphQLContext {
   /** Null when no valid Pool A token came with the request. */
   principal: Principal | null;
+  /** The broker's own id of the request. */
   requestId: string;
+  /** The client's X-Request-Id, when well-formed: recorded beside requestId, never used as it. */
+  clientRequestId: string | undefined;
   log: RequestLogger;
   broker: BrokerService;
   clientKeys: ClientKeyService;

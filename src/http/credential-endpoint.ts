@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
-import type { ClientKeyService } from "../broker/client-keys.service.js";
+import type { ClientKeyService } from "../broker/client-keys/client-keys.service.js";
 import { BrokerError, ErrorCode } from "../errors.js";
+import { clientRequestIdOf } from "./request-ids.js";
 
 export const CREDENTIAL_ENDPOINT_PATH = "/v1/credentials";
 
@@ -36,6 +37,7 @@ export function registerCredentialEndpoint(app: FastifyInstance, deps: { clientK
     try {
       const { credentials } = await deps.clientKeys.credentialsFor(presentedKey(request.headers.authorization), {
         requestId: request.id,
+        clientRequestId: clientRequestIdOf(request),
         log: request.log,
       });
       const accountId = deps.accountIdFor(credentials.flow);

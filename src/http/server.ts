@@ -8,7 +8,7 @@ import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import type { Principal } from "../auth/principal.js";
 import { bearerToken, type PoolATokenVerifier } from "../auth/pool-a-verifier.js";
 import type { BrokerService } from "../broker/broker.service.js";
-import type { ClientKeyService } from "../broker/client-keys.service.js";
+import type { ClientKeyService } from "../broker/client-keys/client-keys.service.js";
 import type { RateLimits } from "../broker/rate-limits.js";
 import { createRequestLoaders } from "../broker/request-loaders.js";
 import type { Store } from "../store/store.js";
@@ -17,11 +17,11 @@ import type { BrokerConfig } from "../config/environment.js";
 import type { GraphQLContext } from "../graphql/context.type.js";
 import { registerCredentialEndpoint } from "./credential-endpoint.js";
 import { enableDefaultMetrics, graphqlPaths, httpDuration, httpRequests, metricsRegistry } from "../metrics.js";
+import { clientRequestIdOf } from "./request-ids.js";
 import { formatErrorFor, logUnexpectedErrors, withRequestId } from "./error-formatting.js";
 import { formatExecutionErrors, PreparedOperations, rootFieldOf } from "./prepared-operations.js";
 
 const MAX_DOCUMENT_TOKENS = 1000;
-const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** What pino must never print, wherever it appears in a logged object. */
 export const LOG_REDACTIONS = [
@@ -76,10 +76,9 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     bodyLimit: 100 * 1024,
-    genReqId: (req) => {
-      const incoming = req.headers["x-request-id"];
-      return typeof incoming === "string" && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
-    },
+    // The broker's own id, always: a client-chosen one could collide with or impersonate another
+    // request in the audit trail. The client's X-Request-Id is kept beside it (clientRequestIdOf).
+    genReqId: () => randomUUID(),
   });
 
   app.addHook("onRequest", async (request, reply) => {
@@ -192,6 +191,7 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
   const contextFor = async (request: FastifyRequest): Promise<GraphQLContext> => ({
     principal: await principalOf(request),
     requestId: request.id,
+    clientRequestId: clientRequestIdOf(request),
     log: request.log,
     broker: deps.broker,
     clientKeys: deps.clientKeys,

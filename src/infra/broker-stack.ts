@@ -6,8 +6,7 @@ import type { Construct } from "constructs";
 import {
   brokerPolicy,
   identityPoolRoleTrustPolicy,
-  TENANT_ATTRIBUTE,
-  TENANT_TAG_KEY,
+  PRINCIPAL_TAG_MAP,
   tenantReadRolePolicy,
   tlsOnlyBucketPolicy,
 } from "../policy/policies.js";
@@ -50,6 +49,8 @@ export class BrokerStack extends Stack {
       refreshTokenValidity: Duration.days(30),
       preventUserExistenceErrors: true,
       readAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }).withCustomAttributes("tenant"),
+      // The CDK's default is "all standard and custom attributes": users could set their own tenant.
+      writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }),
     });
     new cognito.CfnUserPoolGroup(this, "BrokerAdmins", { userPoolId: this.poolA.userPoolId, groupName: "broker-admins" });
 
@@ -84,7 +85,7 @@ export class BrokerStack extends Stack {
       identityPoolId: identityPool.ref,
       identityProviderName: providerName,
       useDefaults: false,
-      principalTags: { [TENANT_TAG_KEY]: TENANT_ATTRIBUTE },
+      principalTags: { ...PRINCIPAL_TAG_MAP },
     });
 
     this.bucket = new s3.Bucket(this, "Data", {
@@ -109,8 +110,8 @@ export class BrokerStack extends Stack {
 
     const identityPoolArn = this.formatArn({ service: "cognito-identity", resource: "identitypool", resourceName: identityPool.ref });
     new iam.CfnManagedPolicy(this, "BrokerPermissions", {
-      description: "Least privilege for the S3 access broker: Pool B administration, Pool A look-ups, identity pool exchange",
-      policyDocument: brokerPolicy({ poolAArn: this.poolA.userPoolArn, poolBArn: this.poolB.userPoolArn, identityPoolArn }),
+      description: "Least privilege for the S3 access broker: Pool B administration, Pool A look-ups, identity pool exchange, session cut-offs on the tenant role",
+      policyDocument: brokerPolicy({ poolAArn: this.poolA.userPoolArn, poolBArn: this.poolB.userPoolArn, identityPoolArn, tenantRoleArn: tenantReader.attrArn }),
     });
 
     // What the broker's environment needs, as stack outputs.

@@ -5,6 +5,16 @@
 
 export const TENANT_TAG_KEY = "tenant";
 export const TENANT_ATTRIBUTE = "custom:tenant";
+/** Every session also carries its data platform user, so that one user's sessions can be cut off. */
+export const USER_TAG_KEY = "user";
+/** The Pool B ID token claim the user tag comes from: the data platform user's username (`dp-…`). */
+export const POOL_B_USER_CLAIM = "cognito:username";
+
+/** The identity pool's principal-tag map (tag key ← Pool B ID token claim), for both flows. */
+export const PRINCIPAL_TAG_MAP: Readonly<Record<string, string>> = { [TENANT_TAG_KEY]: TENANT_ATTRIBUTE, [USER_TAG_KEY]: POOL_B_USER_CLAIM };
+
+/** The longest session any flow can hand out (the classic flow's 12 hours): a cut-off older than this denies nothing alive. */
+export const LONGEST_SESSION_MS = 43_200_000;
 
 export interface PolicyDocument {
   Version: "2012-10-17";
@@ -63,10 +73,62 @@ export function tenantSessionPolicy(bucket: string, prefix: string): PolicyDocum
   return { Version: "2012-10-17", Statement: readPrefixStatements(bucket, prefix, {}) };
 }
 
+export interface SessionCutoffEntry {
+  principalTag: string;
+  cutoffAt: Date;
+}
+
+/** How wide the cut-off policy had to become to fit its character budget. */
+export type CutoffWidth = "PER_USER" | "MERGED_USERS" | "WHOLE_ROLE";
+
+const cutoffTime = (at: Date) => at.toISOString().replace(/\.\d{3}Z$/, "Z");
+
+function cutoffStatement(tags: string[] | null, before: Date): Record<string, unknown> {
+  return {
+    Effect: "Deny",
+    Action: "*",
+    Resource: "*",
+    Condition: {
+      ...(tags ? { StringEquals: { [`aws:PrincipalTag/${USER_TAG_KEY}`]: tags.length === 1 ? tags[0] : tags } } : {}),
+      DateLessThan: { "aws:TokenIssueTime": cutoffTime(before) },
+    },
+  };
+}
+
+const latest = (entries: SessionCutoffEntry[]) => new Date(Math.max(...entries.map((e) => e.cutoffAt.getTime())));
+
+/**
+ * The broker-managed deny on sessions issued before each user's cut-off (aws:TokenIssueTime,
+ * per-user principal tag). IAM counts a policy's characters without white space, as JSON.stringify
+ * writes it. When one statement per user does not fit `maxChars`, the oldest users are merged
+ * into one statement with the latest of their times, as few as needed; when even that does not
+ * fit, every session of the role issued before the latest cut-off is denied. Each step only
+ * denies more (it fails closed), never less. Times are rounded up to the second, never down.
+ */
+export function sessionCutoffPolicy(entries: SessionCutoffEntry[], maxChars: number): { document: PolicyDocument; width: CutoffWidth } | null {
+  if (entries.length === 0) return null;
+  const rounded = entries
+    .map((e) => ({ principalTag: e.principalTag, cutoffAt: new Date(Math.ceil(e.cutoffAt.getTime() / 1000) * 1000) }))
+    .sort((a, b) => a.cutoffAt.getTime() - b.cutoffAt.getTime());
+  const fits = (document: PolicyDocument) => JSON.stringify(document).length <= maxChars;
+  for (let merged = 0; merged <= rounded.length; merged += merged === 0 ? 2 : 1) {
+    const head = rounded.slice(0, merged);
+    const statements = [
+      ...(head.length > 0 ? [cutoffStatement(head.map((e) => e.principalTag), latest(head))] : []),
+      ...rounded.slice(merged).map((e) => cutoffStatement([e.principalTag], e.cutoffAt)),
+    ];
+    const document: PolicyDocument = { Version: "2012-10-17", Statement: statements };
+    if (fits(document)) return { document, width: merged === 0 ? "PER_USER" : "MERGED_USERS" };
+  }
+  return { document: { Version: "2012-10-17", Statement: [cutoffStatement(null, latest(rounded))] }, width: "WHOLE_ROLE" };
+}
+
 export interface BrokerResources {
   poolAArn: string;
   poolBArn: string;
   identityPoolArn: string;
+  /** The tenant role, on which the broker keeps its session cut-off policy. */
+  tenantRoleArn: string;
 }
 
 /**
@@ -84,8 +146,9 @@ export const BROKER_ACTIONS = {
     "cognito-idp:AdminEnableUser",
     "cognito-idp:AdminUserGlobalSignOut",
   ],
-  poolA: ["cognito-idp:ListUsers"],
+  poolA: ["cognito-idp:ListUsers", "cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser", "cognito-idp:DescribeUserPoolClient"],
   identityPool: ["cognito-identity:GetId", "cognito-identity:GetCredentialsForIdentity", "cognito-identity:GetOpenIdToken"],
+  tenantRole: ["iam:PutRolePolicy", "iam:DeleteRolePolicy"],
 } as const;
 
 export function brokerPolicy(resources: BrokerResources): PolicyDocument {
@@ -95,6 +158,7 @@ export function brokerPolicy(resources: BrokerResources): PolicyDocument {
       { Sid: "AdministerDataPlatformUsers", Effect: "Allow", Action: [...BROKER_ACTIONS.poolB], Resource: resources.poolBArn },
       { Sid: "LookUpApplicationUsers", Effect: "Allow", Action: [...BROKER_ACTIONS.poolA], Resource: resources.poolAArn },
       { Sid: "ExchangeTokens", Effect: "Allow", Action: [...BROKER_ACTIONS.identityPool], Resource: resources.identityPoolArn },
+      { Sid: "CutOffIssuedSessions", Effect: "Allow", Action: [...BROKER_ACTIONS.tenantRole], Resource: resources.tenantRoleArn },
     ],
   };
 }

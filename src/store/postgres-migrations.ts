@@ -66,4 +66,21 @@ export const postgresMigrations: ReadonlyArray<{ version: number; name: string; 
       );
     `,
   },
+  {
+    version: 2,
+    name: "tenant boundary: connection epochs, key creators, richer audit, session cut-offs",
+    sql: `
+      ALTER TABLE connections ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE client_keys ADD COLUMN created_by TEXT;
+      ALTER TABLE audit_events ADD COLUMN tenant TEXT;
+      ALTER TABLE audit_events ADD COLUMN previous_tenant TEXT;
+      ALTER TABLE audit_events ADD COLUMN reason TEXT;
+      ALTER TABLE audit_events ADD COLUMN client_request_id TEXT;
+      CREATE TABLE session_cutoffs (
+        principal_tag TEXT PRIMARY KEY,
+        cutoff_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];

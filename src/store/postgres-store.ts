@@ -16,8 +16,12 @@ import {
   type TokenRow,
   toIssuance,
   unsealCredentials,
+  AUDIT_COLUMNS,
+  auditValues,
+  type SessionCutoffRow,
+  toSessionCutoff,
 } from "./rows.js";
-import type { AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, Store } from "./store.js";
+import type { AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, SessionCutoff, Store } from "./store.js";
 import type { TokenCipher } from "./token-cipher.js";
 
 const INT8_OID = 20;
@@ -142,6 +146,7 @@ export class PostgresStore implements Store {
     if (patch.tenant !== undefined) set("tenant", patch.tenant);
     if (patch.identityId !== undefined) set("identity_id", patch.identityId);
     if (patch.state !== undefined) set("state", patch.state);
+    if (patch.epoch !== undefined) set("epoch", patch.epoch);
     if (patch.tokens !== undefined) {
       const sealed = sealTokenColumns(userId, patch.tokens, this.cipher);
       set("id_token_sealed", sealed.idToken);
@@ -182,11 +187,8 @@ export class PostgresStore implements Store {
   }
 
   async appendAudit(e: AuditEvent): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO audit_events (at, actor_user_id, subject_user_id, action, outcome, request_id, flow, duration_seconds, error_code, client_key_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [e.at.getTime(), e.actorUserId, e.subjectUserId, e.action, e.outcome, e.requestId, e.flow ?? null, e.durationSeconds ?? null, e.errorCode ?? null, e.clientKeyId ?? null],
-    );
+    const values = auditValues(e);
+    await this.pool.query(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${values.map((_, i) => `$${i + 1}`).join(", ")})`, values);
   }
 
   async auditEvents(subjectUserId: string, limit: number): Promise<AuditEvent[]> {
@@ -203,9 +205,9 @@ export class PostgresStore implements Store {
 
   async createClientKey(k: Omit<ClientKey, "revokedAt" | "firstUsedAt" | "lastUsedAt">): Promise<void> {
     await this.pool.query(
-      `INSERT INTO client_keys (id, user_id, name, flow, duration_seconds, secret_hash, created_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [k.id, k.userId, k.name, k.flow, k.durationSeconds, k.secretHash, k.createdAt.getTime(), k.expiresAt.getTime()],
+      `INSERT INTO client_keys (id, user_id, name, flow, duration_seconds, secret_hash, created_by, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [k.id, k.userId, k.name, k.flow, k.durationSeconds, k.secretHash, k.createdBy, k.createdAt.getTime(), k.expiresAt.getTime()],
     );
   }
 
@@ -241,6 +243,20 @@ export class PostgresStore implements Store {
       [at.getTime(), id],
     );
     return rows[0]?.first ?? false;
+  }
+
+  async putSessionCutoff(c: SessionCutoff): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO session_cutoffs (principal_tag, cutoff_at, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (principal_tag) DO UPDATE SET cutoff_at = GREATEST(session_cutoffs.cutoff_at, EXCLUDED.cutoff_at), expires_at = GREATEST(session_cutoffs.expires_at, EXCLUDED.expires_at)`,
+      [c.principalTag, c.cutoffAt.getTime(), c.expiresAt.getTime()],
+    );
+  }
+
+  async sessionCutoffs(now: Date): Promise<SessionCutoff[]> {
+    await this.pool.query("DELETE FROM session_cutoffs WHERE expires_at <= $1", [now.getTime()]);
+    const { rows } = await this.pool.query<SessionCutoffRow>("SELECT * FROM session_cutoffs ORDER BY cutoff_at, principal_tag");
+    return rows.map(toSessionCutoff);
   }
 
   async getCachedCredentials(userId: string, flow: CredentialFlow, durationSeconds: number): Promise<CachedCredentials | null> {

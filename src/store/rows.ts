@@ -1,4 +1,4 @@
-import type { AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionState, CredentialFlow, Issuance, PoolBTokens } from "./store.js";
+import type { AuditEvent, CachedCredentials, SessionCutoff, ClientKey, Connection, ConnectionState, CredentialFlow, Issuance, PoolBTokens } from "./store.js";
 import type { TokenCipher } from "./token-cipher.js";
 
 /** Row shapes and their mapping to the domain, shared by the SQLite and PostgreSQL stores (same columns in both). */
@@ -10,6 +10,7 @@ export interface ClientKeyRow {
   flow: CredentialFlow;
   duration_seconds: number;
   secret_hash: string;
+  created_by: string | null;
   created_at: number;
   expires_at: number;
   revoked_at: number | null;
@@ -20,7 +21,8 @@ export interface ClientKeyRow {
 /** Credentials come back from JSON with the expiration as a string. */
 export function unsealCredentials(json: string): CachedCredentials {
   const parsed = JSON.parse(json) as Omit<CachedCredentials, "expiration"> & { expiration: string };
-  return { ...parsed, expiration: new Date(parsed.expiration) };
+  // Entries sealed before issuedFor existed match no request, so they are never reused.
+  return { ...parsed, issuedFor: parsed.issuedFor ?? "", expiration: new Date(parsed.expiration) };
 }
 
 const dateOrNull = (value: number | null) => (value === null ? null : new Date(value));
@@ -33,6 +35,7 @@ export function toClientKey(row: ClientKeyRow): ClientKey {
     flow: row.flow,
     durationSeconds: row.duration_seconds,
     secretHash: row.secret_hash,
+    createdBy: row.created_by ?? null,
     createdAt: new Date(row.created_at),
     expiresAt: new Date(row.expires_at),
     revokedAt: dateOrNull(row.revoked_at),
@@ -73,6 +76,10 @@ export interface AuditRow {
   duration_seconds: number | null;
   error_code: string | null;
   client_key_id: string | null;
+  tenant: string | null;
+  previous_tenant: string | null;
+  reason: string | null;
+  client_request_id: string | null;
 }
 
 export function toAuditEvent(r: AuditRow): AuditEvent {
@@ -88,6 +95,10 @@ export function toAuditEvent(r: AuditRow): AuditEvent {
     ...(r.duration_seconds !== null ? { durationSeconds: r.duration_seconds } : {}),
     ...(r.error_code ? { errorCode: r.error_code } : {}),
     ...(r.client_key_id ? { clientKeyId: r.client_key_id } : {}),
+    ...(r.tenant ? { tenant: r.tenant } : {}),
+    ...(r.previous_tenant ? { previousTenant: r.previous_tenant } : {}),
+    ...(r.reason ? { reason: r.reason } : {}),
+    ...(r.client_request_id ? { clientRequestId: r.client_request_id } : {}),
   };
 }
 
@@ -101,6 +112,7 @@ export interface ConnectionRow {
   id_token_expires_at: number | null;
   refresh_token_sealed: string | null;
   refresh_token_expires_at: number | null;
+  epoch: number;
   created_at: number;
   updated_at: number;
 }
@@ -120,7 +132,7 @@ export function sealTokenColumns(userId: string, tokens: PoolBTokens | null, cip
 }
 
 /** The columns of a connection without its sealed tokens: views and state checks never read secrets. */
-export const CONNECTION_COLUMNS = "user_id, tenant, pool_b_username, identity_id, state, id_token_expires_at, refresh_token_expires_at, created_at, updated_at";
+export const CONNECTION_COLUMNS = "user_id, tenant, pool_b_username, identity_id, state, id_token_expires_at, refresh_token_expires_at, epoch, created_at, updated_at";
 
 /** A row as CONNECTION_COLUMNS reads it. */
 export type ConnectionColumnsRow = Omit<ConnectionRow, "id_token_sealed" | "refresh_token_sealed">;
@@ -136,6 +148,7 @@ export function toConnection(row: ConnectionColumnsRow): Connection {
       row.id_token_expires_at !== null && row.refresh_token_expires_at !== null
         ? { idTokenExpiresAt: new Date(Number(row.id_token_expires_at)), refreshTokenExpiresAt: new Date(Number(row.refresh_token_expires_at)) }
         : null,
+    epoch: Number(row.epoch),
     createdAt: new Date(Number(row.created_at)),
     updatedAt: new Date(Number(row.updated_at)),
   };
@@ -155,3 +168,38 @@ export function openTokenColumns(row: TokenRow, cipher: TokenCipher): PoolBToken
     refreshTokenExpiresAt: new Date(Number(row.refresh_token_expires_at)),
   };
 }
+
+/** The audit columns in insert order, and the values of one event for them: one list for both stores. */
+export const AUDIT_COLUMNS =
+  "at, actor_user_id, subject_user_id, action, outcome, request_id, flow, duration_seconds, error_code, client_key_id, tenant, previous_tenant, reason, client_request_id";
+
+export function auditValues(e: AuditEvent): unknown[] {
+  return [
+    e.at.getTime(),
+    e.actorUserId,
+    e.subjectUserId,
+    e.action,
+    e.outcome,
+    e.requestId,
+    e.flow ?? null,
+    e.durationSeconds ?? null,
+    e.errorCode ?? null,
+    e.clientKeyId ?? null,
+    e.tenant ?? null,
+    e.previousTenant ?? null,
+    e.reason ?? null,
+    e.clientRequestId ?? null,
+  ];
+}
+
+export interface SessionCutoffRow {
+  principal_tag: string;
+  cutoff_at: number;
+  expires_at: number;
+}
+
+export const toSessionCutoff = (r: SessionCutoffRow): SessionCutoff => ({
+  principalTag: r.principal_tag,
+  cutoffAt: new Date(Number(r.cutoff_at)),
+  expiresAt: new Date(Number(r.expires_at)),
+});

@@ -94,4 +94,22 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       );
     `,
   },
+  {
+    version: 4,
+    name: "tenant boundary: connection epochs, key creators, richer audit, session cut-offs",
+    sql: `
+      ALTER TABLE connections ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX IF NOT EXISTS connections_by_tenant ON connections (tenant, user_id);
+      ALTER TABLE client_keys ADD COLUMN created_by TEXT;
+      ALTER TABLE audit_events ADD COLUMN tenant TEXT;
+      ALTER TABLE audit_events ADD COLUMN previous_tenant TEXT;
+      ALTER TABLE audit_events ADD COLUMN reason TEXT;
+      ALTER TABLE audit_events ADD COLUMN client_request_id TEXT;
+      CREATE TABLE session_cutoffs (
+        principal_tag TEXT PRIMARY KEY,
+        cutoff_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

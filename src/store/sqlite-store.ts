@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { LRUCache } from "lru-cache";
-import type { AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, Store } from "./store.js";
+import type { AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, SessionCutoff, Store } from "./store.js";
 import {
   type AuditRow,
   type ClientKeyRow,
@@ -19,6 +19,10 @@ import {
   type TokenRow,
   toIssuance,
   unsealCredentials,
+  AUDIT_COLUMNS,
+  auditValues,
+  type SessionCutoffRow,
+  toSessionCutoff,
 } from "./rows.js";
 import { sqliteMigrations } from "./sqlite-migrations.js";
 import type { TokenCipher } from "./token-cipher.js";
@@ -157,6 +161,10 @@ export class SqliteStore implements Store {
       sets.push("state = @state");
       params.state = patch.state;
     }
+    if (patch.epoch !== undefined) {
+      sets.push("epoch = @epoch");
+      params.epoch = patch.epoch;
+    }
     if (patch.tokens !== undefined) {
       sets.push(
         "id_token_sealed = @idToken",
@@ -232,23 +240,7 @@ export class SqliteStore implements Store {
   }
 
   private insertAudit(e: AuditEvent): void {
-    this
-      .sql(
-        `INSERT INTO audit_events (at, actor_user_id, subject_user_id, action, outcome, request_id, flow, duration_seconds, error_code, client_key_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        e.at.getTime(),
-        e.actorUserId,
-        e.subjectUserId,
-        e.action,
-        e.outcome,
-        e.requestId,
-        e.flow ?? null,
-        e.durationSeconds ?? null,
-        e.errorCode ?? null,
-        e.clientKeyId ?? null,
-      );
+    this.sql(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${placeholders(14)})`).run(...auditValues(e));
   }
 
   async auditEvents(subjectUserId: string, limit: number): Promise<AuditEvent[]> {
@@ -265,10 +257,10 @@ export class SqliteStore implements Store {
   async createClientKey(k: Omit<ClientKey, "revokedAt" | "firstUsedAt" | "lastUsedAt">): Promise<void> {
     this
       .sql(
-        `INSERT INTO client_keys (id, user_id, name, flow, duration_seconds, secret_hash, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO client_keys (id, user_id, name, flow, duration_seconds, secret_hash, created_by, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(k.id, k.userId, k.name, k.flow, k.durationSeconds, k.secretHash, k.createdAt.getTime(), k.expiresAt.getTime());
+      .run(k.id, k.userId, k.name, k.flow, k.durationSeconds, k.secretHash, k.createdBy, k.createdAt.getTime(), k.expiresAt.getTime());
   }
 
   async getClientKey(id: string): Promise<ClientKey | null> {
@@ -295,6 +287,20 @@ export class SqliteStore implements Store {
     if (first.changes > 0) return true;
     this.sql("UPDATE client_keys SET last_used_at = ? WHERE id = ?").run(at.getTime(), id);
     return false;
+  }
+
+  async putSessionCutoff(c: SessionCutoff): Promise<void> {
+    this
+      .sql(
+        `INSERT INTO session_cutoffs (principal_tag, cutoff_at, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT (principal_tag) DO UPDATE SET cutoff_at = MAX(cutoff_at, excluded.cutoff_at), expires_at = MAX(expires_at, excluded.expires_at)`,
+      )
+      .run(c.principalTag, c.cutoffAt.getTime(), c.expiresAt.getTime());
+  }
+
+  async sessionCutoffs(now: Date): Promise<SessionCutoff[]> {
+    this.sql("DELETE FROM session_cutoffs WHERE expires_at <= ?").run(now.getTime());
+    return (this.sql("SELECT * FROM session_cutoffs ORDER BY cutoff_at, principal_tag").all() as SessionCutoffRow[]).map(toSessionCutoff);
   }
 
   async ping(): Promise<void> {

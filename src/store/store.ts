@@ -19,12 +19,17 @@ export interface Connection {
   state: ConnectionState;
   /** The Pool B tokens' expiry; the tokens themselves are read only by getPoolBTokens. */
   tokenExpiry: { idTokenExpiresAt: Date; refreshTokenExpiresAt: Date } | null;
+  /**
+   * Bumped by every act that ends what was issued before it (revocation, reinstatement, a tenant
+   * move): cached credentials carry the epoch they were issued in and are reused only within it.
+   */
+  epoch: number;
   createdAt: Date;
   updatedAt: Date;
 }
 
 /** What updateConnection may change; tokens are given in plain text and sealed by the store. */
-export type ConnectionPatch = Partial<Pick<Connection, "tenant" | "identityId" | "state">> & { tokens?: PoolBTokens | null };
+export type ConnectionPatch = Partial<Pick<Connection, "tenant" | "identityId" | "state" | "epoch">> & { tokens?: PoolBTokens | null };
 
 export interface Issuance {
   userId: string;
@@ -42,7 +47,11 @@ export type AuditAction =
   | "REVOKE_DATA_PLATFORM_USER"
   | "CLIENT_KEY_CREATE"
   | "CLIENT_KEY_FIRST_USE"
-  | "CLIENT_KEY_REVOKE";
+  | "CLIENT_KEY_REVOKE"
+  | "CLIENT_KEY_REFUSED"
+  | "MOVE_TENANT"
+  | "ACCESS_REFUSED"
+  | "ADMIN_READ";
 export type AuditOutcome = "SUCCESS" | "FAILURE";
 
 /** Who did what, for whom, when. Never secrets. */
@@ -61,6 +70,14 @@ export interface AuditEvent {
   errorCode?: string;
   /** The client key that made the request, for unattended clients. */
   clientKeyId?: string;
+  /** The subject's tenant when the event happened (where the broker knew it). */
+  tenant?: string;
+  /** A tenant move: the tenant the user left. A refused cross-tenant attempt: the tenant claimed. */
+  previousTenant?: string;
+  /** A typed reason on refusals (e.g. TENANT_MISMATCH), the same as the error's extensions.reason. */
+  reason?: string;
+  /** The X-Request-Id the client sent, kept beside the broker's own request id (never trusted as it). */
+  clientRequestId?: string;
 }
 
 /** A revocable credential for an unattended client; only a hash of its secret is kept. */
@@ -71,6 +88,8 @@ export interface ClientKey {
   flow: CredentialFlow;
   durationSeconds: number;
   secretHash: string;
+  /** The administrator who made the key for someone else; null when the owner made it. */
+  createdBy: string | null;
   createdAt: Date;
   expiresAt: Date;
   revokedAt: Date | null;
@@ -84,6 +103,15 @@ export interface CachedCredentials {
   secretAccessKey: string;
   sessionToken: string;
   expiration: Date;
+  /** What they were issued for (see credentials/issued-for.ts); reused only for the very same. */
+  issuedFor: string;
+}
+
+/** A deny on sessions of one user (principal tag value) issued before `cutoffAt`, kept until no such session can be alive. */
+export interface SessionCutoff {
+  principalTag: string;
+  cutoffAt: Date;
+  expiresAt: Date;
 }
 
 export interface Page<T> {
@@ -125,6 +153,10 @@ export interface Store {
   /** Sets revoked_at unless already set; returns the key as stored afterwards. */
   revokeClientKey(id: string, at: Date): Promise<ClientKey | null>;
   revokeClientKeysOf(userId: string, at: Date): Promise<number>;
+  /** Adds (or moves later) a user's session cut-off. */
+  putSessionCutoff(cutoff: SessionCutoff): Promise<void>;
+  /** Every cut-off still in force at `now`, oldest first; expired ones are deleted. */
+  sessionCutoffs(now: Date): Promise<SessionCutoff[]>;
   /** Records a use; returns true when it was the key's first. */
   recordClientKeyUse(id: string, at: Date): Promise<boolean>;
   auditEvents(subjectUserId: string, limit: number): Promise<AuditEvent[]>;

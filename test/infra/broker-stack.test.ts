@@ -55,6 +55,18 @@ describe("the user pools", () => {
   });
 });
 
+describe("who may write the tenant", () => {
+  it("lists the application client's WriteAttributes explicitly, without the tenant (the CDK default is every attribute)", () => {
+    const client = Object.values(template.findResources("AWS::Cognito::UserPoolClient")).find((c) => JSON.stringify(c.Properties.UserPoolId).includes("ApplicationUsers"))!;
+    expect(client.Properties.WriteAttributes).toEqual(["email"]);
+  });
+
+  it("lets the broker's Pool B client write nothing", () => {
+    const client = Object.values(template.findResources("AWS::Cognito::UserPoolClient")).find((c) => JSON.stringify(c.Properties.UserPoolId).includes("DataPlatformUsers"))!;
+    expect(client.Properties.WriteAttributes).toEqual([]);
+  });
+});
+
 describe("the identity pool", () => {
   it("trusts Pool B only, with classic flow explicitly allowed and a server-side token check", () => {
     const pool = onlyResource("AWS::Cognito::IdentityPool");
@@ -69,9 +81,9 @@ describe("the identity pool", () => {
     ]);
   });
 
-  it("maps custom:tenant to the session tag tenant, without defaults", () => {
+  it("maps custom:tenant to the session tag tenant and the Pool B username to the tag user (per-user cut-off), without defaults", () => {
     const tag = onlyResource("AWS::Cognito::IdentityPoolPrincipalTag");
-    expect(tag.PrincipalTags).toEqual({ tenant: "custom:tenant" });
+    expect(tag.PrincipalTags).toEqual({ tenant: "custom:tenant", user: "cognito:username" });
     expect(tag.UseDefaults).toBe(false);
   });
 
@@ -107,8 +119,11 @@ describe("the bucket", () => {
 describe("the broker's own policy", () => {
   it("allows only the calls the service layer makes, each on its one resource", () => {
     const statements = onlyResource("AWS::IAM::ManagedPolicy").PolicyDocument.Statement as Array<{ Action: string[]; Resource: unknown }>;
-    expect(statements.flatMap((s) => s.Action).sort()).toEqual([...BROKER_ACTIONS.poolA, ...BROKER_ACTIONS.poolB, ...BROKER_ACTIONS.identityPool].sort());
+    expect(statements.flatMap((s) => s.Action).sort()).toEqual(Object.values(BROKER_ACTIONS).flat().sort());
     for (const statement of statements) expect(JSON.stringify(statement.Resource)).not.toContain('"*"');
+    // The only IAM write: the cut-off policy on the tenant role, nowhere else.
+    const iamStatement = statements.find((s) => s.Action.some((a) => a.startsWith("iam:")))!;
+    expect(iamStatement.Resource).toEqual({ "Fn::GetAtt": [expect.stringMatching(/^TenantReader/), "Arn"] });
   });
 
   it("lists every AWS command the service layer sends (and no other)", () => {
@@ -118,11 +133,15 @@ describe("the broker's own policy", () => {
       const source = readFileSync(join(dir, file), "utf8");
       for (const [, name] of source.matchAll(/new (\w+)Command\(/g)) {
         if (name === "AssumeRoleWithWebIdentity") continue; // authorised by the web identity token, not by IAM
-        const service = /client-cognito-identity"/.test(source) && ["GetId", "GetCredentialsForIdentity", "GetOpenIdToken"].includes(name!) ? "cognito-identity" : "cognito-idp";
+        const service = /client-iam"/.test(source)
+          ? "iam"
+          : /client-cognito-identity"/.test(source) && ["GetId", "GetCredentialsForIdentity", "GetOpenIdToken"].includes(name!)
+            ? "cognito-identity"
+            : "cognito-idp";
         sent.add(`${service}:${name}`);
       }
     }
-    expect([...sent].sort()).toEqual([...BROKER_ACTIONS.poolA, ...BROKER_ACTIONS.poolB, ...BROKER_ACTIONS.identityPool].sort());
+    expect([...sent].sort()).toEqual(Object.values(BROKER_ACTIONS).flat().sort());
   });
 });
 

@@ -55,7 +55,7 @@ beforeAll(async () => {
     await raw.createConnection({ userId, tenant: i % 3 === 0 ? "globex" : "acme", poolBUsername: `dp-${i}` });
     await raw.updateConnection(userId, { state: "ACTIVE", identityId: `eu-west-1:${i}` });
     if (i % 2 === 0) await raw.recordIssuance({ userId, flow: "CLASSIC", durationSeconds: 900, issuedAt: new Date(), expiresAt: new Date(Date.now() + 900_000), requestId: "seed" });
-    if (i % 5 === 0) await raw.createClientKey({ id: `key-${i}`, userId, name: `job ${i}`, flow: "ENHANCED", durationSeconds: 3600, secretHash: "ab".repeat(32), createdAt: new Date(), expiresAt: new Date(Date.now() + 86_400_000) });
+    if (i % 5 === 0) await raw.createClientKey({ id: `key-${i}`, userId, name: `job ${i}`, flow: "ENHANCED", durationSeconds: 3600, secretHash: "ab".repeat(32), createdBy: null, createdAt: new Date(), expiresAt: new Date(Date.now() + 86_400_000) });
   }
 });
 
@@ -78,7 +78,8 @@ describe("administrator list queries", () => {
     const small = await storeCallsFor(5);
     const large = await storeCallsFor(60);
     expect(large).toEqual(small);
-    expect(large.sort()).toEqual(["lastIssuances", "listClientKeysFor", "listConnections"]);
+    // appendAudit: the administrator's read is audited, once per page.
+    expect(large.sort()).toEqual(["appendAudit", "lastIssuances", "listClientKeysFor", "listConnections"]);
   });
 
   it("page through connections with a cursor, optionally by tenant, with batched fields filled in", async () => {
@@ -114,9 +115,15 @@ describe("administrator list queries", () => {
     expect(own.data!.auditEvents.nodes.map((e) => e.action)).toEqual(["PROVISION", "PROVISION"]);
     expect(own.data!.auditEvents.pageInfo.hasNextPage).toBe(true);
     const rest = await execute(url, AuditEventsDocument, { first: 10, after: own.data!.auditEvents.pageInfo.endCursor }, aliceToken);
-    expect(rest.data!.auditEvents.nodes).toHaveLength(1);
+    // The third provisioning, and alice's refused attempt to list connections (an earlier test).
+    expect(rest.data!.auditEvents.nodes.map((e) => [e.action, e.reason])).toEqual([
+      ["PROVISION", null],
+      ["ACCESS_REFUSED", "NOT_ADMIN"],
+    ]);
     const aliceId = own.data!.auditEvents.nodes[0]!.subjectUserId;
-    expect((await execute(url, AuditEventsDocument, { userId: aliceId, first: 10 }, admin)).data!.auditEvents.nodes).toHaveLength(3);
+    const asAdmin = (await execute(url, AuditEventsDocument, { userId: aliceId, first: 10 }, admin)).data!.auditEvents.nodes;
+    // The administrator's read is itself on alice's trail, newest first.
+    expect(asAdmin.map((e) => e.action)).toEqual(["ADMIN_READ", "PROVISION", "PROVISION", "PROVISION", "ACCESS_REFUSED"]);
     expect(errorCodes(await execute(url, AuditEventsDocument, { userId: "user-001", first: 10 }, aliceToken))).toEqual(["FORBIDDEN"]);
     expect(errorCodes(await execute(url, AuditEventsDocument, { first: 10, after: "not-a-cursor" }, aliceToken))).toEqual(["BAD_USER_INPUT"]);
   });

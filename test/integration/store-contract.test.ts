@@ -79,7 +79,7 @@ describe.each(Object.keys(stores))("the %s store", (kind) => {
     await store.recordIssuance({ ...base, userId: "u1", flow: "ENHANCED", expiresAt: new Date(1_000) });
     await store.recordIssuance({ ...base, userId: "u1", flow: "CLASSIC", expiresAt: new Date(2_000) });
     await store.recordIssuance({ ...base, userId: "u3", flow: "ENHANCED", expiresAt: new Date(3_000) });
-    const key = { flow: "ENHANCED" as const, durationSeconds: 3600, secretHash: "ab".repeat(32), createdAt: new Date(1), expiresAt: new Date(9e12) };
+    const key = { flow: "ENHANCED" as const, durationSeconds: 3600, secretHash: "ab".repeat(32), createdBy: null, createdAt: new Date(1), expiresAt: new Date(9e12) };
     await store.createClientKey({ ...key, id: "k1", userId: "u2", name: "a" });
     await store.createClientKey({ ...key, id: "k2", userId: "u2", name: "b", createdAt: new Date(2) });
 
@@ -115,15 +115,34 @@ describe.each(Object.keys(stores))("the %s store", (kind) => {
     expect(rest.hasNextPage).toBe(false);
   });
 
+  it("keeps session cut-offs until they expire, moving a user's cut-off only later", async () => {
+    await store.putSessionCutoff({ principalTag: "dp-1", cutoffAt: new Date(5_000), expiresAt: new Date(50_000) });
+    await store.putSessionCutoff({ principalTag: "dp-2", cutoffAt: new Date(1_000), expiresAt: new Date(20_000) });
+    // An older cut-off for the same user never moves the recorded one back.
+    await store.putSessionCutoff({ principalTag: "dp-1", cutoffAt: new Date(4_000), expiresAt: new Date(40_000) });
+    expect(await store.sessionCutoffs(new Date(10_000))).toEqual([
+      { principalTag: "dp-2", cutoffAt: new Date(1_000), expiresAt: new Date(20_000) },
+      { principalTag: "dp-1", cutoffAt: new Date(5_000), expiresAt: new Date(50_000) },
+    ]);
+    expect((await store.sessionCutoffs(new Date(20_000))).map((c) => c.principalTag)).toEqual(["dp-1"]);
+    expect(await store.sessionCutoffs(new Date(60_000))).toEqual([]);
+  });
+
+  it("keeps a connection's epoch, starting at 0", async () => {
+    expect((await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" })).epoch).toBe(0);
+    await store.updateConnection("u1", { epoch: 3, tenant: "globex" });
+    expect(await store.getConnection("u1")).toMatchObject({ epoch: 3, tenant: "globex" });
+  });
+
   it("keeps client keys with their hash, revocation and first use", async () => {
     await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
-    const base = { userId: "u1", flow: "CLASSIC" as const, durationSeconds: 900, secretHash: "ab".repeat(32), createdAt: new Date(1000), expiresAt: new Date(9e12) };
+    const base = { userId: "u1", flow: "CLASSIC" as const, durationSeconds: 900, secretHash: "ab".repeat(32), createdBy: "admin-1", createdAt: new Date(1000), expiresAt: new Date(9e12) };
     await store.createClientKey({ ...base, id: "k1", name: "nightly" });
     await store.createClientKey({ ...base, id: "k2", name: "hourly", createdAt: new Date(2000) });
     expect((await store.listClientKeys("u1")).map((k) => k.name)).toEqual(["nightly", "hourly"]);
     expect(await store.recordClientKeyUse("k1", new Date(3000))).toBe(true);
     expect(await store.recordClientKeyUse("k1", new Date(4000))).toBe(false);
-    expect(await store.getClientKey("k1")).toMatchObject({ firstUsedAt: new Date(3000), lastUsedAt: new Date(4000), revokedAt: null });
+    expect(await store.getClientKey("k1")).toMatchObject({ firstUsedAt: new Date(3000), lastUsedAt: new Date(4000), revokedAt: null, createdBy: "admin-1" });
     expect((await store.revokeClientKey("k1", new Date(5000)))!.revokedAt).toEqual(new Date(5000));
     expect((await store.revokeClientKey("k1", new Date(6000)))!.revokedAt).toEqual(new Date(5000));
     expect(await store.revokeClientKeysOf("u1", new Date(7000))).toBe(1);
@@ -132,7 +151,7 @@ describe.each(Object.keys(stores))("the %s store", (kind) => {
 
   it("caches credentials encrypted per user, flow and duration, and forgets them", async () => {
     await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
-    const credentials = { accessKeyId: "ASIA1", secretAccessKey: "SECRET-PLAINTEXT", sessionToken: "TOKEN", expiration: new Date("2026-11-23T22:00:00Z") };
+    const credentials = { accessKeyId: "ASIA1", secretAccessKey: "SECRET-PLAINTEXT", sessionToken: "TOKEN", expiration: new Date("2026-11-23T22:00:00Z"), issuedFor: "[\"acme\"]" };
     expect(await store.getCachedCredentials("u1", "CLASSIC", 900)).toBeNull();
     await store.putCachedCredentials("u1", "CLASSIC", 900, credentials);
     await store.putCachedCredentials("u1", "CLASSIC", 900, { ...credentials, accessKeyId: "ASIA2" });
@@ -183,14 +202,14 @@ describe("the PostgreSQL store at rest", () => {
     try {
       await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
       await store.updateConnection("u1", { tokens });
-      await store.putCachedCredentials("u1", "CLASSIC", 900, { accessKeyId: "A", secretAccessKey: "SECRET-PLAINTEXT", sessionToken: "T", expiration: new Date() });
+      await store.putCachedCredentials("u1", "CLASSIC", 900, { accessKeyId: "A", secretAccessKey: "SECRET-PLAINTEXT", sessionToken: "T", expiration: new Date(), issuedFor: "x" });
       const pg = (await import("pg")).default;
       const client = new pg.Client({ connectionString: schema.url });
       await client.connect();
       const dump = JSON.stringify((await client.query("SELECT * FROM connections")).rows) + JSON.stringify((await client.query("SELECT * FROM credential_cache")).rows);
       await client.end();
       for (const plain of ["ID-TOKEN-PLAINTEXT", "REFRESH-TOKEN-PLAINTEXT", "SECRET-PLAINTEXT"]) expect(dump).not.toContain(plain);
-      expect(await store.appliedMigrations()).toEqual([1]);
+      expect(await store.appliedMigrations()).toEqual([1, 2]);
     } finally {
       await store.close();
       await schema.drop();

@@ -150,7 +150,7 @@ describe("object-level authorisation on every operation", () => {
     }
     const adminId = demoUser(aws.stack, "admin").sub;
     const actions = (await broker.broker.store.auditEvents(bobId, 500)).filter((e) => e.actorUserId === adminId).map((e) => e.action);
-    expect(new Set(actions)).toEqual(new Set(["PROVISION", "REFRESH", "ISSUE", "CLIENT_KEY_CREATE", "REVOKE_DATA_PLATFORM_USER"]));
+    expect(new Set(actions)).toEqual(new Set(["PROVISION", "REFRESH", "ISSUE", "CLIENT_KEY_CREATE", "REVOKE_DATA_PLATFORM_USER", "ADMIN_READ"]));
   });
 });
 

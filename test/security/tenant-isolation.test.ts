@@ -1,6 +1,6 @@
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { afterAll, describe, expect, it } from "vitest";
-import { isValidTenant, prefixForTenant } from "../../src/broker/tenant.js";
+import { isValidTenant, prefixForTenant } from "../../src/broker/access/tenant.js";
 import { identityPoolRoleTrustPolicy, tenantReadRolePolicy, tenantSessionPolicy, type PolicyDocument } from "../../src/policy/policies.js";
 
 /**

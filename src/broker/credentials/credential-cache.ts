@@ -1,6 +1,6 @@
 import { LRUCache } from "lru-cache";
-import { cacheLookups } from "../metrics.js";
-import type { IssuedCredentials } from "./client-config.js";
+import { cacheLookups } from "../../metrics.js";
+import type { IssuedCredentials } from "../client-config.js";
 
 /**
  * botocore refreshes credentials 15 minutes before they expire (and the JS SDK 5 minutes before):
@@ -15,7 +15,8 @@ export function reusable(credentials: { expiration: Date }, now: number): boolea
 }
 
 /**
- * Issued credentials kept in memory (never on disk) per connection, flow and duration, so that
+ * Issued credentials kept in memory (never on disk) per user and what they were issued for
+ * (issued-for.ts: tenant, prefix, flow, duration, epoch), so that
  * repeated requests reuse them instead of calling AWS, and concurrent misses share one issuance.
  */
 export class CredentialCache {
@@ -29,8 +30,8 @@ export class CredentialCache {
     this.entries = new LRUCache({ max: maxEntries });
   }
 
-  static keyFor(userId: string, flow: string, durationSeconds: number): string {
-    return `${userId}\u0000${flow}\u0000${durationSeconds}`;
+  static keyFor(userId: string, issuedFor: string): string {
+    return `${userId}\u0000${issuedFor}`;
   }
 
   /** Cached credentials with enough life left, else the result of one shared call to `issue`. */
@@ -54,7 +55,7 @@ export class CredentialCache {
     return { credentials: await pending, cached: false };
   }
 
-  /** Drops everything cached for a user (revocation). */
+  /** Drops everything cached for a user (every state or tenant change). */
   forgetUser(userId: string): void {
     for (const key of this.entries.keys()) {
       if (key.startsWith(`${userId}\u0000`)) this.entries.delete(key);

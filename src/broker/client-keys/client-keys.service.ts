@@ -1,0 +1,171 @@
+import type { Principal } from "../../auth/principal.js";
+import type { BrokerConfig } from "../../config/environment.js";
+import { BadUserInputError, ForbiddenError, type ForbiddenReason, UnauthenticatedError, UpstreamRejectedError } from "../../errors.js";
+import type { ClientKey, Connection, CredentialFlow, Store } from "../../store/store.js";
+import type { Acting } from "../access/acting.js";
+import type { ApplicationStanding } from "../access/standing.js";
+import type { Tenancy } from "../access/tenancy.js";
+import type { AuditTrail } from "../audit/audit-trail.js";
+import { type CredentialIssuer, requireUsable } from "../credentials/issuer.js";
+import { resolveDurationSeconds } from "../duration.js";
+import type { RateLimits } from "../rate-limits.js";
+import type { RequestMeta } from "../request-meta.js";
+import type { TemporaryCredentialsView } from "../views.js";
+import { clientKeyIdOf, newClientKeySecret, secretMatches } from "./client-key-secret.js";
+
+export const DEFAULT_KEY_LIFETIME_DAYS = 90;
+export const MAX_KEY_LIFETIME_DAYS = 397;
+const DAY_MS = 86_400_000;
+
+export interface CreateClientKeyRequest {
+  name: string;
+  flow: CredentialFlow;
+  durationSeconds?: number | null;
+  expiresAt?: Date | null;
+}
+
+export interface CreatedClientKey {
+  key: ClientKey;
+  /** Shown once, in the answer to createClientKey; only its hash is stored. */
+  secret: string;
+}
+
+/** What the credential endpoint knows of the key that authenticated a request. */
+export interface ClientKeyCredentials {
+  key: ClientKey;
+  credentials: TemporaryCredentialsView;
+}
+
+export interface ClientKeyDependencies {
+  config: BrokerConfig;
+  store: Store;
+  acting: Acting;
+  tenancy: Tenancy;
+  standing: ApplicationStanding;
+  audit: AuditTrail;
+  issuer: CredentialIssuer;
+  rateLimits: RateLimits;
+  now: () => number;
+}
+
+/**
+ * Client keys: revocable credentials with which unattended clients fetch AWS credentials. A key
+ * works only while its owner is present and enabled in Pool A with the tenant the connection is
+ * pinned to, and, for a key an administrator made for someone else, while that administrator
+ * still holds the role: re-checked in Pool A whenever AWS is really called (at most a minute old).
+ */
+export class ClientKeyService {
+  constructor(private readonly deps: ClientKeyDependencies) {}
+
+  async create(principal: Principal, userId: string | null | undefined, request: CreateClientKeyRequest, meta: RequestMeta): Promise<CreatedClientKey> {
+    const { acting, audit, store, config, tenancy } = this.deps;
+    const subject = await acting.subjectFor(principal, userId, meta);
+    const name = request.name.trim();
+    if (name.length < 1 || name.length > 64 || /[\u0000-\u001f\u007f]/.test(name)) {
+      throw new BadUserInputError("name must be 1 to 64 printable characters.", "name");
+    }
+    const durationSeconds = resolveDurationSeconds(request.flow, request.durationSeconds, config.classicRole.maxSessionSeconds);
+    const now = this.deps.now();
+    const expiresAt = request.expiresAt ?? new Date(now + DEFAULT_KEY_LIFETIME_DAYS * DAY_MS);
+    if (Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= now || expiresAt.getTime() > now + MAX_KEY_LIFETIME_DAYS * DAY_MS) {
+      throw new BadUserInputError(`expiresAt must be in the future and at most ${MAX_KEY_LIFETIME_DAYS} days away.`, "expiresAt");
+    }
+    const { id, secret, hash } = newClientKeySecret();
+    const parties = { actorUserId: principal.userId, subjectUserId: subject.userId };
+    return audit.audited("CLIENT_KEY_CREATE", parties, meta, { flow: request.flow, durationSeconds, clientKeyId: id }, async () => {
+      // The same answers as issuance: NOT_PROVISIONED, FORBIDDEN when revoked or another tenant; a disabled user gets no new key.
+      const connection = requireUsable(await store.getConnection(subject.userId));
+      if (subject.self) await tenancy.requireBound(connection.tenant, await tenancy.ofCaller(principal), parties, meta);
+      if (connection.state === "DISABLED") throw new UpstreamRejectedError("The data platform user is disabled.");
+      const key = {
+        id,
+        userId: subject.userId,
+        name,
+        flow: request.flow,
+        durationSeconds,
+        secretHash: hash,
+        createdBy: subject.self ? null : principal.userId,
+        createdAt: new Date(now),
+        expiresAt,
+      };
+      await store.createClientKey(key);
+      return { key: { ...key, revokedAt: null, firstUsedAt: null, lastUsedAt: null }, secret };
+    });
+  }
+
+  async list(principal: Principal, userId: string | null | undefined, meta: RequestMeta): Promise<ClientKey[]> {
+    const subject = await this.deps.acting.subjectFor(principal, userId, meta, { read: true });
+    return this.deps.store.listClientKeys(subject.userId);
+  }
+
+  async revoke(principal: Principal, id: string, meta: RequestMeta): Promise<ClientKey> {
+    const { acting, audit, store } = this.deps;
+    const key = await store.getClientKey(id);
+    if (!key) throw new BadUserInputError("No client key with that id.", "id");
+    const subject = await acting.subjectFor(principal, key.userId, meta);
+    return audit.audited("CLIENT_KEY_REVOKE", { actorUserId: principal.userId, subjectUserId: subject.userId }, meta, { clientKeyId: id }, async () =>
+      (await store.revokeClientKey(id, new Date(this.deps.now())))!,
+    );
+  }
+
+  /** The credential endpoint's work: authenticate the key, then credentials through the shared issuance path. */
+  async credentialsFor(secret: string | undefined, meta: RequestMeta): Promise<ClientKeyCredentials> {
+    const key = await this.authenticate(secret, meta);
+    await this.deps.rateLimits.consume("credential-endpoint", key.id);
+    const { audit, store, issuer } = this.deps;
+    const parties = { actorUserId: key.userId, subjectUserId: key.userId };
+    if (await store.recordClientKeyUse(key.id, new Date(this.deps.now()))) {
+      await audit.record("CLIENT_KEY_FIRST_USE", parties, meta, "SUCCESS", { clientKeyId: key.id });
+    }
+    const details = { flow: key.flow, durationSeconds: key.durationSeconds, clientKeyId: key.id };
+    const credentials = await issuer.credentialsFor(key.userId, key.flow, key.durationSeconds, meta, {
+      beforeIssue: (connection) => this.requireStanding(key, connection, meta),
+      // Each real issuance is audited; requests served from the cache are not.
+      onIssued: () => audit.record("ISSUE", parties, meta, "SUCCESS", details),
+    });
+    return { key, credentials };
+  }
+
+  /** Leavers: the owner (and the administrator who made the key for them) must still be who they were. */
+  private async requireStanding(key: ClientKey, connection: Connection, meta: RequestMeta): Promise<void> {
+    const { standing, acting, config } = this.deps;
+    const owner = await standing.of(key.userId);
+    const poolATenant = owner.attributes[config.poolA.tenantClaim] ?? (config.poolA.tenantFallback === "sub" ? key.userId : undefined);
+    let refusal: [ForbiddenReason, string] | null = null;
+    if (!owner.present) refusal = ["OWNER_GONE", "The key's owner no longer exists in the application's user pool."];
+    else if (!owner.enabled) refusal = ["OWNER_DISABLED", "The key's owner is disabled in the application's user pool."];
+    else if (poolATenant !== connection.tenant) {
+      refusal = ["TENANT_MISMATCH", "The key's owner now belongs to another tenant; an administrator must move the user (moveDataPlatformUser)."];
+    } else if (key.createdBy && key.createdBy !== key.userId && !(await acting.isAdminNow(key.createdBy))) {
+      refusal = ["CREATOR_NOT_ADMIN", "The administrator who created this key no longer holds the role."];
+    }
+    if (!refusal) return;
+    await this.refuse(key, refusal[0], meta, connection.tenant);
+    throw new ForbiddenError(refusal[1], refusal[0]);
+  }
+
+  private async refuse(key: ClientKey, reason: ForbiddenReason, meta: RequestMeta, tenant?: string): Promise<void> {
+    await this.deps.audit.record("CLIENT_KEY_REFUSED", { actorUserId: key.userId, subjectUserId: key.userId }, meta, "FAILURE", {
+      clientKeyId: key.id,
+      reason,
+      errorCode: "FORBIDDEN",
+      ...(tenant ? { tenant } : {}),
+    });
+  }
+
+  private async authenticate(secret: string | undefined, meta: RequestMeta): Promise<ClientKey> {
+    if (!secret) throw new UnauthenticatedError("A client key is required in the Authorization header.");
+    const id = clientKeyIdOf(secret);
+    const key = id ? await this.deps.store.getClientKey(id) : null;
+    if (!key || !secretMatches(secret, key.secretHash)) throw new UnauthenticatedError("The client key is not valid.");
+    if (key.revokedAt) {
+      await this.refuse(key, "KEY_REVOKED", meta);
+      throw new ForbiddenError("The client key was revoked.", "KEY_REVOKED");
+    }
+    if (key.expiresAt.getTime() <= this.deps.now()) {
+      await this.refuse(key, "KEY_EXPIRED", meta);
+      throw new ForbiddenError("The client key has expired.", "KEY_EXPIRED");
+    }
+    return key;
+  }
+}

@@ -1,0 +1,135 @@
+import type { BrokerConfig } from "../../config/environment.js";
+import type { IdentityExchange } from "../../cognito/identity-exchange.js";
+import { ForbiddenError, NotProvisionedError } from "../../errors.js";
+import { tenantSessionPolicy } from "../../policy/policies.js";
+import type { Connection, CredentialFlow, Store } from "../../store/store.js";
+import { prefixForTenant } from "../access/tenant.js";
+import { type ClientConfiguration, clientConfiguration, type IssuedCredentials } from "../client-config.js";
+import type { RequestMeta } from "../request-meta.js";
+import { upstream } from "../upstream-errors.js";
+import type { UserLocks } from "../user-lock.js";
+import type { TemporaryCredentialsView } from "../views.js";
+import { CredentialCache, reusable } from "./credential-cache.js";
+import { issuedFor } from "./issued-for.js";
+import type { TokenCustody } from "./token-custody.js";
+
+/** A connection that may obtain credentials: provisioned and not revoked. */
+export function requireUsable(connection: Connection | null): Connection {
+  if (!connection || connection.state === "PROVISIONING" || !connection.identityId) throw new NotProvisionedError();
+  if (connection.state === "REVOKED") throw new ForbiddenError("This user's data platform access was revoked.", "REVOKED");
+  return connection;
+}
+
+export interface IssueOptions {
+  /** The caller's own tenant, when they act for themselves: refused unless it is the pinned one. */
+  checkTenant?: (pinned: string) => Promise<void>;
+  /** Runs under the lock just before AWS is really called (standing re-checks for client keys). */
+  beforeIssue?: (connection: Connection) => Promise<void>;
+  /** Runs when AWS was really called (audit of each real issuance). */
+  onIssued?: () => Promise<void>;
+}
+
+/**
+ * Issuance: credentials for a provisioned user, reused while they have comfortably more than the
+ * SDKs' refresh window left and were issued for exactly this request (issued-for.ts), otherwise
+ * issued once however many requests wait. Shared by the GraphQL API and client keys.
+ */
+export class CredentialIssuer {
+  private readonly cache: CredentialCache;
+
+  constructor(
+    private readonly deps: { config: BrokerConfig; store: Store; exchange: IdentityExchange; custody: TokenCustody; locks: UserLocks; now: () => number },
+  ) {
+    this.cache = new CredentialCache(deps.now);
+  }
+
+  /** Every state or tenant change forgets what was issued, in memory and in the shared store. */
+  async forget(userId: string): Promise<void> {
+    this.cache.forgetUser(userId);
+    await this.deps.store.forgetCachedCredentials(userId);
+  }
+
+  async credentialsFor(userId: string, flow: CredentialFlow, durationSeconds: number, meta: RequestMeta, options: IssueOptions = {}): Promise<TemporaryCredentialsView> {
+    const { store, locks } = this.deps;
+    const connection = requireUsable(await store.getConnection(userId));
+    await options.checkTenant?.(connection.tenant);
+    const prefix = prefixForTenant(this.deps.config.s3.prefixTemplate, connection.tenant);
+    const wanted = issuedFor(connection, prefix, flow, durationSeconds);
+    const issue = () =>
+      locks.run(userId, async () => {
+        // Read again under the lock: a revocation or move that ran first is final for this request.
+        const current = requireUsable(await store.getConnection(userId));
+        if (issuedFor(current, prefix, flow, durationSeconds) !== wanted) throw accessChanged();
+        // Another replica may have issued while this one waited for the lock: reuse what it stored.
+        const shared = current.state === "ACTIVE" ? await store.getCachedCredentials(userId, flow, durationSeconds) : null;
+        if (shared && shared.issuedFor === wanted && reusable(shared, this.deps.now())) return shared;
+        await options.beforeIssue?.(current);
+        const issued = await this.issueUpstream(current, flow, durationSeconds, prefix, meta);
+        await options.onIssued?.();
+        if (current.state === "ACTIVE") await store.putCachedCredentials(userId, flow, durationSeconds, { ...issued, issuedFor: wanted });
+        return issued;
+      });
+    // A DISABLED connection must ask Cognito again every time, so it never takes from a cache.
+    const credentials =
+      connection.state === "ACTIVE" ? (await this.cache.getOrIssue(CredentialCache.keyFor(userId, wanted), issue)).credentials : await issue();
+    // Nothing is handed out once a revocation or a move has been recorded, even from the cache.
+    const after = await store.getConnection(userId);
+    if (after?.state === "REVOKED") throw new ForbiddenError("This user's data platform access was revoked.", "REVOKED");
+    if (!after || after.epoch !== connection.epoch || after.tenant !== connection.tenant) throw accessChanged();
+    return this.view(credentials, flow, durationSeconds, connection.identityId!, prefix);
+  }
+
+  private async issueUpstream(connection: Connection, flow: CredentialFlow, durationSeconds: number, prefix: string, meta: RequestMeta): Promise<IssuedCredentials> {
+    const { config, exchange, store, custody } = this.deps;
+    const identityId = connection.identityId!;
+    const idToken = await custody.freshIdToken(connection);
+    const credentials = await upstream(() =>
+      flow === "ENHANCED"
+        ? exchange.enhancedCredentials(identityId, idToken)
+        : exchange.classicCredentials({
+            identityId,
+            idToken,
+            roleArn: config.classicRole.arn,
+            durationSeconds,
+            // Per user, so CloudTrail names who acted (the enhanced flow's name is fixed by Cognito).
+            sessionName: connection.poolBUsername,
+            sessionPolicy: JSON.stringify(tenantSessionPolicy(config.s3.bucket, prefix)),
+          }),
+    );
+    await store.recordIssuance({
+      userId: connection.userId,
+      flow,
+      durationSeconds,
+      issuedAt: new Date(this.deps.now()),
+      expiresAt: credentials.expiration,
+      requestId: meta.requestId,
+    });
+    return credentials;
+  }
+
+  private view(credentials: IssuedCredentials, flow: CredentialFlow, durationSeconds: number, identityId: string, prefix: string): TemporaryCredentialsView {
+    const { config } = this.deps;
+    let snippets: ClientConfiguration | undefined;
+    return {
+      accessKeyId: credentials.accessKeyId,
+      secretAccessKey: credentials.secretAccessKey,
+      sessionToken: credentials.sessionToken,
+      expiration: credentials.expiration,
+      durationSeconds,
+      flow,
+      region: config.aws.region,
+      bucket: config.s3.bucket,
+      prefix,
+      s3Uri: `s3://${config.s3.bucket}/${prefix}`,
+      identityId,
+      // Built only when a client asks for it: most callers select the keys alone.
+      get clientConfiguration() {
+        return (snippets ??= clientConfiguration(credentials, config.aws.region));
+      },
+    };
+  }
+}
+
+function accessChanged(): ForbiddenError {
+  return new ForbiddenError("This user's data platform access changed while the request waited; try again.", "ACCESS_CHANGED");
+}

@@ -1,0 +1,183 @@
+import { createHash } from "node:crypto";
+import type { Principal } from "../../auth/principal.js";
+import type { BrokerConfig } from "../../config/environment.js";
+import { UpstreamError } from "../../cognito/aws-errors.js";
+import type { DataPlatformPool } from "../../cognito/data-platform-pool.js";
+import type { IdentityExchange } from "../../cognito/identity-exchange.js";
+import { BadUserInputError, ForbiddenError, NotProvisionedError } from "../../errors.js";
+import type { Connection, ConnectionPatch, Store } from "../../store/store.js";
+import type { Acting } from "../access/acting.js";
+import type { ApplicationStanding } from "../access/standing.js";
+import { isValidTenant } from "../access/tenant.js";
+import type { Tenancy } from "../access/tenancy.js";
+import type { AuditTrail } from "../audit/audit-trail.js";
+import type { CredentialIssuer } from "../credentials/issuer.js";
+import type { TokenCustody } from "../credentials/token-custody.js";
+import type { RequestMeta } from "../request-meta.js";
+import { toBrokerError, upstream } from "../upstream-errors.js";
+import type { UserLocks } from "../user-lock.js";
+import { connectionStatusView, type ConnectionStatusView } from "../views.js";
+import type { SessionCutoffs } from "./session-cutoffs.js";
+
+/**
+ * Sessions a clock slightly ahead of ours stamped just before a cut-off are cut off too: the deny
+ * reaches this far past the moment of revocation (a reinstatement is never that fast).
+ */
+export const CUTOFF_CLOCK_MARGIN_MS = 5_000;
+
+export interface LifecycleDependencies {
+  config: BrokerConfig;
+  store: Store;
+  pool: DataPlatformPool;
+  exchange: IdentityExchange;
+  acting: Acting;
+  tenancy: Tenancy;
+  standing: ApplicationStanding;
+  audit: AuditTrail;
+  issuer: CredentialIssuer;
+  custody: TokenCustody;
+  cutoffs: SessionCutoffs;
+  locks: UserLocks;
+  now: () => number;
+}
+
+/**
+ * A data platform user's life: provisioning (and an administrator's reinstatement), revocation,
+ * and an administrator's move to another tenant. Revocation and moves end everything of before:
+ * client keys, Pool B tokens, cached credentials, and (IAM deny) the sessions already issued.
+ */
+export class LifecycleService {
+  constructor(private readonly deps: LifecycleDependencies) {}
+
+  /**
+   * Idempotent and crash-safe: every step either finds what an earlier (possibly interrupted)
+   * run made or makes it, so running it again converges to one data platform user and one row.
+   */
+  async provision(principal: Principal, userId: string | null | undefined, meta: RequestMeta): Promise<ConnectionStatusView> {
+    const { store, acting, tenancy, audit, locks, pool } = this.deps;
+    const subject = await acting.subjectFor(principal, userId, meta);
+    const parties = { actorUserId: principal.userId, subjectUserId: subject.userId };
+    let tenant: string | undefined;
+    return audit.audited("PROVISION", parties, meta, () => (tenant ? { tenant } : {}), () =>
+      locks.run(subject.userId, async () => {
+        tenant = subject.self ? await tenancy.ofCaller(principal) : await tenancy.ofUser(subject.userId);
+        const existing = await store.getConnection(subject.userId);
+        // The tenant is pinned at the first provisioning; a different one is refused before any Cognito call.
+        if (existing) await tenancy.requireBound(existing.tenant, tenant, parties, meta);
+        if (existing?.state === "ACTIVE" && existing.identityId) return this.status(subject.userId, existing);
+        if (existing?.state === "REVOKED") {
+          // Reinstating undoes a security decision: administrators only, re-checked in Pool A.
+          if (!principal.isAdmin || !(await acting.isAdminNow(principal.userId, principal.username))) {
+            throw new ForbiddenError("This user's data platform access was revoked; an administrator can reinstate it.", "REVOKED");
+          }
+          await upstream(() => pool.enableUser(existing.poolBUsername));
+        }
+        const connection = existing ?? (await store.createConnection({ userId: subject.userId, tenant, poolBUsername: this.poolBUsernameFor(subject.userId) }));
+        const created = await this.converge(connection);
+        meta.log.info({ event: "provisioned", subjectUserId: subject.userId, tenant, newPoolBUser: created }, "data platform user provisioned");
+        return this.status(subject.userId, await store.getConnection(subject.userId));
+      }),
+    );
+  }
+
+  /**
+   * Revocation: marks the connection REVOKED first (so nothing is issued from here on, whatever
+   * fails next), forgets cached credentials, revokes every client key, disables and signs out the
+   * Pool B user, and cuts off the sessions already issued. Final until an administrator reinstates.
+   */
+  async revoke(principal: Principal, userId: string | null | undefined, meta: RequestMeta): Promise<ConnectionStatusView> {
+    const { store, acting, audit, locks } = this.deps;
+    const subject = await acting.subjectFor(principal, userId, meta);
+    const parties = { actorUserId: principal.userId, subjectUserId: subject.userId };
+    let tenant: string | undefined;
+    return audit.audited("REVOKE_DATA_PLATFORM_USER", parties, meta, () => (tenant ? { tenant } : {}), () =>
+      locks.run(subject.userId, async () => {
+        const connection = await store.getConnection(subject.userId);
+        if (!connection) throw new NotProvisionedError();
+        tenant = connection.tenant;
+        const at = new Date(this.deps.now());
+        const keys = await this.endEverything(connection, at, { state: "REVOKED" });
+        await this.signOutPoolBUser(connection, { disable: true });
+        const width = await this.deps.cutoffs.cutOff(connection.poolBUsername, new Date(at.getTime() + CUTOFF_CLOCK_MARGIN_MS), meta);
+        meta.log.info({ event: "data_platform_user_revoked", subjectUserId: subject.userId, clientKeysRevoked: keys, cutoff: width }, "data platform user revoked");
+        return this.status(subject.userId, await store.getConnection(subject.userId));
+      }),
+    );
+  }
+
+  /**
+   * An administrator moves a user to another tenant, after the application has changed the user's
+   * tenant attribute in Pool A (the broker checks it, so that the user's next tokens match). Ends
+   * everything of the old tenant like a revocation, then provisions under the new one; a revoked
+   * user stays revoked.
+   */
+  async move(principal: Principal, userId: string, target: string, meta: RequestMeta): Promise<ConnectionStatusView> {
+    const { store, acting, tenancy, standing, audit, locks, pool } = this.deps;
+    const parties = { actorUserId: principal.userId, subjectUserId: userId };
+    await acting.requireAdmin(principal, meta, parties);
+    if (!isValidTenant(target)) throw new BadUserInputError("tenant must be letters, digits, '-' and '_' (at most 64), starting with a letter or digit.", "tenant");
+    let from: string | undefined;
+    return audit.audited("MOVE_TENANT", parties, meta, () => ({ tenant: target, ...(from ? { previousTenant: from } : {}) }), () =>
+      locks.run(userId, async () => {
+        standing.forget(userId);
+        if ((await tenancy.ofUser(userId)) !== target) {
+          throw new BadUserInputError(`Set the user's ${this.deps.config.poolA.tenantClaim} to "${target}" in the application's user pool first.`, "tenant");
+        }
+        const connection = await store.getConnection(userId);
+        if (!connection) throw new NotProvisionedError();
+        from = connection.tenant;
+        if (connection.tenant === target) return this.status(userId, connection);
+        const revoked = connection.state === "REVOKED";
+        const at = new Date(this.deps.now());
+        const keys = await this.endEverything(connection, at, { tenant: target, state: revoked ? "REVOKED" : "PROVISIONING" });
+        await this.signOutPoolBUser(connection, { disable: false });
+        await this.deps.cutoffs.cutOff(connection.poolBUsername, new Date(at.getTime() + CUTOFF_CLOCK_MARGIN_MS), meta);
+        const moved = (await store.getConnection(userId))!;
+        if (revoked) await upstream(() => pool.setTenant(connection.poolBUsername, target));
+        else await this.converge(moved);
+        meta.log.info({ event: "tenant_moved", subjectUserId: userId, from, to: target, clientKeysRevoked: keys }, "user moved to another tenant");
+        return this.status(userId, await store.getConnection(userId));
+      }),
+    );
+  }
+
+  /** What revocation and moves share: a new epoch, no Pool B tokens, nothing cached, no client key. */
+  private async endEverything(connection: Connection, at: Date, patch: ConnectionPatch): Promise<number> {
+    const { store, issuer } = this.deps;
+    await store.updateConnection(connection.userId, { ...patch, tokens: null, epoch: connection.epoch + 1 });
+    await issuer.forget(connection.userId);
+    return store.revokeClientKeysOf(connection.userId, at);
+  }
+
+  /** No refresh token of the user works any more; `disable` also stops new sign-ins. Already gone from Pool B is as ended as it gets. */
+  private async signOutPoolBUser(connection: Connection, options: { disable: boolean }): Promise<void> {
+    const { pool } = this.deps;
+    try {
+      if (options.disable) await pool.disableUser(connection.poolBUsername);
+      await pool.globalSignOut(connection.poolBUsername);
+    } catch (error) {
+      if (!(error instanceof UpstreamError && error.reason === "USER_NOT_FOUND")) throw toBrokerError(error);
+    }
+  }
+
+  /** Makes the Pool B user exist with the connection's tenant, signs in, resolves the identity once: ACTIVE. Returns whether the user was created. */
+  private async converge(connection: Connection): Promise<boolean> {
+    const { pool, exchange, custody, store } = this.deps;
+    const created = await upstream(() => pool.createUser(connection.poolBUsername, connection.tenant));
+    if (!created) await upstream(() => pool.setTenant(connection.poolBUsername, connection.tenant));
+    const tokens = await custody.signIn(connection);
+    const identityId = connection.identityId ?? (await upstream(() => exchange.getIdentityId(tokens.idToken)));
+    await store.updateConnection(connection.userId, { identityId, tokens, state: "ACTIVE" });
+    return created;
+  }
+
+  /** Deterministic, so a retried or concurrent provisioning finds the same Pool B user. */
+  private poolBUsernameFor(userId: string): string {
+    const digest = createHash("sha256").update(`${this.deps.config.poolA.userPoolId}|${userId}`).digest("hex");
+    return `dp-${digest.slice(0, 40)}`;
+  }
+
+  private status(userId: string, connection: Connection | null): ConnectionStatusView {
+    return connectionStatusView(this.deps.config.s3, userId, connection, null);
+  }
+}
