@@ -1,7 +1,14 @@
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { afterAll, describe, expect, it } from "vitest";
 import { isValidTenant, prefixForTenant } from "../../src/broker/access/tenant.js";
-import { identityPoolRoleTrustPolicy, tenantReadRolePolicy, tenantSessionPolicy, type PolicyDocument } from "../../src/policy/policies.js";
+import {
+  identityPoolRoleTrustPolicy,
+  sessionCutoffPolicy,
+  tenantReadRolePolicy,
+  tenantSessionPolicy,
+  type PolicyDocument,
+  type SessionCutoffEntry,
+} from "../../src/policy/policies.js";
 
 /**
  * moto ignores IAM conditions, policy variables and session policies, so tenant isolation is proven
@@ -159,5 +166,79 @@ describe("the role's trust policy", () => {
 
   it("refuses unauthenticated identities", async () => {
     expect(await assume("sts:AssumeRoleWithWebIdentity", IDENTITY_POOL, ["unauthenticated"])).not.toBe("Allowed");
+  });
+});
+
+describe("cutting off sessions already issued (the broker's cut-off policy on the role)", () => {
+  const CUT_AT = new Date("2026-12-01T12:00:00Z");
+  const before = "2026-12-01T11:30:00Z";
+  const after = "2026-12-01T12:05:00Z";
+  const readOwn = object(BUCKET, "tenants/acme/readings/2026-11-01.csv");
+
+  /** A session of `user` (principal tag) issued at `issuedAt`, classic (with session policy) or enhanced. */
+  async function sessionMay(cutoff: PolicyDocument | null, user: string, issuedAt: string, classic: boolean): Promise<Decision> {
+    const result = await runSimulation(
+      {
+        request: {
+          principal: SESSION_PRINCIPAL,
+          action: readOwn.action,
+          resource: { resource: readOwn.resource, accountId: ACCOUNT },
+          contextVariables: { "aws:PrincipalTag/tenant": "acme", "aws:PrincipalTag/user": user, "aws:TokenIssueTime": issuedAt },
+        },
+        identityPolicies: [{ name: "tenant-prefix-read", policy: rolePolicy }, ...(cutoff ? [{ name: "broker-session-cutoffs", policy: cutoff }] : [])],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        ...(classic ? { sessionPolicy: tenantSessionPolicy(BUCKET, "tenants/acme/") } : {}),
+      },
+      {},
+    );
+    if (result.resultType === "error") throw new Error(JSON.stringify(result.errors));
+    return result.overallResult === "Allowed" ? "Allowed" : "Denied";
+  }
+
+  const rows: string[] = [];
+  afterAll(() => console.log(["Session cut-off matrix (iam-simulate):", ...rows].join("\n")));
+
+  it.each([
+    { who: "the revoked user, session issued before the cut-off", user: "dp-revoked", at: before, expected: "Denied" },
+    { who: "the revoked user, session issued after reinstatement", user: "dp-revoked", at: after, expected: "Allowed" },
+    { who: "another user of the same tenant, issued before", user: "dp-other", at: before, expected: "Allowed" },
+  ] as const)("$who: $expected in both flows", async ({ who, user, at, expected }) => {
+    const policy = sessionCutoffPolicy([{ principalTag: "dp-revoked", cutoffAt: CUT_AT }], 8192)!;
+    expect(policy.width).toBe("PER_USER");
+    const enhanced = await sessionMay(policy.document, user, at, false);
+    const classic = await sessionMay(policy.document, user, at, true);
+    rows.push(`  ${who.padEnd(55)} enhanced=${enhanced.padEnd(8)} classic=${classic}`);
+    expect(enhanced).toBe(expected);
+    expect(classic).toBe(expected);
+  });
+
+  it("fails closed when over budget: merges the oldest users first, then denies the whole role, never less", async () => {
+    const entries: SessionCutoffEntry[] = Array.from({ length: 120 }, (_, i) => ({
+      principalTag: `dp-${String(i).padStart(40, "0")}`,
+      cutoffAt: new Date(CUT_AT.getTime() + i * 1000),
+    }));
+    const budget = 6000;
+    const merged = sessionCutoffPolicy(entries, budget)!;
+    expect(merged.width).toBe("MERGED_USERS");
+    expect(JSON.stringify(merged.document).length).toBeLessThanOrEqual(budget);
+    // Every cut-off user is still denied for sessions issued before their own cut-off.
+    for (const entry of [entries[0]!, entries[60]!, entries[119]!]) {
+      const justBefore = new Date(entry.cutoffAt.getTime() - 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+      expect(await sessionMay(merged.document, entry.principalTag, justBefore, false)).toBe("Denied");
+    }
+    expect(await sessionMay(merged.document, "dp-other", before, false)).toBe("Allowed");
+
+    const whole = sessionCutoffPolicy(entries, 1024)!;
+    expect(whole.width).toBe("WHOLE_ROLE");
+    expect(JSON.stringify(whole.document).length).toBeLessThanOrEqual(1024);
+    expect(await sessionMay(whole.document, "dp-other", before, true)).toBe("Denied");
+    expect(await sessionMay(whole.document, entries[119]!.principalTag, "2026-12-01T12:01:58Z", false)).toBe("Denied");
+    expect(await sessionMay(whole.document, "dp-other", "2026-12-01T13:00:00Z", false)).toBe("Allowed");
+    rows.push(`  120 cut-offs: ${merged.document.Statement.length} statements in 6000 chars (${merged.width}); in 1024 chars: ${whole.width}`);
+  });
+
+  it("has nothing to write when no cut-off is in force", () => {
+    expect(sessionCutoffPolicy([], 8192)).toBeNull();
   });
 });

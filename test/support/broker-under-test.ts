@@ -17,7 +17,7 @@ export interface BrokerUnderTest {
 }
 
 /** A real broker (HTTP server on a free loopback port, SQLite in a temp dir) against the given stack. */
-export async function startBroker(stack: StackInfo, overrides: Record<string, string> = {}): Promise<BrokerUnderTest> {
+export async function startBroker(stack: StackInfo, overrides: Record<string, string> = {}, options: { now?: () => number } = {}): Promise<BrokerUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), "broker-test-"));
   const config = loadEnvironment(
     brokerEnvironment(stack, {
@@ -36,7 +36,7 @@ export async function startBroker(stack: StackInfo, overrides: Record<string, st
       done();
     },
   });
-  const broker = await createBroker(config, { logStream });
+  const broker = await createBroker(config, { logStream, ...options });
   const address = await broker.app.listen({ host: "127.0.0.1", port: 0 });
   return {
     url: `${address}/graphql`,

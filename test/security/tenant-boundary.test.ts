@@ -1,0 +1,352 @@
+import {
+  AdminDeleteUserCommand,
+  AdminDisableUserCommand,
+  AdminRemoveUserFromGroupCommand,
+  CreateUserPoolClientCommand,
+  UpdateUserAttributesCommand,
+} from "@aws-sdk/client-cognito-identity-provider";
+import { GetRolePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TenantWritableError } from "../../src/broker/access/tenant-write-check.js";
+import { roleNameOf } from "../../src/cognito/role-policies.js";
+import {
+  AuditEventsDocument,
+  ConnectionStatusDocument,
+  CreateClientKeyDocument,
+  IssueCredentialsDocument,
+  MoveDataPlatformUserDocument,
+  ProvisionDataPlatformUserDocument,
+  RevokeDataPlatformUserDocument,
+} from "../generated/graphql.js";
+import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
+import { baseUrlOf, fetchCredentials } from "../support/credential-endpoint.js";
+import { errorCodes, execute, post } from "../support/graphql-client.js";
+import { startLocalAws, type LocalAws } from "../support/local-aws.js";
+import { freshPoolAUser, poolAAdmin, type TestPoolAUser } from "../support/pool-a-users.js";
+import { mintPoolAToken } from "../support/tokens.js";
+import { poolBUsers } from "../support/users.js";
+
+/**
+ * The attacks on the tenant boundary, replayed over HTTP against a real broker and moto. moto does
+ * not enforce WriteAttributes, so a user really can change their own tenant attribute here: the
+ * broker's pinning is what must refuse.
+ */
+let aws: LocalAws;
+let broker: BrokerUnderTest;
+/** The broker's clock: real time plus what a test advanced it by (Pool A look-ups are trusted for a minute). */
+let offsetMs = 0;
+let admin: TestPoolAUser;
+let adminToken: string;
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  // The race below sends hundreds of mutations a minute from one user.
+  broker = await startBroker(aws.stack, { RATE_LIMIT_MUTATIONS_PER_MINUTE: "100000" }, { now: () => Date.now() + offsetMs });
+  admin = await freshPoolAUser(aws.stack, { tenant: "acme", admin: true });
+  adminToken = (await admin.signIn()).idToken;
+});
+
+afterAll(async () => {
+  await broker?.close();
+  await aws?.stop();
+});
+
+async function provisioned(tenant = "acme"): Promise<{ user: TestPoolAUser; idToken: string; accessToken: string }> {
+  const user = await freshPoolAUser(aws.stack, { tenant });
+  const tokens = await user.signIn();
+  const result = await execute(broker.url, ProvisionDataPlatformUserDocument, {}, tokens.idToken);
+  expect(result.errors).toBeUndefined();
+  expect(result.data!.provisionDataPlatformUser).toMatchObject({ state: "ACTIVE", tenant });
+  return { user, ...tokens };
+}
+
+const reasonOf = (result: { errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> | undefined }) => result.errors?.[0]?.extensions?.reason;
+
+async function auditOf(userId: string) {
+  return broker.broker.store.auditEvents(userId, 500);
+}
+
+describe("who sets a tenant", () => {
+  it("a user who writes their own tenant attribute and signs in again is refused (TENANT_MISMATCH), audited, nothing moved", async () => {
+    const { user, accessToken } = await provisioned("acme");
+    // The attack: UpdateUserAttributes with the user's own access token (moto, unlike AWS with the
+    // bootstrap's WriteAttributes, lets it through).
+    const client = poolAAdmin(aws.stack);
+    await client.send(new UpdateUserAttributesCommand({ AccessToken: accessToken, UserAttributes: [{ Name: "custom:tenant", Value: "globex" }] }));
+    client.destroy();
+    const forged = (await user.signIn()).idToken;
+    const upstreamBefore = await upstreamCalls();
+
+    const provision = await execute(broker.url, ProvisionDataPlatformUserDocument, {}, forged);
+    expect(errorCodes(provision)).toEqual(["FORBIDDEN"]);
+    expect(reasonOf(provision)).toBe("TENANT_MISMATCH");
+    const issue = await execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC" }, forged);
+    expect(errorCodes(issue)).toEqual(["FORBIDDEN"]);
+    expect(reasonOf(issue)).toBe("TENANT_MISMATCH");
+    const key = await execute(broker.url, CreateClientKeyDocument, { input: { name: "exfil", flow: "ENHANCED" } }, forged);
+    expect(reasonOf(key)).toBe("TENANT_MISMATCH");
+    // No Cognito call was made for the refused requests.
+    expect(await upstreamCalls()).toBe(upstreamBefore);
+
+    const status = await execute(broker.url, ConnectionStatusDocument, {}, forged);
+    expect(status.data!.connectionStatus).toMatchObject({ tenant: "acme", prefix: "tenants/acme/" });
+    const { poolBUsername } = (await broker.broker.store.getConnection(user.sub))!;
+    expect((await poolBUsers(aws.stack)).find((u) => u.username === poolBUsername)).toMatchObject({ tenant: "acme" });
+    const refusals = (await auditOf(user.sub)).filter((e) => e.action === "ACCESS_REFUSED");
+    expect(refusals).toHaveLength(3);
+    expect(refusals[0]).toMatchObject({ reason: "TENANT_MISMATCH", tenant: "acme", previousTenant: "globex", outcome: "FAILURE" });
+  });
+
+  it("a token without a tenant claim is FORBIDDEN (TENANT_MISSING), never silently its own tenant", async () => {
+    const token = await mintPoolAToken(aws.stack, `no-tenant-${Date.now()}`, { claims: { "custom:tenant": undefined } });
+    const result = await execute(broker.url, ProvisionDataPlatformUserDocument, {}, token);
+    expect(errorCodes(result)).toEqual(["FORBIDDEN"]);
+    expect(reasonOf(result)).toBe("TENANT_MISSING");
+  });
+
+  it("the broker refuses to start when Pool A's app client leaves WriteAttributes unset or lets users write the tenant", async () => {
+    const client = poolAAdmin(aws.stack);
+    const unset = await client.send(new CreateUserPoolClientCommand({ UserPoolId: aws.stack.poolA.userPoolId, ClientName: "unset" }));
+    const writable = await client.send(
+      new CreateUserPoolClientCommand({ UserPoolId: aws.stack.poolA.userPoolId, ClientName: "writable", WriteAttributes: ["email", "custom:tenant"] }),
+    );
+    client.destroy();
+    await expect(startBroker(aws.stack, { POOL_A_CLIENT_ID: unset.UserPoolClient!.ClientId! })).rejects.toThrow(/sets no WriteAttributes/);
+    await expect(startBroker(aws.stack, { POOL_A_CLIENT_ID: writable.UserPoolClient!.ClientId! })).rejects.toThrow(TenantWritableError);
+    await expect(startBroker(aws.stack, { POOL_A_CLIENT_ID: writable.UserPoolClient!.ClientId! })).rejects.toThrow(/lets users write custom:tenant/);
+    // The documented override, for pools whose tenant claim does not come from a writable attribute.
+    const overridden = await startBroker(aws.stack, { POOL_A_CLIENT_ID: writable.UserPoolClient!.ClientId!, POOL_A_SKIP_TENANT_WRITE_CHECK: "true" });
+    expect(overridden.logs.some((line) => line.includes("tenant_write_check_skipped"))).toBe(true);
+    await overridden.close();
+  });
+});
+
+describe("access tokens", () => {
+  it("read the tenant from Pool A (access tokens carry no custom attributes), never fall back to sub", async () => {
+    const accessBroker = await startBroker(aws.stack, { POOL_A_TOKEN_USE: "access" });
+    try {
+      const user = await freshPoolAUser(aws.stack, { tenant: "globex" });
+      const { accessToken } = await user.signIn();
+      const result = await execute(accessBroker.url, ProvisionDataPlatformUserDocument, {}, accessToken);
+      expect(result.errors).toBeUndefined();
+      expect(result.data!.provisionDataPlatformUser).toMatchObject({ tenant: "globex", prefix: "tenants/globex/" });
+
+      const tenantless = await freshPoolAUser(aws.stack, { tenant: null });
+      const refused = await execute(accessBroker.url, ProvisionDataPlatformUserDocument, {}, (await tenantless.signIn()).accessToken);
+      expect(reasonOf(refused)).toBe("TENANT_MISSING");
+    } finally {
+      await accessBroker.close();
+    }
+  });
+
+  it("fall back to sub only when POOL_A_TENANT_FALLBACK=sub says so", async () => {
+    const fallbackBroker = await startBroker(aws.stack, { POOL_A_TOKEN_USE: "access", POOL_A_TENANT_FALLBACK: "sub" });
+    try {
+      const tenantless = await freshPoolAUser(aws.stack, { tenant: null });
+      const result = await execute(fallbackBroker.url, ProvisionDataPlatformUserDocument, {}, (await tenantless.signIn()).accessToken);
+      expect(result.errors).toBeUndefined();
+      expect(result.data!.provisionDataPlatformUser.tenant).toBe(tenantless.sub);
+    } finally {
+      await fallbackBroker.close();
+    }
+  });
+});
+
+describe("a tenant move", () => {
+  it("is an administrator's act that ends everything of the old tenant: cached credentials, client keys, Pool B tokens, issued sessions", async () => {
+    const { user, idToken } = await provisioned("acme");
+    const before = await execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds: 3600 }, idToken);
+    expect(before.data!.issueCredentials.prefix).toBe("tenants/acme/");
+    const key = await execute(broker.url, CreateClientKeyDocument, { input: { name: "job", flow: "CLASSIC", durationSeconds: 3600 } }, idToken);
+    const secret = key.data!.createClientKey.secret;
+    expect((await fetchCredentials(baseUrlOf(broker.url), secret)).status).toBe(200);
+
+    // The user may not move themselves; an administrator must first change Pool A.
+    expect(errorCodes(await execute(broker.url, MoveDataPlatformUserDocument, { userId: user.sub, tenant: "globex" }, idToken))).toEqual(["FORBIDDEN"]);
+    const early = await execute(broker.url, MoveDataPlatformUserDocument, { userId: user.sub, tenant: "globex" }, adminToken);
+    expect(errorCodes(early)).toEqual(["BAD_USER_INPUT"]);
+    expect(early.errors![0]!.message).toMatch(/custom:tenant/);
+    expect(errorCodes(await execute(broker.url, MoveDataPlatformUserDocument, { userId: user.sub, tenant: "../globex" }, adminToken))).toEqual(["BAD_USER_INPUT"]);
+
+    await user.setTenant("globex");
+    const moved = await execute(broker.url, MoveDataPlatformUserDocument, { userId: user.sub, tenant: "globex" }, adminToken);
+    expect(moved.errors).toBeUndefined();
+    expect(moved.data!.moveDataPlatformUser).toMatchObject({ state: "ACTIVE", tenant: "globex", prefix: "tenants/globex/" });
+
+    // The old token (tenant acme) no longer matches; a new sign-in does, and gets new credentials for the new prefix only.
+    expect(reasonOf(await execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds: 3600 }, idToken))).toBe("TENANT_MISMATCH");
+    const fresh = (await user.signIn()).idToken;
+    const after = await execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds: 3600 }, fresh);
+    expect(after.errors).toBeUndefined();
+    expect(after.data!.issueCredentials.prefix).toBe("tenants/globex/");
+    expect(after.data!.issueCredentials.accessKeyId).not.toBe(before.data!.issueCredentials.accessKeyId);
+
+    // Client keys of the old tenant are revoked; the Pool B user carries the new tenant.
+    expect(await fetchCredentials(baseUrlOf(broker.url), secret)).toMatchObject({ status: 403, body: { Code: "FORBIDDEN" } });
+    const connection = (await broker.broker.store.getConnection(user.sub))!;
+    expect((await poolBUsers(aws.stack)).find((u) => u.username === connection.poolBUsername)).toMatchObject({ tenant: "globex", enabled: true });
+    // The sessions issued before the move are cut off for this user.
+    expect(await cutoffPolicyUsers()).toContain(connection.poolBUsername);
+    expect((await auditOf(user.sub)).find((e) => e.action === "MOVE_TENANT" && e.outcome === "SUCCESS")).toMatchObject({
+      actorUserId: admin.sub,
+      tenant: "globex",
+      previousTenant: "acme",
+    });
+  });
+});
+
+describe("leavers", () => {
+  async function keyFor(token: string, userId?: string) {
+    // ENHANCED keys: moto's enhanced credentials live 90 s, too short to reuse, so every fetch really calls AWS.
+    const created = await execute(broker.url, CreateClientKeyDocument, { input: { name: "job", flow: "ENHANCED" }, userId }, token);
+    expect(created.errors).toBeUndefined();
+    return created.data!.createClientKey.secret;
+  }
+  const minutePasses = () => {
+    offsetMs += 61_000;
+  };
+
+  it("a key stops when its owner is disabled or deleted in Pool A", async () => {
+    const base = baseUrlOf(broker.url);
+    const disabled = await provisioned("acme");
+    const deleted = await provisioned("acme");
+    const [disabledKey, deletedKey] = [await keyFor(disabled.idToken), await keyFor(deleted.idToken)];
+    expect((await fetchCredentials(base, disabledKey)).status).toBe(200);
+    expect((await fetchCredentials(base, deletedKey)).status).toBe(200);
+    const client = poolAAdmin(aws.stack);
+    await client.send(new AdminDisableUserCommand({ UserPoolId: aws.stack.poolA.userPoolId, Username: disabled.user.username }));
+    await client.send(new AdminDeleteUserCommand({ UserPoolId: aws.stack.poolA.userPoolId, Username: deleted.user.username }));
+    client.destroy();
+    minutePasses();
+    expect(await fetchCredentials(base, disabledKey)).toMatchObject({ status: 403, body: { Code: "FORBIDDEN" } });
+    expect(await fetchCredentials(base, deletedKey)).toMatchObject({ status: 403, body: { Code: "FORBIDDEN" } });
+    expect((await auditOf(disabled.user.sub)).find((e) => e.action === "CLIENT_KEY_REFUSED")).toMatchObject({ reason: "OWNER_DISABLED" });
+    expect((await auditOf(deleted.user.sub)).find((e) => e.action === "CLIENT_KEY_REFUSED")).toMatchObject({ reason: "OWNER_GONE" });
+  });
+
+  it("an administrator who loses the role stops acting for others, and keys they made for others stop", async () => {
+    const base = baseUrlOf(broker.url);
+    const leaving = await freshPoolAUser(aws.stack, { tenant: "acme", admin: true });
+    const leavingToken = (await leaving.signIn()).idToken;
+    const { user } = await provisioned("acme");
+    const madeForUser = await keyFor(leavingToken, user.sub);
+    expect((await fetchCredentials(base, madeForUser)).status).toBe(200);
+
+    const client = poolAAdmin(aws.stack);
+    await client.send(new AdminRemoveUserFromGroupCommand({ UserPoolId: aws.stack.poolA.userPoolId, Username: leaving.username, GroupName: aws.stack.adminGroup }));
+    client.destroy();
+    minutePasses();
+    // The token still says broker-admins; Pool A no longer does.
+    const acting = await execute(broker.url, IssueCredentialsDocument, { flow: "ENHANCED", userId: user.sub }, leavingToken);
+    expect(errorCodes(acting)).toEqual(["FORBIDDEN"]);
+    expect(reasonOf(acting)).toBe("ADMIN_ROLE_LOST");
+    expect(await fetchCredentials(base, madeForUser)).toMatchObject({ status: 403, body: { Code: "FORBIDDEN" } });
+    expect((await auditOf(user.sub)).find((e) => e.action === "CLIENT_KEY_REFUSED")).toMatchObject({ reason: "CREATOR_NOT_ADMIN" });
+    expect((await auditOf(user.sub)).find((e) => e.action === "ACCESS_REFUSED")).toMatchObject({ actorUserId: leaving.sub, reason: "ADMIN_ROLE_LOST" });
+  });
+});
+
+describe("revocation is final", () => {
+  it("survives issuances racing it, round after round: nothing handed out once it returned, REVOKED never left", async () => {
+    const { user, idToken } = await provisioned("acme");
+    const ROUNDS = 150;
+    let refusedAfter = 0;
+    let succeededRacing = 0;
+    for (let round = 0; round < ROUNDS; round += 1) {
+      if (round > 0) {
+        const reinstated = await execute(broker.url, ProvisionDataPlatformUserDocument, { userId: user.sub }, adminToken);
+        expect(reinstated.errors).toBeUndefined();
+      }
+      let revokedAt = Number.POSITIVE_INFINITY;
+      const issuances = [0, 2, 6, 15, 40].map((delayMs, i) =>
+        (async () => {
+          // Spread the issuances around the revocation: some before, some while, some after it returned.
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+          const sentAt = performance.now();
+          const result = await execute(broker.url, IssueCredentialsDocument, { flow: i % 2 === 0 ? "CLASSIC" : "ENHANCED" }, idToken);
+          return { sentAt, ok: result.errors === undefined, codes: errorCodes(result) };
+        })(),
+      );
+      // The revocation starts a little later each round, so that issuances win some races and lose others.
+      const revoke = new Promise((resolve) => setTimeout(resolve, round % 12))
+        .then(() => execute(broker.url, RevokeDataPlatformUserDocument, {}, idToken))
+        .then((r) => {
+        revokedAt = performance.now();
+        return r;
+      });
+      const [revoked, ...results] = await Promise.all([revoke, ...issuances]);
+      expect(revoked.errors).toBeUndefined();
+      for (const r of results) {
+        if (r.ok) succeededRacing += 1;
+        if (!r.ok) expect(["FORBIDDEN", "NOT_PROVISIONED"]).toContain(r.codes[0]);
+        if (r.sentAt > revokedAt) {
+          expect(r.ok).toBe(false);
+          refusedAfter += 1;
+        }
+      }
+      // Nothing a refused or racing issuance did moved the connection out of REVOKED.
+      expect((await broker.broker.store.getConnection(user.sub))!.state).toBe("REVOKED");
+      expect(reasonOf(await execute(broker.url, ProvisionDataPlatformUserDocument, {}, idToken))).toBe("REVOKED");
+    }
+    console.log(`revocation race: ${ROUNDS} rounds; ${succeededRacing} issuances answered before the revocation took hold; ${refusedAfter} sent after it returned, all refused`);
+    // The race must really have been run from both sides.
+    expect(refusedAfter).toBeGreaterThan(ROUNDS / 2);
+    expect(succeededRacing).toBeGreaterThan(0);
+  }, 240_000);
+
+  it("cuts off the user's sessions already issued with a deny in the broker's policy on the role (as moto stores it)", async () => {
+    const { user, idToken } = await provisioned("acme");
+    await execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC" }, idToken);
+    const revoked = await execute(broker.url, RevokeDataPlatformUserDocument, { userId: user.sub }, adminToken);
+    expect(revoked.errors).toBeUndefined();
+    const connection = (await broker.broker.store.getConnection(user.sub))!;
+    const document = await cutoffPolicy();
+    const statement = document.Statement.find((s) => JSON.stringify(s).includes(connection.poolBUsername))!;
+    expect(statement).toMatchObject({ Effect: "Deny", Action: "*", Resource: "*" });
+    const before = new Date((statement.Condition as { DateLessThan: Record<string, string> }).DateLessThan["aws:TokenIssueTime"]!).getTime();
+    expect(before).toBeGreaterThanOrEqual(Date.now() - 60_000);
+    expect((await auditOf(user.sub)).find((e) => e.action === "REVOKE_DATA_PLATFORM_USER")).toMatchObject({ outcome: "SUCCESS", tenant: "acme", actorUserId: admin.sub });
+  });
+});
+
+describe("audit", () => {
+  it("records the broker's own request id, with the client's X-Request-Id beside it, never instead of it", async () => {
+    const { user, idToken } = await provisioned("acme");
+    const result = await post(broker.url, { query: "mutation { refreshTokens { state } }" }, { authorization: `Bearer ${idToken}`, "x-request-id": "client-chosen-1" });
+    expect(result.headers.get("x-request-id")).not.toBe("client-chosen-1");
+    const event = (await auditOf(user.sub)).find((e) => e.action === "REFRESH")!;
+    expect(event).toMatchObject({ requestId: result.headers.get("x-request-id"), clientRequestId: "client-chosen-1" });
+    const listed = await execute(broker.url, AuditEventsDocument, { first: 5 }, idToken);
+    expect(listed.data!.auditEvents.nodes.find((e) => e.action === "REFRESH")).toMatchObject({ clientRequestId: "client-chosen-1" });
+  });
+
+  it("puts the tenant on every provisioning event", async () => {
+    const { user } = await provisioned("globex");
+    expect((await auditOf(user.sub)).find((e) => e.action === "PROVISION")).toMatchObject({ tenant: "globex" });
+  });
+});
+
+async function upstreamCalls(): Promise<number> {
+  const text = await (await fetch(`${baseUrlOf(broker.url)}/metrics`)).text();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith("broker_upstream_calls_total"))
+    .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+}
+
+async function cutoffPolicy(): Promise<{ Statement: Array<Record<string, unknown>> }> {
+  const iam = new IAMClient({ region: aws.stack.region, endpoint: aws.stack.endpoint! });
+  try {
+    const response = await iam.send(new GetRolePolicyCommand({ RoleName: roleNameOf(aws.stack.roleArn), PolicyName: "broker-session-cutoffs" }));
+    return JSON.parse(decodeURIComponent(response.PolicyDocument!)) as { Statement: Array<Record<string, unknown>> };
+  } finally {
+    iam.destroy();
+  }
+}
+
+async function cutoffPolicyUsers(): Promise<string[]> {
+  return (await cutoffPolicy()).Statement.flatMap((s) => {
+    const value = (s.Condition as { StringEquals?: Record<string, string | string[]> }).StringEquals?.["aws:PrincipalTag/user"];
+    return value === undefined ? [] : Array.isArray(value) ? value : [value];
+  });
+}

@@ -1,0 +1,65 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import {
+  AdminAddUserToGroupCommand,
+  AdminCreateUserCommand,
+  AdminGetUserCommand,
+  AdminSetUserPasswordCommand,
+  AdminUpdateUserAttributesCommand,
+  CognitoIdentityProviderClient,
+  InitiateAuthCommand,
+} from "@aws-sdk/client-cognito-identity-provider";
+import type { StackInfo } from "../../src/dev/bootstrap.js";
+
+/** A Pool A user made for one test, so that no test depends on what another did to a shared user. */
+export interface TestPoolAUser {
+  username: string;
+  sub: string;
+  /** Signs in as the application's front end would: both tokens. */
+  signIn(): Promise<{ idToken: string; accessToken: string }>;
+  /** The Pool A administrator's change of an attribute (the application's own admin tooling). */
+  setTenant(tenant: string): Promise<void>;
+}
+
+export function poolAAdmin(stack: StackInfo): CognitoIdentityProviderClient {
+  return new CognitoIdentityProviderClient({ region: stack.region, ...(stack.endpoint ? { endpoint: stack.endpoint } : {}) });
+}
+
+export async function freshPoolAUser(stack: StackInfo, options: { tenant?: string | null; admin?: boolean } = {}): Promise<TestPoolAUser> {
+  const client = poolAAdmin(stack);
+  const username = `user-${randomUUID().slice(0, 8)}`;
+  const password = `Pw-${randomBytes(9).toString("base64url")}1a!`;
+  const UserPoolId = stack.poolA.userPoolId;
+  const tenant = options.tenant === undefined ? "acme" : options.tenant;
+  try {
+    await client.send(
+      new AdminCreateUserCommand({ UserPoolId, Username: username, MessageAction: "SUPPRESS", UserAttributes: tenant === null ? [] : [{ Name: "custom:tenant", Value: tenant }] }),
+    );
+    await client.send(new AdminSetUserPasswordCommand({ UserPoolId, Username: username, Password: password, Permanent: true }));
+    if (options.admin) await client.send(new AdminAddUserToGroupCommand({ UserPoolId, Username: username, GroupName: stack.adminGroup }));
+    const user = await client.send(new AdminGetUserCommand({ UserPoolId, Username: username }));
+    const sub = user.UserAttributes!.find((a) => a.Name === "sub")!.Value!;
+    return {
+      username,
+      sub,
+      async signIn() {
+        const c = poolAAdmin(stack);
+        try {
+          const r = await c.send(new InitiateAuthCommand({ ClientId: stack.poolA.clientId, AuthFlow: "USER_PASSWORD_AUTH", AuthParameters: { USERNAME: username, PASSWORD: password } }));
+          return { idToken: r.AuthenticationResult!.IdToken!, accessToken: r.AuthenticationResult!.AccessToken! };
+        } finally {
+          c.destroy();
+        }
+      },
+      async setTenant(value: string) {
+        const c = poolAAdmin(stack);
+        try {
+          await c.send(new AdminUpdateUserAttributesCommand({ UserPoolId, Username: username, UserAttributes: [{ Name: "custom:tenant", Value: value }] }));
+        } finally {
+          c.destroy();
+        }
+      },
+    };
+  } finally {
+    client.destroy();
+  }
+}
