@@ -8,6 +8,7 @@ import {
 import { GetRolePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TenantWritableError } from "../../src/broker/access/tenant-write-check.js";
+import { issuedFor } from "../../src/broker/credentials/issued-for.js";
 import { roleNameOf } from "../../src/cognito/role-policies.js";
 import {
   AuditEventsDocument,
@@ -16,6 +17,7 @@ import {
   IssueCredentialsDocument,
   MoveDataPlatformUserDocument,
   ProvisionDataPlatformUserDocument,
+  RevokeClientKeyDocument,
   RevokeDataPlatformUserDocument,
 } from "../generated/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
@@ -195,6 +197,30 @@ describe("a tenant move", () => {
   });
 });
 
+describe("cached credentials", () => {
+  it("are reused only for exactly what they were issued for, also from the shared store that outlives a restart", async () => {
+    const { user, idToken } = await provisioned("acme");
+    const issue = (durationSeconds: number) => execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds }, idToken);
+    const first = await issue(3600);
+    const stored = (await broker.broker.store.getCachedCredentials(user.sub, "CLASSIC", 3600))!;
+    expect(stored.accessKeyId).toBe(first.data!.issueCredentials.accessKeyId);
+    expect(JSON.parse(stored.issuedFor)).toEqual(["acme", "tenants/acme/", "CLASSIC", 3600, 0]);
+
+    // What a restart finds: only the shared store (this process's memory has never seen 3601 s).
+    const connection = (await broker.broker.store.getConnection(user.sub))!;
+    // Each planted duration is one this process has never cached in memory.
+    const plantFor = (durationSeconds: number, issuedForValue: string, accessKeyId: string) =>
+      broker.broker.store.putCachedCredentials(user.sub, "CLASSIC", durationSeconds, { ...stored, accessKeyId, issuedFor: issuedForValue, expiration: new Date(Date.now() + 3_000_000) });
+    await plantFor(3601, issuedFor({ tenant: "globex", epoch: connection.epoch }, "tenants/globex/", "CLASSIC", 3601), "ASIAOTHERTENANT");
+    expect((await issue(3601)).data!.issueCredentials.accessKeyId).not.toBe("ASIAOTHERTENANT");
+    await plantFor(3602, issuedFor({ tenant: "acme", epoch: connection.epoch - 1 }, "tenants/acme/", "CLASSIC", 3602), "ASIAOLDEPOCH");
+    expect((await issue(3602)).data!.issueCredentials.accessKeyId).not.toBe("ASIAOLDEPOCH");
+    // The same entry, issued for exactly this request, is reused: the check above is not vacuous.
+    await plantFor(3603, issuedFor(connection, "tenants/acme/", "CLASSIC", 3603), "ASIAEXACT");
+    expect((await issue(3603)).data!.issueCredentials.accessKeyId).toBe("ASIAEXACT");
+  });
+});
+
 describe("leavers", () => {
   async function keyFor(token: string, userId?: string) {
     // ENHANCED keys: moto's enhanced credentials live 90 s, too short to reuse, so every fetch really calls AWS.
@@ -222,6 +248,15 @@ describe("leavers", () => {
     expect(await fetchCredentials(base, deletedKey)).toMatchObject({ status: 403, body: { Code: "FORBIDDEN" } });
     expect((await auditOf(disabled.user.sub)).find((e) => e.action === "CLIENT_KEY_REFUSED")).toMatchObject({ reason: "OWNER_DISABLED" });
     expect((await auditOf(deleted.user.sub)).find((e) => e.action === "CLIENT_KEY_REFUSED")).toMatchObject({ reason: "OWNER_GONE" });
+  });
+
+  it("use of a revoked key is refused and audited", async () => {
+    const { user, idToken } = await provisioned("acme");
+    const created = await execute(broker.url, CreateClientKeyDocument, { input: { name: "job", flow: "ENHANCED" } }, idToken);
+    const { secret, key } = created.data!.createClientKey;
+    await execute(broker.url, RevokeClientKeyDocument, { id: key.id }, idToken);
+    expect(await fetchCredentials(baseUrlOf(broker.url), secret)).toMatchObject({ status: 403, body: { Code: "FORBIDDEN" } });
+    expect((await auditOf(user.sub)).find((e) => e.action === "CLIENT_KEY_REFUSED")).toMatchObject({ reason: "KEY_REVOKED", clientKeyId: key.id });
   });
 
   it("an administrator who loses the role stops acting for others, and keys they made for others stop", async () => {
