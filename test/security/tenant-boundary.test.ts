@@ -250,6 +250,16 @@ describe("leavers", () => {
     expect((await auditOf(deleted.user.sub)).find((e) => e.action === "CLIENT_KEY_REFUSED")).toMatchObject({ reason: "OWNER_GONE" });
   });
 
+  it("a key stops when Pool A gives its owner another tenant, until an administrator moves the user", async () => {
+    const { user, idToken } = await provisioned("acme");
+    const secret = await keyFor(idToken);
+    expect((await fetchCredentials(baseUrlOf(broker.url), secret)).status).toBe(200);
+    await user.setTenant("globex");
+    minutePasses();
+    expect(await fetchCredentials(baseUrlOf(broker.url), secret)).toMatchObject({ status: 403, body: { Code: "FORBIDDEN" } });
+    expect((await auditOf(user.sub)).find((e) => e.action === "CLIENT_KEY_REFUSED")).toMatchObject({ reason: "TENANT_MISMATCH", tenant: "acme" });
+  });
+
   it("use of a revoked key is refused and audited", async () => {
     const { user, idToken } = await provisioned("acme");
     const created = await execute(broker.url, CreateClientKeyDocument, { input: { name: "job", flow: "ENHANCED" } }, idToken);

@@ -128,13 +128,13 @@ export class ClientKeyService {
 
   /** Leavers: the owner (and the administrator who made the key for them) must still be who they were. */
   private async requireStanding(key: ClientKey, connection: Connection, meta: RequestMeta): Promise<void> {
-    const { standing, acting, config } = this.deps;
+    const { standing, acting, tenancy } = this.deps;
     const owner = await standing.of(key.userId);
-    const poolATenant = owner.attributes[config.poolA.tenantClaim] ?? (config.poolA.tenantFallback === "sub" ? key.userId : undefined);
     let refusal: [ForbiddenReason, string] | null = null;
     if (!owner.present) refusal = ["OWNER_GONE", "The key's owner no longer exists in the application's user pool."];
     else if (!owner.enabled) refusal = ["OWNER_DISABLED", "The key's owner is disabled in the application's user pool."];
-    else if (poolATenant !== connection.tenant) {
+    // The same look-up (cached); a tenant Pool A no longer gives, or gives differently, is a mismatch.
+    else if ((await tenancy.ofUser(key.userId).catch((error: unknown) => (error instanceof ForbiddenError ? null : Promise.reject(error)))) !== connection.tenant) {
       refusal = ["TENANT_MISMATCH", "The key's owner now belongs to another tenant; an administrator must move the user (moveDataPlatformUser)."];
     } else if (key.createdBy && key.createdBy !== key.userId && !(await acting.isAdminNow(key.createdBy))) {
       refusal = ["CREATOR_NOT_ADMIN", "The administrator who created this key no longer holds the role."];
