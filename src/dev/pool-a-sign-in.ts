@@ -1,8 +1,13 @@
 import { CognitoIdentityProviderClient, InitiateAuthCommand } from "@aws-sdk/client-cognito-identity-provider";
 import type { StackInfo } from "./bootstrap.js";
 
-/** Signs a demo user in to Pool A the way the application's front end would, and returns the ID token. */
+/** Signs a user in to Pool A the way the application's front end would, and returns the ID token. */
 export async function poolAIdToken(stack: StackInfo, username: string, password: string): Promise<string> {
+  return (await poolASignIn(stack, username, password)).idToken;
+}
+
+/** The same sign-in, with the access token too (what a user changing their own attributes holds). */
+export async function poolASignIn(stack: StackInfo, username: string, password: string): Promise<{ idToken: string; accessToken: string }> {
   const client = new CognitoIdentityProviderClient({ region: stack.region, ...(stack.endpoint ? { endpoint: stack.endpoint } : {}) });
   try {
     const response = await client.send(
@@ -12,9 +17,10 @@ export async function poolAIdToken(stack: StackInfo, username: string, password:
         AuthParameters: { USERNAME: username, PASSWORD: password },
       }),
     );
-    const token = response.AuthenticationResult?.IdToken;
-    if (!token) throw new Error(`Pool A did not return an ID token for ${username}`);
-    return token;
+    const idToken = response.AuthenticationResult?.IdToken;
+    const accessToken = response.AuthenticationResult?.AccessToken;
+    if (!idToken || !accessToken) throw new Error(`Pool A did not return tokens for ${username}`);
+    return { idToken, accessToken };
   } finally {
     client.destroy();
   }

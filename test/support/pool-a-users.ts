@@ -5,10 +5,11 @@ import {
   AdminGetUserCommand,
   AdminSetUserPasswordCommand,
   AdminUpdateUserAttributesCommand,
-  CognitoIdentityProviderClient,
-  InitiateAuthCommand,
+  type CognitoIdentityProviderClient,
 } from "@aws-sdk/client-cognito-identity-provider";
 import type { StackInfo } from "../../src/dev/bootstrap.js";
+import { poolASignIn } from "../../src/dev/pool-a-sign-in.js";
+import { poolBAdmin } from "./users.js";
 
 /** A Pool A user made for one test, so that no test depends on what another did to a shared user. */
 export interface TestPoolAUser {
@@ -20,8 +21,9 @@ export interface TestPoolAUser {
   setTenant(tenant: string): Promise<void>;
 }
 
+/** An administrator's client for Pool A: the same client as for Pool B (each call names its pool). */
 export function poolAAdmin(stack: StackInfo): CognitoIdentityProviderClient {
-  return new CognitoIdentityProviderClient({ region: stack.region, ...(stack.endpoint ? { endpoint: stack.endpoint } : {}) });
+  return poolBAdmin(stack);
 }
 
 export async function freshPoolAUser(stack: StackInfo, options: { tenant?: string | null; admin?: boolean } = {}): Promise<TestPoolAUser> {
@@ -41,15 +43,7 @@ export async function freshPoolAUser(stack: StackInfo, options: { tenant?: strin
     return {
       username,
       sub,
-      async signIn() {
-        const c = poolAAdmin(stack);
-        try {
-          const r = await c.send(new InitiateAuthCommand({ ClientId: stack.poolA.clientId, AuthFlow: "USER_PASSWORD_AUTH", AuthParameters: { USERNAME: username, PASSWORD: password } }));
-          return { idToken: r.AuthenticationResult!.IdToken!, accessToken: r.AuthenticationResult!.AccessToken! };
-        } finally {
-          c.destroy();
-        }
-      },
+      signIn: () => poolASignIn(stack, username, password),
       async setTenant(value: string) {
         const c = poolAAdmin(stack);
         try {
