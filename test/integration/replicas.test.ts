@@ -1,9 +1,10 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IssueCredentialsDocument, ProvisionDataPlatformUserDocument } from "../generated/graphql.js";
+import { IssueCredentialsDocument, ProvisionDataPlatformUserDocument, RevokeDataPlatformUserDocument } from "../generated/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
-import { execute } from "../support/graphql-client.js";
+import { errorCodes, execute } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
+import { freshPoolAUser } from "../support/pool-a-users.js";
 import { freshSchema, type TestSchema } from "../support/postgres.js";
 import { demoUser, poolBUsers, tokenFor } from "../support/users.js";
 
@@ -55,5 +56,24 @@ describe("several replicas on one PostgreSQL database", () => {
     expect(results.flatMap((r) => r.errors ?? [])).toEqual([]);
     expect(new Set(results.map((r) => r.data!.issueCredentials.accessKeyId)).size).toBe(1);
     expect(await countRows("SELECT count(*) FROM issuances WHERE user_id = $1 AND duration_seconds = 3600", [demoUser(aws.stack, "alice").sub])).toBe(1);
+  });
+
+  it("a revocation on one replica ends what the other holds in memory, also after a reinstatement", async () => {
+    const [a, b] = replicas as [BrokerUnderTest, BrokerUnderTest];
+    const user = await freshPoolAUser(aws.stack, { tenant: "globex" });
+    const admin = await tokenFor(aws.stack, "admin");
+    const { idToken } = await user.signIn();
+    const issueOn = (replica: BrokerUnderTest) => execute(replica.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds: 3600 }, idToken);
+    expect((await execute(a.url, ProvisionDataPlatformUserDocument, {}, idToken)).errors).toBeUndefined();
+    const before = (await issueOn(a)).data!.issueCredentials.accessKeyId; // now in replica A's memory
+    expect((await issueOn(a)).data!.issueCredentials.accessKeyId).toBe(before);
+
+    expect((await execute(b.url, RevokeDataPlatformUserDocument, { userId: user.sub }, admin)).errors).toBeUndefined();
+    expect(errorCodes(await issueOn(a))).toEqual(["FORBIDDEN"]);
+    expect((await execute(b.url, ProvisionDataPlatformUserDocument, { userId: user.sub }, admin)).errors).toBeUndefined();
+    // Replica A's memory still holds the old set, but it was issued in an earlier epoch: never handed out again.
+    const after = await issueOn(a);
+    expect(after.errors).toBeUndefined();
+    expect(after.data!.issueCredentials.accessKeyId).not.toBe(before);
   });
 });

@@ -5,8 +5,11 @@ import type { RequestMeta } from "../request-meta.js";
 import { upstream } from "../upstream-errors.js";
 import type { UserLocks } from "../user-lock.js";
 
-/** One lock for the whole policy: every writer renders it from all stored entries, so the last write holds everything. */
-const POLICY_LOCK = "\u0000session-cutoffs";
+/**
+ * One lock for the whole policy: every writer renders it from all stored entries, so the last write
+ * holds everything. Plain text (PostgreSQL's lock key is a text parameter); no Pool A sub looks like it.
+ */
+const POLICY_LOCK = "broker/session-cutoffs";
 
 /**
  * Cutting off credentials already issued. STS cannot recall them; IAM can deny them: each cut-off
