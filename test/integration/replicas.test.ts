@@ -1,6 +1,11 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IssueCredentialsDocument, ProvisionDataPlatformUserDocument, RevokeDataPlatformUserDocument } from "../generated/graphql.js";
+import {
+  IssueCredentialsDocument,
+  MoveDataPlatformUserDocument,
+  ProvisionDataPlatformUserDocument,
+  RevokeDataPlatformUserDocument,
+} from "../generated/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { errorCodes, execute } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
@@ -75,5 +80,21 @@ describe("several replicas on one PostgreSQL database", () => {
     const after = await issueOn(a);
     expect(after.errors).toBeUndefined();
     expect(after.data!.issueCredentials.accessKeyId).not.toBe(before);
+  });
+
+  it("a tenant move on one replica is what the other serves from then on", async () => {
+    const [a, b] = replicas as [BrokerUnderTest, BrokerUnderTest];
+    const user = await freshPoolAUser(aws.stack, { tenant: "acme" });
+    const admin = await tokenFor(aws.stack, "admin");
+    const first = (await user.signIn()).idToken;
+    expect((await execute(a.url, ProvisionDataPlatformUserDocument, {}, first)).errors).toBeUndefined();
+    const before = (await execute(a.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds: 3600 }, first)).data!.issueCredentials;
+    await user.setTenant("globex");
+    const moved = await execute(b.url, MoveDataPlatformUserDocument, { userId: user.sub, tenant: "globex" }, admin);
+    expect(moved.data?.moveDataPlatformUser).toMatchObject({ state: "ACTIVE", tenant: "globex" });
+    expect(errorCodes(await execute(a.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds: 3600 }, first))).toEqual(["FORBIDDEN"]);
+    const after = (await execute(a.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds: 3600 }, (await user.signIn()).idToken)).data!.issueCredentials;
+    expect(after).toMatchObject({ prefix: "tenants/globex/" });
+    expect(after.accessKeyId).not.toBe(before.accessKeyId);
   });
 });
