@@ -9,6 +9,7 @@ import { BrokerService } from "./broker/broker.service.js";
 import { ClientKeyService } from "./broker/client-keys/client-keys.service.js";
 import { CredentialIssuer } from "./broker/credentials/issuer.js";
 import { TokenCustody } from "./broker/credentials/token-custody.js";
+import { GrantsService } from "./broker/grants/grants.service.js";
 import { LifecycleService } from "./broker/lifecycle/lifecycle.service.js";
 import { SessionCutoffs } from "./broker/lifecycle/session-cutoffs.js";
 import { RateLimits } from "./broker/rate-limits.js";
@@ -68,7 +69,8 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   const tenancy = new Tenancy(config, standing, audit);
   let issuer: CredentialIssuer | undefined;
   const custody = new TokenCustody({ config, store, pool, now, forgetCredentials: (userId) => issuer!.forget(userId) });
-  issuer = new CredentialIssuer({ config, store, exchange, custody, locks, now });
+  const grants = new GrantsService({ store, acting, tenancy, audit, now });
+  issuer = new CredentialIssuer({ config, store, exchange, custody, grants, locks, now });
   const cutoffs = new SessionCutoffs({
     store,
     policies: new RolePolicies(aws.iam, roleNameOf(config.classicRole.arn)),
@@ -78,7 +80,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     now,
   });
   const lifecycle = new LifecycleService({ config, store, pool, exchange, acting, tenancy, standing, audit, issuer, custody, cutoffs, locks, now });
-  const broker = new BrokerService({ config, store, acting, tenancy, audit, issuer, custody, lifecycle, locks, now });
+  const broker = new BrokerService({ config, store, acting, tenancy, audit, issuer, custody, lifecycle, grants, locks, now });
   const rateLimits = new RateLimits(config.rateLimits);
   const redisConnected = await rateLimits.connect();
   const lifecycleState = { shuttingDown: false };

@@ -50,7 +50,8 @@ export type ForbiddenReason =
   | "KEY_EXPIRED"
   | "OWNER_GONE"
   | "OWNER_DISABLED"
-  | "CREATOR_NOT_ADMIN";
+  | "CREATOR_NOT_ADMIN"
+  | "NO_GRANT";
 
 export class ForbiddenError extends BrokerError {
   readonly code = ErrorCode.FORBIDDEN;

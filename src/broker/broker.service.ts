@@ -1,7 +1,7 @@
 import type { Principal } from "../auth/principal.js";
 import type { BrokerConfig } from "../config/environment.js";
 import { BadUserInputError } from "../errors.js";
-import type { CredentialFlow, Store } from "../store/store.js";
+import type { AccessGrant, AccessPermission, CredentialFlow, Store } from "../store/store.js";
 import type { Acting } from "./access/acting.js";
 import type { Tenancy } from "./access/tenancy.js";
 import type { AuditTrail } from "./audit/audit-trail.js";
@@ -9,6 +9,8 @@ import { type CredentialIssuer, requireUsable } from "./credentials/issuer.js";
 import type { TokenCustody } from "./credentials/token-custody.js";
 import { resolveDurationSeconds } from "./duration.js";
 import type { LifecycleService } from "./lifecycle/lifecycle.service.js";
+import type { AccessView, GrantsService } from "./grants/grants.service.js";
+import { parseLocation } from "./grants/location.js";
 import type { RequestLoaders } from "./request-loaders.js";
 import type { RequestMeta } from "./request-meta.js";
 import type { UserLocks } from "./user-lock.js";
@@ -39,6 +41,7 @@ export interface BrokerDependencies {
   issuer: CredentialIssuer;
   custody: TokenCustody;
   lifecycle: LifecycleService;
+  grants: GrantsService;
   locks: UserLocks;
   now: () => number;
 }
@@ -99,6 +102,7 @@ export class BrokerService {
       tenant: e.tenant ?? null,
       previousTenant: e.previousTenant ?? null,
       clientKeyId: e.clientKeyId ?? null,
+      target: e.target ?? null,
     }));
     return { nodes, hasNextPage: page.hasNextPage, endCursor: nodes.at(-1)?.id ?? null };
   }
@@ -107,6 +111,22 @@ export class BrokerService {
 
   provision(principal: Principal, userId: string | null | undefined, meta: RequestMeta): Promise<ConnectionStatusView> {
     return this.deps.lifecycle.provision(principal, userId, meta);
+  }
+
+  myAccess(principal: Principal, userId: string | null | undefined, meta: RequestMeta): Promise<AccessView> {
+    return this.deps.grants.myAccess(principal, userId, meta);
+  }
+
+  accessGrants(principal: Principal, tenant: string, meta: RequestMeta): Promise<AccessGrant[]> {
+    return this.deps.grants.list(principal, tenant, meta);
+  }
+
+  createAccessGrant(principal: Principal, input: { tenant: string; location: string; permission: AccessPermission }, meta: RequestMeta): Promise<AccessGrant> {
+    return this.deps.grants.create(principal, input, meta);
+  }
+
+  deleteAccessGrant(principal: Principal, id: string, meta: RequestMeta): Promise<AccessGrant> {
+    return this.deps.grants.remove(principal, id, meta);
   }
 
   revokeDataPlatformUser(principal: Principal, userId: string | null | undefined, meta: RequestMeta): Promise<ConnectionStatusView> {
@@ -119,16 +139,23 @@ export class BrokerService {
 
   async issueCredentials(
     principal: Principal,
-    args: { flow: CredentialFlow; durationSeconds?: number | null; userId?: string | null },
+    args: { flow: CredentialFlow; durationSeconds?: number | null; userId?: string | null; scope?: { target: string; permission: AccessPermission } | null },
     meta: RequestMeta,
   ): Promise<TemporaryCredentialsView> {
     const { acting, audit, issuer, config } = this.deps;
     const subject = await acting.subjectFor(principal, args.userId, meta);
     const durationSeconds = resolveDurationSeconds(args.flow, args.durationSeconds, config.classicRole.maxSessionSeconds);
+    const target = args.scope ? parseLocation(args.scope.target, "scope.target") : "";
+    if (args.flow === "ENHANCED" && target !== "") {
+      throw new BadUserInputError(
+        "A scope needs the CLASSIC flow: the ENHANCED flow cannot carry a session policy, so its credentials always reach the tenant's whole prefix (read-only).",
+        "scope",
+      );
+    }
     let tenant: string | undefined;
     const parties = { actorUserId: principal.userId, subjectUserId: subject.userId };
-    return audit.audited("ISSUE", parties, meta, () => ({ flow: args.flow, durationSeconds, ...(tenant ? { tenant } : {}) }), () =>
-      issuer.credentialsFor(subject.userId, args.flow, durationSeconds, meta, {
+    return audit.audited("ISSUE", parties, meta, () => ({ flow: args.flow, durationSeconds, target, ...(tenant ? { tenant } : {}) }), () =>
+      issuer.credentialsFor(subject.userId, { flow: args.flow, durationSeconds, target }, meta, {
         checkTenant: async (pinned) => {
           tenant = pinned;
           if (subject.self) await this.deps.tenancy.requireBound(pinned, await this.deps.tenancy.ofCaller(principal), parties, meta);

@@ -1,5 +1,5 @@
 import type { ClientConfiguration } from "./client-config.js";
-import type { Connection, CredentialFlow } from "../store/store.js";
+import type { AccessGrant, AccessPermission, Connection, CredentialFlow } from "../store/store.js";
 import { prefixForTenant } from "./access/tenant.js";
 
 /** What the domain hands to the GraphQL layer; no Pool B token appears in any of these. */
@@ -37,7 +37,18 @@ export interface TemporaryCredentialsView {
   prefix: string;
   s3Uri: string;
   identityId: string;
+  scope: CredentialScopeView;
   clientConfiguration: ClientConfiguration;
+}
+
+/** What a set of credentials may reach, and the grant that allowed it. */
+export interface CredentialScopeView {
+  /** Relative to the tenant's root ("" = all of it). */
+  target: string;
+  /** The full key or prefix in the bucket. */
+  reach: string;
+  permission: AccessPermission;
+  grant: AccessGrant;
 }
 
 export interface ClientKeyView {
@@ -93,6 +104,7 @@ export interface AuditEventView {
   tenant: string | null;
   previousTenant: string | null;
   clientKeyId: string | null;
+  target: string | null;
 }
 
 export interface AuditEventPageView {

@@ -16,7 +16,7 @@ export class AuditEvent {
   @Field(() => ID)
   subjectUserId!: string;
 
-  @Field(() => String, { description: "PROVISION, ISSUE, REFRESH, REVOKE_DATA_PLATFORM_USER, MOVE_TENANT, CLIENT_KEY_CREATE, CLIENT_KEY_FIRST_USE, CLIENT_KEY_REVOKE, CLIENT_KEY_REFUSED, ACCESS_REFUSED (cross-user or cross-tenant attempts) or ADMIN_READ." })
+  @Field(() => String, { description: "PROVISION, ISSUE, REFRESH, REVOKE_DATA_PLATFORM_USER, MOVE_TENANT, GRANT_CREATE, GRANT_DELETE, CLIENT_KEY_CREATE, CLIENT_KEY_FIRST_USE, CLIENT_KEY_REVOKE, CLIENT_KEY_REFUSED, ACCESS_REFUSED (cross-user or cross-tenant attempts) or ADMIN_READ." })
   action!: string;
 
   @Field(() => String, { description: "SUCCESS or FAILURE." })
@@ -48,6 +48,9 @@ export class AuditEvent {
 
   @Field(() => ID, { nullable: true })
   clientKeyId!: string | null;
+
+  @Field(() => String, { nullable: true, description: "What the event is about under the tenant's root: an issuance's scope target, a grant's location (\"\" = the whole prefix)." })
+  target!: string | null;
 }
 
 @ObjectType({ simpleResolvers: true, description: "A page of audit events, newest first." })

@@ -30,3 +30,11 @@ registerEnumType(ConnectionState, {
     REVOKED: { description: "Access was revoked: the data platform user is disabled and every client key revoked." },
   },
 });
+
+export enum AccessPermission {
+  READ = "READ",
+}
+registerEnumType(AccessPermission, {
+  name: "AccessPermission",
+  description: "What a grant allows. READ: list under a prefix and read its objects (or read one object). Writes come with a writer role.",
+});

@@ -1,4 +1,5 @@
 import { ArgsType, Field, ID, Int } from "type-graphql";
+import { CredentialScopeInput } from "./access-grant.type.js";
 import { CredentialFlow } from "./enums.js";
 
 @ArgsType()
@@ -11,6 +12,12 @@ export class IssueCredentialsArgs {
     description: "CLASSIC only: 900 to the role maximum (at most 43200); default 3600. Not allowed for ENHANCED (fixed at 3600).",
   })
   durationSeconds?: number | null;
+
+  @Field(() => CredentialScopeInput, {
+    nullable: true,
+    description: "CLASSIC only: narrow the credentials to a prefix or one object under the tenant's root, within one of the tenant's grants. Default: the whole prefix.",
+  })
+  scope?: CredentialScopeInput | null;
 
   @Field(() => ID, { nullable: true, description: "Act for this Pool A user (administrators only)." })
   userId?: string | null;

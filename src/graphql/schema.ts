@@ -5,6 +5,7 @@ import { authChecker } from "./auth-checker.js";
 import { ClientKeyResolver } from "./client-key.resolver.js";
 import { ConnectionResolver } from "./connection.resolver.js";
 import { CredentialsResolver } from "./credentials.resolver.js";
+import { GrantsResolver } from "./grants.resolver.js";
 
 let built: Promise<GraphQLSchema> | undefined;
 
@@ -16,7 +17,7 @@ let built: Promise<GraphQLSchema> | undefined;
  */
 export function brokerSchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
-    resolvers: [ConnectionResolver, CredentialsResolver, ClientKeyResolver],
+    resolvers: [ConnectionResolver, CredentialsResolver, ClientKeyResolver, GrantsResolver],
     authChecker,
     validate: false,
   });

@@ -1,5 +1,6 @@
 import { GraphQLJSONObject } from "graphql-scalars";
 import { Field, GraphQLISODateTime, Int, ObjectType } from "type-graphql";
+import { CredentialScope } from "./access-grant.type.js";
 import { CredentialFlow } from "./enums.js";
 
 @ObjectType({ simpleResolvers: true, description: "Configuration to paste into common AWS clients." })
@@ -48,6 +49,9 @@ export class TemporaryCredentials {
 
   @Field(() => String)
   identityId!: string;
+
+  @Field(() => CredentialScope, { description: "What these credentials may reach, and the grant that allowed it." })
+  scope!: CredentialScope;
 
   @Field(() => ClientConfiguration)
   clientConfiguration!: ClientConfiguration;

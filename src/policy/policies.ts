@@ -73,6 +73,19 @@ export function tenantSessionPolicy(bucket: string, prefix: string): PolicyDocum
   return { Version: "2012-10-17", Statement: readPrefixStatements(bucket, prefix, {}) };
 }
 
+/**
+ * The classic flow's session policy for a READ scope: `target` is the full key or prefix (the
+ * tenant's prefix plus a granted location). A prefix lists and reads only under itself; an object
+ * is read alone, with no listing. Intersected with the role's tag-scoped policy, never wider.
+ */
+export function readScopeSessionPolicy(bucket: string, target: string): PolicyDocument {
+  if (target.endsWith("/")) return tenantSessionPolicy(bucket, target);
+  return {
+    Version: "2012-10-17",
+    Statement: [{ Sid: "ReadOneObject", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: s3Arn(bucket, target) }],
+  };
+}
+
 export interface SessionCutoffEntry {
   principalTag: string;
   cutoffAt: Date;

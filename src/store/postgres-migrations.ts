@@ -83,4 +83,20 @@ export const postgresMigrations: ReadonlyArray<{ version: number; name: string; 
       );
     `,
   },
+  {
+    version: 3,
+    name: "access grants; the target of audited events",
+    sql: `
+      ALTER TABLE audit_events ADD COLUMN target TEXT;
+      CREATE TABLE access_grants (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        location TEXT NOT NULL,
+        permission TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        UNIQUE (tenant, location, permission)
+      );
+    `,
+  },
 ];

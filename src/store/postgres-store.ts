@@ -20,8 +20,10 @@ import {
   auditValues,
   type SessionCutoffRow,
   toSessionCutoff,
+  type GrantRow,
+  toGrant,
 } from "./rows.js";
-import type { AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, SessionCutoff, Store } from "./store.js";
+import type { AccessGrant, AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, SessionCutoff, Store } from "./store.js";
 import type { TokenCipher } from "./token-cipher.js";
 
 const INT8_OID = 20;
@@ -87,6 +89,29 @@ export class PostgresStore implements Store {
 
   async appliedMigrations(): Promise<number[]> {
     return (await this.pool.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version")).rows.map((r) => r.version);
+  }
+
+  async createGrant(g: AccessGrant): Promise<AccessGrant> {
+    await this.pool.query(
+      `INSERT INTO access_grants (id, tenant, location, permission, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (tenant, location, permission) DO NOTHING`,
+      [g.id, g.tenant, g.location, g.permission, g.createdBy, g.createdAt.getTime()],
+    );
+    const { rows } = await this.pool.query<GrantRow>("SELECT * FROM access_grants WHERE tenant = $1 AND location = $2 AND permission = $3", [g.tenant, g.location, g.permission]);
+    return toGrant(rows[0]!);
+  }
+
+  async listGrants(tenant: string): Promise<AccessGrant[]> {
+    return (await this.pool.query<GrantRow>("SELECT * FROM access_grants WHERE tenant = $1 ORDER BY location, permission", [tenant])).rows.map(toGrant);
+  }
+
+  async getGrant(id: string): Promise<AccessGrant | null> {
+    const { rows } = await this.pool.query<GrantRow>("SELECT * FROM access_grants WHERE id = $1", [id]);
+    return rows[0] ? toGrant(rows[0]) : null;
+  }
+
+  async deleteGrant(id: string): Promise<boolean> {
+    return ((await this.pool.query("DELETE FROM access_grants WHERE id = $1", [id])).rowCount ?? 0) > 0;
   }
 
   async ping(): Promise<void> {

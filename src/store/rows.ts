@@ -1,4 +1,4 @@
-import type { AuditEvent, CachedCredentials, SessionCutoff, ClientKey, Connection, ConnectionState, CredentialFlow, Issuance, PoolBTokens } from "./store.js";
+import type { AccessGrant, AuditEvent, CachedCredentials, SessionCutoff, ClientKey, Connection, ConnectionState, CredentialFlow, Issuance, PoolBTokens } from "./store.js";
 import type { TokenCipher } from "./token-cipher.js";
 
 /** Row shapes and their mapping to the domain, shared by the SQLite and PostgreSQL stores (same columns in both). */
@@ -80,6 +80,7 @@ export interface AuditRow {
   previous_tenant: string | null;
   reason: string | null;
   client_request_id: string | null;
+  target: string | null;
 }
 
 export function toAuditEvent(r: AuditRow): AuditEvent {
@@ -99,6 +100,7 @@ export function toAuditEvent(r: AuditRow): AuditEvent {
     ...(r.previous_tenant ? { previousTenant: r.previous_tenant } : {}),
     ...(r.reason ? { reason: r.reason } : {}),
     ...(r.client_request_id ? { clientRequestId: r.client_request_id } : {}),
+    ...(r.target !== null && r.target !== undefined ? { target: r.target } : {}),
   };
 }
 
@@ -171,7 +173,7 @@ export function openTokenColumns(row: TokenRow, cipher: TokenCipher): PoolBToken
 
 /** The audit columns in insert order, and the values of one event for them: one list for both stores. */
 export const AUDIT_COLUMNS =
-  "at, actor_user_id, subject_user_id, action, outcome, request_id, flow, duration_seconds, error_code, client_key_id, tenant, previous_tenant, reason, client_request_id";
+  "at, actor_user_id, subject_user_id, action, outcome, request_id, flow, duration_seconds, error_code, client_key_id, tenant, previous_tenant, reason, client_request_id, target";
 
 export function auditValues(e: AuditEvent): unknown[] {
   return [
@@ -189,6 +191,7 @@ export function auditValues(e: AuditEvent): unknown[] {
     e.previousTenant ?? null,
     e.reason ?? null,
     e.clientRequestId ?? null,
+    e.target ?? null,
   ];
 }
 
@@ -202,4 +205,22 @@ export const toSessionCutoff = (r: SessionCutoffRow): SessionCutoff => ({
   principalTag: r.principal_tag,
   cutoffAt: new Date(Number(r.cutoff_at)),
   expiresAt: new Date(Number(r.expires_at)),
+});
+
+export interface GrantRow {
+  id: string;
+  tenant: string;
+  location: string;
+  permission: AccessGrant["permission"];
+  created_by: string;
+  created_at: number;
+}
+
+export const toGrant = (r: GrantRow): AccessGrant => ({
+  id: r.id,
+  tenant: r.tenant,
+  location: r.location,
+  permission: r.permission,
+  createdBy: r.created_by,
+  createdAt: new Date(Number(r.created_at)),
 });

@@ -112,4 +112,20 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       );
     `,
   },
+  {
+    version: 5,
+    name: "access grants; the target of audited events",
+    sql: `
+      ALTER TABLE audit_events ADD COLUMN target TEXT;
+      CREATE TABLE access_grants (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        location TEXT NOT NULL,
+        permission TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        UNIQUE (tenant, location, permission)
+      );
+    `,
+  },
 ];

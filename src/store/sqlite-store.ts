@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { LRUCache } from "lru-cache";
-import type { AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, SessionCutoff, Store } from "./store.js";
+import type { AccessGrant, AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, SessionCutoff, Store } from "./store.js";
 import {
   type AuditRow,
   type ClientKeyRow,
@@ -23,6 +23,8 @@ import {
   auditValues,
   type SessionCutoffRow,
   toSessionCutoff,
+  type GrantRow,
+  toGrant,
 } from "./rows.js";
 import { sqliteMigrations } from "./sqlite-migrations.js";
 import type { TokenCipher } from "./token-cipher.js";
@@ -240,7 +242,7 @@ export class SqliteStore implements Store {
   }
 
   private insertAudit(e: AuditEvent): void {
-    this.sql(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${placeholders(14)})`).run(...auditValues(e));
+    this.sql(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${placeholders(15)})`).run(...auditValues(e));
   }
 
   async auditEvents(subjectUserId: string, limit: number): Promise<AuditEvent[]> {
@@ -301,6 +303,30 @@ export class SqliteStore implements Store {
   async sessionCutoffs(now: Date): Promise<SessionCutoff[]> {
     this.sql("DELETE FROM session_cutoffs WHERE expires_at <= ?").run(now.getTime());
     return (this.sql("SELECT * FROM session_cutoffs ORDER BY cutoff_at, principal_tag").all() as SessionCutoffRow[]).map(toSessionCutoff);
+  }
+
+  async createGrant(g: AccessGrant): Promise<AccessGrant> {
+    this
+      .sql(
+        `INSERT INTO access_grants (id, tenant, location, permission, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (tenant, location, permission) DO NOTHING`,
+      )
+      .run(g.id, g.tenant, g.location, g.permission, g.createdBy, g.createdAt.getTime());
+    const row = this.sql("SELECT * FROM access_grants WHERE tenant = ? AND location = ? AND permission = ?").get(g.tenant, g.location, g.permission) as GrantRow;
+    return toGrant(row);
+  }
+
+  async listGrants(tenant: string): Promise<AccessGrant[]> {
+    return (this.sql("SELECT * FROM access_grants WHERE tenant = ? ORDER BY location, permission").all(tenant) as GrantRow[]).map(toGrant);
+  }
+
+  async getGrant(id: string): Promise<AccessGrant | null> {
+    const row = this.sql("SELECT * FROM access_grants WHERE id = ?").get(id) as GrantRow | undefined;
+    return row ? toGrant(row) : null;
+  }
+
+  async deleteGrant(id: string): Promise<boolean> {
+    return this.sql("DELETE FROM access_grants WHERE id = ?").run(id).changes > 0;
   }
 
   async ping(): Promise<void> {

@@ -51,7 +51,9 @@ export type AuditAction =
   | "CLIENT_KEY_REFUSED"
   | "MOVE_TENANT"
   | "ACCESS_REFUSED"
-  | "ADMIN_READ";
+  | "ADMIN_READ"
+  | "GRANT_CREATE"
+  | "GRANT_DELETE";
 export type AuditOutcome = "SUCCESS" | "FAILURE";
 
 /** Who did what, for whom, when. Never secrets. */
@@ -76,6 +78,8 @@ export interface AuditEvent {
   previousTenant?: string;
   /** A typed reason on refusals (e.g. TENANT_MISMATCH), the same as the error's extensions.reason. */
   reason?: string;
+  /** What the event is about under the tenant's root: an issuance's scope target, a grant's location ("" = the whole prefix). */
+  target?: string;
   /** The X-Request-Id the client sent, kept beside the broker's own request id (never trusted as it). */
   clientRequestId?: string;
 }
@@ -105,6 +109,20 @@ export interface CachedCredentials {
   expiration: Date;
   /** What they were issued for (see credentials/issued-for.ts); reused only for the very same. */
   issuedFor: string;
+}
+
+/** What a grant allows. READ for now: writes need a writer role (issue 11's next step). */
+export type AccessPermission = "READ";
+
+/** A named location under a tenant's root that the tenant's users may reach (see broker/grants/). */
+export interface AccessGrant {
+  id: string;
+  tenant: string;
+  /** Relative to the tenant's root: "" (all of it), a prefix ending in "/", or one object key. */
+  location: string;
+  permission: AccessPermission;
+  createdBy: string;
+  createdAt: Date;
 }
 
 /** A deny on sessions of one user (principal tag value) issued before `cutoffAt`, kept until no such session can be alive. */
@@ -157,6 +175,13 @@ export interface Store {
   putSessionCutoff(cutoff: SessionCutoff): Promise<void>;
   /** Every cut-off still in force at `now`, oldest first; expired ones are deleted. */
   sessionCutoffs(now: Date): Promise<SessionCutoff[]>;
+  /** Inserts the grant unless the same tenant, location and permission exist; returns the stored one either way. */
+  createGrant(grant: AccessGrant): Promise<AccessGrant>;
+  /** A tenant's grants, by location. */
+  listGrants(tenant: string): Promise<AccessGrant[]>;
+  getGrant(id: string): Promise<AccessGrant | null>;
+  /** True when a grant was removed. */
+  deleteGrant(id: string): Promise<boolean>;
   /** Records a use; returns true when it was the key's first. */
   recordClientKeyUse(id: string, at: Date): Promise<boolean>;
   auditEvents(subjectUserId: string, limit: number): Promise<AuditEvent[]>;

@@ -128,6 +128,20 @@ describe.each(Object.keys(stores))("the %s store", (kind) => {
     expect(await store.sessionCutoffs(new Date(60_000))).toEqual([]);
   });
 
+  it("keeps access grants per tenant, once per location and permission", async () => {
+    const grant = { id: "g1", tenant: "acme", location: "readings/", permission: "READ" as const, createdBy: "admin-1", createdAt: new Date(1000) };
+    expect(await store.createGrant(grant)).toEqual(grant);
+    // The same tenant, location and permission again: the stored one comes back, nothing is added.
+    expect(await store.createGrant({ ...grant, id: "g2", createdAt: new Date(2000) })).toEqual(grant);
+    await store.createGrant({ ...grant, id: "g3", location: "" });
+    await store.createGrant({ ...grant, id: "g4", tenant: "globex" });
+    expect((await store.listGrants("acme")).map((g) => g.id)).toEqual(["g3", "g1"]);
+    expect(await store.getGrant("g4")).toMatchObject({ tenant: "globex" });
+    expect(await store.deleteGrant("g1")).toBe(true);
+    expect(await store.deleteGrant("g1")).toBe(false);
+    expect((await store.listGrants("acme")).map((g) => g.id)).toEqual(["g3"]);
+  });
+
   it("keeps a connection's epoch, starting at 0", async () => {
     expect((await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" })).epoch).toBe(0);
     await store.updateConnection("u1", { epoch: 3, tenant: "globex" });
@@ -209,7 +223,7 @@ describe("the PostgreSQL store at rest", () => {
       const dump = JSON.stringify((await client.query("SELECT * FROM connections")).rows) + JSON.stringify((await client.query("SELECT * FROM credential_cache")).rows);
       await client.end();
       for (const plain of ["ID-TOKEN-PLAINTEXT", "REFRESH-TOKEN-PLAINTEXT", "SECRET-PLAINTEXT"]) expect(dump).not.toContain(plain);
-      expect(await store.appliedMigrations()).toEqual([1, 2]);
+      expect(await store.appliedMigrations()).toEqual([1, 2, 3]);
     } finally {
       await store.close();
       await schema.drop();

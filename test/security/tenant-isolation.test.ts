@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { isValidTenant, prefixForTenant } from "../../src/broker/access/tenant.js";
 import {
   identityPoolRoleTrustPolicy,
+  readScopeSessionPolicy,
   sessionCutoffPolicy,
   tenantReadRolePolicy,
   tenantSessionPolicy,
@@ -240,5 +241,37 @@ describe("cutting off sessions already issued (the broker's cut-off policy on th
 
   it("has nothing to write when no cut-off is in force", () => {
     expect(sessionCutoffPolicy([], 8192)).toBeNull();
+  });
+});
+
+describe("scoped READ credentials (classic flow session policy for a granted target)", () => {
+  const rows: string[] = [];
+  afterAll(() => console.log(["Scoped READ matrix (role policy + scoped session policy, iam-simulate):", ...rows].join("\n")));
+  const prefixScope = readScopeSessionPolicy(BUCKET, "tenants/acme/readings/");
+  const objectScope = readScopeSessionPolicy(BUCKET, "tenants/acme/readings/2026-11-01.csv");
+  const cases: Array<{ scope: string; policy: PolicyDocument; request: string; access: Access; expected: Decision }> = [
+    { scope: "readings/", policy: prefixScope, request: "reads an object under it", access: object(BUCKET, "tenants/acme/readings/2026-11-01.csv"), expected: "Allowed" },
+    { scope: "readings/", policy: prefixScope, request: "lists it", access: list(BUCKET, "tenants/acme/readings/"), expected: "Allowed" },
+    { scope: "readings/", policy: prefixScope, request: "lists below it", access: list(BUCKET, "tenants/acme/readings/2026/"), expected: "Allowed" },
+    { scope: "readings/", policy: prefixScope, request: "reads elsewhere in its own tenant", access: object(BUCKET, "tenants/acme/README.txt"), expected: "Denied" },
+    { scope: "readings/", policy: prefixScope, request: "lists its tenant's root", access: list(BUCKET, "tenants/acme/"), expected: "Denied" },
+    { scope: "readings/", policy: prefixScope, request: "reads a look-alike prefix (readings2/)", access: object(BUCKET, "tenants/acme/readings2/x"), expected: "Denied" },
+    { scope: "readings/", policy: prefixScope, request: "reads another tenant's readings/", access: object(BUCKET, "tenants/globex/readings/2026-11-01.csv"), expected: "Denied" },
+    { scope: "readings/", policy: prefixScope, request: "writes under it", access: { action: "s3:PutObject", resource: `arn:aws:s3:::${BUCKET}/tenants/acme/readings/x` }, expected: "Denied" },
+    { scope: "readings/", policy: prefixScope, request: "deletes under it", access: { action: "s3:DeleteObject", resource: `arn:aws:s3:::${BUCKET}/tenants/acme/readings/x` }, expected: "Denied" },
+    { scope: "one object", policy: objectScope, request: "reads that object", access: object(BUCKET, "tenants/acme/readings/2026-11-01.csv"), expected: "Allowed" },
+    { scope: "one object", policy: objectScope, request: "reads its neighbour", access: object(BUCKET, "tenants/acme/readings/2026-11-02.csv"), expected: "Denied" },
+    { scope: "one object", policy: objectScope, request: "reads a longer key (.bak)", access: object(BUCKET, "tenants/acme/readings/2026-11-01.csv.bak"), expected: "Denied" },
+    { scope: "one object", policy: objectScope, request: "lists its folder", access: list(BUCKET, "tenants/acme/readings/"), expected: "Denied" },
+  ];
+  it.each(cases)("$scope: $request: $expected", async ({ scope, policy, request, access, expected }) => {
+    // The session keeps its own tenant's tag: the scope narrows the role's reach, never widens it.
+    const decision = await decide(access, "acme", policy);
+    rows.push(`  scope ${scope.padEnd(11)} ${request.padEnd(40)} ${decision}`);
+    expect(decision).toBe(expected);
+  });
+
+  it("cannot widen a session whose tag names another tenant: the role's tag fence still holds", async () => {
+    expect(await decide(object(BUCKET, "tenants/acme/readings/x"), "globex", prefixScope)).toBe("Denied");
   });
 });

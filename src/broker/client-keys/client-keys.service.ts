@@ -118,7 +118,8 @@ export class ClientKeyService {
       await audit.record("CLIENT_KEY_FIRST_USE", parties, meta, "SUCCESS", { clientKeyId: key.id });
     }
     const details = { flow: key.flow, durationSeconds: key.durationSeconds, clientKeyId: key.id };
-    const credentials = await issuer.credentialsFor(key.userId, key.flow, key.durationSeconds, meta, {
+    // Keys reach the tenant's whole prefix (read-only), which the tenant's grants must allow. Scoped keys: issue 11's next step.
+    const credentials = await issuer.credentialsFor(key.userId, { flow: key.flow, durationSeconds: key.durationSeconds, target: "" }, meta, {
       beforeIssue: (connection) => this.requireStanding(key, connection, meta),
       // Each real issuance is audited; requests served from the cache are not.
       onIssued: () => audit.record("ISSUE", parties, meta, "SUCCESS", details),

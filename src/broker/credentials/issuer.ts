@@ -1,8 +1,9 @@
 import type { BrokerConfig } from "../../config/environment.js";
 import type { IdentityExchange } from "../../cognito/identity-exchange.js";
 import { ForbiddenError, NotProvisionedError } from "../../errors.js";
-import { tenantSessionPolicy } from "../../policy/policies.js";
-import type { Connection, CredentialFlow, Store } from "../../store/store.js";
+import { readScopeSessionPolicy } from "../../policy/policies.js";
+import type { AccessGrant, Connection, CredentialFlow, Store } from "../../store/store.js";
+import type { GrantsService } from "../grants/grants.service.js";
 import { prefixForTenant } from "../access/tenant.js";
 import { type ClientConfiguration, clientConfiguration, type IssuedCredentials } from "../client-config.js";
 import type { RequestMeta } from "../request-meta.js";
@@ -18,6 +19,13 @@ export function requireUsable(connection: Connection | null): Connection {
   if (!connection || connection.state === "PROVISIONING" || !connection.identityId) throw new NotProvisionedError();
   if (connection.state === "REVOKED") throw new ForbiddenError("This user's data platform access was revoked.", "REVOKED");
   return connection;
+}
+
+export interface IssueRequest {
+  flow: CredentialFlow;
+  durationSeconds: number;
+  /** Relative to the tenant's root (already validated): "" for the whole prefix, a prefix ending in "/", or one object key. READ only. */
+  target: string;
 }
 
 export interface IssueOptions {
@@ -38,7 +46,15 @@ export class CredentialIssuer {
   private readonly cache: CredentialCache;
 
   constructor(
-    private readonly deps: { config: BrokerConfig; store: Store; exchange: IdentityExchange; custody: TokenCustody; locks: UserLocks; now: () => number },
+    private readonly deps: {
+      config: BrokerConfig;
+      store: Store;
+      exchange: IdentityExchange;
+      custody: TokenCustody;
+      grants: Pick<GrantsService, "match">;
+      locks: UserLocks;
+      now: () => number;
+    },
   ) {
     this.cache = new CredentialCache(deps.now);
   }
@@ -49,22 +65,25 @@ export class CredentialIssuer {
     await this.deps.store.forgetCachedCredentials(userId);
   }
 
-  async credentialsFor(userId: string, flow: CredentialFlow, durationSeconds: number, meta: RequestMeta, options: IssueOptions = {}): Promise<TemporaryCredentialsView> {
+  async credentialsFor(userId: string, request: IssueRequest, meta: RequestMeta, options: IssueOptions = {}): Promise<TemporaryCredentialsView> {
     const { store, locks } = this.deps;
+    const { flow, durationSeconds, target } = request;
     const connection = requireUsable(await store.getConnection(userId));
     await options.checkTenant?.(connection.tenant);
+    // Least privilege: the scope must lie within one of the tenant's grants (FORBIDDEN otherwise).
+    const grant = await this.deps.grants.match(connection.tenant, target, "READ");
     const prefix = prefixForTenant(this.deps.config.s3.prefixTemplate, connection.tenant);
-    const wanted = issuedFor(connection, prefix, flow, durationSeconds);
+    const wanted = issuedFor(connection, prefix, flow, durationSeconds, target);
     const issue = () =>
       locks.run(userId, async () => {
         // Read again under the lock: a revocation or move that ran first is final for this request.
         const current = requireUsable(await store.getConnection(userId));
-        if (issuedFor(current, prefix, flow, durationSeconds) !== wanted) throw accessChanged();
+        if (issuedFor(current, prefix, flow, durationSeconds, target) !== wanted) throw accessChanged();
         // Another replica may have issued while this one waited for the lock: reuse what it stored.
         const shared = current.state === "ACTIVE" ? await store.getCachedCredentials(userId, flow, durationSeconds) : null;
         if (shared && shared.issuedFor === wanted && reusable(shared, this.deps.now())) return shared;
         await options.beforeIssue?.(current);
-        const issued = await this.issueUpstream(current, flow, durationSeconds, prefix, meta);
+        const issued = await this.issueUpstream(current, flow, durationSeconds, prefix + target, meta);
         await options.onIssued?.();
         if (current.state === "ACTIVE") await store.putCachedCredentials(userId, flow, durationSeconds, { ...issued, issuedFor: wanted });
         return issued;
@@ -76,10 +95,11 @@ export class CredentialIssuer {
     const after = await store.getConnection(userId);
     if (after?.state === "REVOKED") throw new ForbiddenError("This user's data platform access was revoked.", "REVOKED");
     if (!after || after.epoch !== connection.epoch || after.tenant !== connection.tenant) throw accessChanged();
-    return this.view(credentials, flow, durationSeconds, connection.identityId!, prefix);
+    return this.view(credentials, flow, durationSeconds, connection.identityId!, prefix, target, grant);
   }
 
-  private async issueUpstream(connection: Connection, flow: CredentialFlow, durationSeconds: number, prefix: string, meta: RequestMeta): Promise<IssuedCredentials> {
+  /** `reach`: the full prefix or key the session may read (the tenant's prefix plus the scope's target). */
+  private async issueUpstream(connection: Connection, flow: CredentialFlow, durationSeconds: number, reach: string, meta: RequestMeta): Promise<IssuedCredentials> {
     const { config, exchange, store, custody } = this.deps;
     const identityId = connection.identityId!;
     const idToken = await custody.freshIdToken(connection);
@@ -93,7 +113,7 @@ export class CredentialIssuer {
             durationSeconds,
             // Per user, so CloudTrail names who acted (the enhanced flow's name is fixed by Cognito).
             sessionName: connection.poolBUsername,
-            sessionPolicy: JSON.stringify(tenantSessionPolicy(config.s3.bucket, prefix)),
+            sessionPolicy: JSON.stringify(readScopeSessionPolicy(config.s3.bucket, reach)),
           }),
     );
     await store.recordIssuance({
@@ -107,7 +127,15 @@ export class CredentialIssuer {
     return credentials;
   }
 
-  private view(credentials: IssuedCredentials, flow: CredentialFlow, durationSeconds: number, identityId: string, prefix: string): TemporaryCredentialsView {
+  private view(
+    credentials: IssuedCredentials,
+    flow: CredentialFlow,
+    durationSeconds: number,
+    identityId: string,
+    prefix: string,
+    target: string,
+    grant: AccessGrant,
+  ): TemporaryCredentialsView {
     const { config } = this.deps;
     let snippets: ClientConfiguration | undefined;
     return {
@@ -120,8 +148,9 @@ export class CredentialIssuer {
       region: config.aws.region,
       bucket: config.s3.bucket,
       prefix,
-      s3Uri: `s3://${config.s3.bucket}/${prefix}`,
+      s3Uri: `s3://${config.s3.bucket}/${prefix}${target}`,
       identityId,
+      scope: { target, reach: `${prefix}${target}`, permission: "READ", grant },
       // Built only when a client asks for it: most callers select the keys alone.
       get clientConfiguration() {
         return (snippets ??= clientConfiguration(credentials, config.aws.region));

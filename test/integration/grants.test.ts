@@ -1,0 +1,105 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  AccessGrantsDocument,
+  CreateAccessGrantDocument,
+  DeleteAccessGrantDocument,
+  IssueScopedCredentialsDocument,
+  MyAccessDocument,
+  ProvisionDataPlatformUserDocument,
+} from "../generated/graphql.js";
+import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
+import { errorCodes, execute } from "../support/graphql-client.js";
+import { startLocalAws, type LocalAws } from "../support/local-aws.js";
+import { freshPoolAUser } from "../support/pool-a-users.js";
+
+let aws: LocalAws;
+let broker: BrokerUnderTest;
+let adminToken: string;
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  broker = await startBroker(aws.stack, { RATE_LIMIT_MUTATIONS_PER_MINUTE: "10000" });
+  adminToken = (await (await freshPoolAUser(aws.stack, { admin: true })).signIn()).idToken;
+});
+
+afterAll(async () => {
+  await broker?.close();
+  await aws?.stop();
+});
+
+/** A tenant of the test's own, with one provisioned user, so no test sees another's grants. */
+async function freshTenant() {
+  const tenant = `t${randomBytes(4).toString("hex")}`;
+  const user = await freshPoolAUser(aws.stack, { tenant });
+  const { idToken } = await user.signIn();
+  expect((await execute(broker.url, ProvisionDataPlatformUserDocument, {}, idToken)).errors).toBeUndefined();
+  return { tenant, user, token: idToken };
+}
+
+const reasonOf = (r: { errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> | undefined }) => r.errors?.[0]?.extensions?.reason;
+
+describe("access grants", () => {
+  it("a tenant without grants has the default: READ on its whole prefix (today's behaviour)", async () => {
+    const { tenant, token } = await freshTenant();
+    const access = await execute(broker.url, MyAccessDocument, {}, token);
+    expect(access.data!.myAccess).toMatchObject({ tenant, prefix: `tenants/${tenant}/`, grants: [{ id: "default", location: "", permission: "READ" }] });
+    const whole = await execute(broker.url, IssueScopedCredentialsDocument, { flow: "ENHANCED" }, token);
+    expect(whole.data!.issueCredentials.scope).toMatchObject({ target: "", reach: `tenants/${tenant}/`, grant: { id: "default" } });
+  });
+
+  it("administrators grant a location; users get READ credentials for exactly a target within it, and nothing outside", async () => {
+    const { tenant, user, token } = await freshTenant();
+    const created = await execute(broker.url, CreateAccessGrantDocument, { input: { tenant, location: "readings/", permission: "READ" } }, adminToken);
+    expect(created.errors).toBeUndefined();
+    const grant = created.data!.createAccessGrant;
+    // Idempotent: the same grant again is the same grant.
+    expect((await execute(broker.url, CreateAccessGrantDocument, { input: { tenant, location: "readings/", permission: "READ" } }, adminToken)).data!.createAccessGrant.id).toBe(grant.id);
+    expect((await execute(broker.url, MyAccessDocument, {}, token)).data!.myAccess.grants).toEqual([grant]);
+
+    const scoped = await execute(broker.url, IssueScopedCredentialsDocument, { flow: "CLASSIC", scope: { target: "readings/2026/", permission: "READ" } }, token);
+    expect(scoped.errors).toBeUndefined();
+    expect(scoped.data!.issueCredentials).toMatchObject({
+      s3Uri: `s3://${aws.stack.bucket}/tenants/${tenant}/readings/2026/`,
+      scope: { target: "readings/2026/", reach: `tenants/${tenant}/readings/2026/`, permission: "READ", grant: { id: grant.id } },
+    });
+    const object = await execute(broker.url, IssueScopedCredentialsDocument, { flow: "CLASSIC", scope: { target: "readings/2026-11-01.csv", permission: "READ" } }, token);
+    expect(object.data!.issueCredentials.scope.reach).toBe(`tenants/${tenant}/readings/2026-11-01.csv`);
+    // Different scopes are different credentials, never one handed out for the other.
+    expect(object.data!.issueCredentials.accessKeyId).not.toBe(scoped.data!.issueCredentials.accessKeyId);
+
+    // Outside the grant: the rest of the tenant, and the whole prefix (the default grant is gone), in both flows.
+    for (const variables of [
+      { flow: "CLASSIC" as const, scope: { target: "README.txt", permission: "READ" as const } },
+      { flow: "CLASSIC" as const },
+      { flow: "ENHANCED" as const },
+    ]) {
+      const refused = await execute(broker.url, IssueScopedCredentialsDocument, variables, token);
+      expect(errorCodes(refused)).toEqual(["FORBIDDEN"]);
+      expect(reasonOf(refused)).toBe("NO_GRANT");
+    }
+    const events = await broker.broker.store.auditEvents(user.sub, 50);
+    expect(events.find((e) => e.action === "ISSUE" && e.outcome === "SUCCESS" && e.target === "readings/2026/")).toBeDefined();
+    expect(events.find((e) => e.action === "ISSUE" && e.outcome === "FAILURE")).toMatchObject({ reason: "NO_GRANT" });
+
+    // Removing the grant brings the default back.
+    expect((await execute(broker.url, DeleteAccessGrantDocument, { id: grant.id }, adminToken)).errors).toBeUndefined();
+    expect((await execute(broker.url, AccessGrantsDocument, { tenant }, adminToken)).data!.accessGrants.map((g) => g.id)).toEqual(["default"]);
+  });
+
+  it("refuses scopes that leave the tenant's prefix, scopes on the ENHANCED flow, and grants by non-administrators", async () => {
+    const { tenant, token } = await freshTenant();
+    for (const target of ["../globex/", "/readings/", "readings/*", "${aws:PrincipalTag/tenant}/"]) {
+      const result = await execute(broker.url, IssueScopedCredentialsDocument, { flow: "CLASSIC", scope: { target, permission: "READ" } }, token);
+      expect(errorCodes(result)).toEqual(["BAD_USER_INPUT"]);
+      expect(result.errors![0]!.extensions!.field).toBe("scope.target");
+    }
+    const enhanced = await execute(broker.url, IssueScopedCredentialsDocument, { flow: "ENHANCED", scope: { target: "readings/", permission: "READ" } }, token);
+    expect(errorCodes(enhanced)).toEqual(["BAD_USER_INPUT"]);
+    expect(enhanced.errors![0]!.message).toMatch(/CLASSIC/);
+    expect(errorCodes(await execute(broker.url, CreateAccessGrantDocument, { input: { tenant, location: "", permission: "READ" } }, token))).toEqual(["FORBIDDEN"]);
+    expect(errorCodes(await execute(broker.url, CreateAccessGrantDocument, { input: { tenant, location: "../x/", permission: "READ" } }, adminToken))).toEqual(["BAD_USER_INPUT"]);
+    expect(errorCodes(await execute(broker.url, CreateAccessGrantDocument, { input: { tenant: "a/b", location: "", permission: "READ" } }, adminToken))).toEqual(["BAD_USER_INPUT"]);
+    expect(errorCodes(await execute(broker.url, AccessGrantsDocument, { tenant }, token))).toEqual(["FORBIDDEN"]);
+  });
+});
