@@ -93,7 +93,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     verifier,
     lifecycle: lifecycleState,
     broker,
-    clientKeys: new ClientKeyService({ config, store, acting, tenancy, standing, audit, issuer, rateLimits, now }),
+    clientKeys: new ClientKeyService({ config, store, acting, tenancy, standing, audit, issuer, grants, rateLimits, now }),
     rateLimits,
     store,
     ...(options.logStream ? { logStream: options.logStream } : {}),

@@ -57,6 +57,7 @@ export interface ClientKeyView {
   name: string;
   flow: CredentialFlow;
   durationSeconds: number;
+  scopeTarget: string;
   createdAt: Date;
   expiresAt: Date;
   lastUsedAt: Date | null;
@@ -73,6 +74,7 @@ export function clientKeyView(key: Omit<ClientKeyView, "revoked" | "expired">, n
     name: key.name,
     flow: key.flow,
     durationSeconds: key.durationSeconds,
+    scopeTarget: key.scopeTarget,
     createdAt: key.createdAt,
     expiresAt: key.expiresAt,
     lastUsedAt: key.lastUsedAt,

@@ -18,6 +18,9 @@ export class ClientKey {
   @Field(() => Int, { description: "Lifetime of each credential the key obtains." })
   durationSeconds!: number;
 
+  @Field(() => String, { description: "What each credential reaches, relative to the tenant's root (\"\" = the whole prefix)." })
+  scopeTarget!: string;
+
   @Field(() => GraphQLISODateTime)
   createdAt!: Date;
 

@@ -1,4 +1,5 @@
 import { Field, GraphQLISODateTime, InputType, Int } from "type-graphql";
+import { CredentialScopeInput } from "./access-grant.type.js";
 import { CredentialFlow } from "./enums.js";
 
 @InputType()
@@ -14,4 +15,7 @@ export class CreateClientKeyInput {
 
   @Field(() => GraphQLISODateTime, { nullable: true, description: "When the key stops working; default 90 days, at most 397 days ahead." })
   expiresAt?: Date | null;
+
+  @Field(() => CredentialScopeInput, { nullable: true, description: "CLASSIC only: what each credential reaches, within one of the tenant's grants. Default: the whole prefix." })
+  scope?: CredentialScopeInput | null;
 }

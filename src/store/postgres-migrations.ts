@@ -85,9 +85,10 @@ export const postgresMigrations: ReadonlyArray<{ version: number; name: string; 
   },
   {
     version: 3,
-    name: "access grants; the target of audited events",
+    name: "access grants; the target of audited events; scoped client keys",
     sql: `
       ALTER TABLE audit_events ADD COLUMN target TEXT;
+      ALTER TABLE client_keys ADD COLUMN scope_target TEXT NOT NULL DEFAULT '';
       CREATE TABLE access_grants (
         id TEXT PRIMARY KEY,
         tenant TEXT NOT NULL,

@@ -10,6 +10,7 @@ export interface ClientKeyRow {
   flow: CredentialFlow;
   duration_seconds: number;
   secret_hash: string;
+  scope_target: string;
   created_by: string | null;
   created_at: number;
   expires_at: number;
@@ -35,6 +36,7 @@ export function toClientKey(row: ClientKeyRow): ClientKey {
     flow: row.flow,
     durationSeconds: row.duration_seconds,
     secretHash: row.secret_hash,
+    scopeTarget: row.scope_target ?? "",
     createdBy: row.created_by ?? null,
     createdAt: new Date(row.created_at),
     expiresAt: new Date(row.expires_at),

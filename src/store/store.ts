@@ -92,6 +92,8 @@ export interface ClientKey {
   flow: CredentialFlow;
   durationSeconds: number;
   secretHash: string;
+  /** What each credential the key obtains reaches, relative to the tenant's root ("" = all of it). */
+  scopeTarget: string;
   /** The administrator who made the key for someone else; null when the owner made it. */
   createdBy: string | null;
   createdAt: Date;

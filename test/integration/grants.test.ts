@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AccessGrantsDocument,
+  CreateClientKeyDocument,
   CreateAccessGrantDocument,
   DeleteAccessGrantDocument,
   IssueScopedCredentialsDocument,
@@ -9,6 +10,7 @@ import {
   ProvisionDataPlatformUserDocument,
 } from "../generated/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
+import { baseUrlOf, fetchCredentials } from "../support/credential-endpoint.js";
 import { errorCodes, execute } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
 import { freshPoolAUser } from "../support/pool-a-users.js";
@@ -101,5 +103,27 @@ describe("access grants", () => {
     expect(errorCodes(await execute(broker.url, CreateAccessGrantDocument, { input: { tenant, location: "../x/", permission: "READ" } }, adminToken))).toEqual(["BAD_USER_INPUT"]);
     expect(errorCodes(await execute(broker.url, CreateAccessGrantDocument, { input: { tenant: "a/b", location: "", permission: "READ" } }, adminToken))).toEqual(["BAD_USER_INPUT"]);
     expect(errorCodes(await execute(broker.url, AccessGrantsDocument, { tenant }, token))).toEqual(["FORBIDDEN"]);
+  });
+
+  it("client keys take the same scopes, checked at creation and at every issuance", async () => {
+    const { tenant, user, token } = await freshTenant();
+    const grant = (await execute(broker.url, CreateAccessGrantDocument, { input: { tenant, location: "readings/", permission: "READ" } }, adminToken)).data!.createAccessGrant;
+    const create = (input: Record<string, unknown>) => execute(broker.url, CreateClientKeyDocument, { input: { name: "job", ...input } as never }, token);
+
+    const scoped = await create({ flow: "CLASSIC", durationSeconds: 3600, scope: { target: "readings/", permission: "READ" } });
+    expect(scoped.errors).toBeUndefined();
+    expect(scoped.data!.createClientKey.key.scopeTarget).toBe("readings/");
+    expect((await fetchCredentials(baseUrlOf(broker.url), scoped.data!.createClientKey.secret)).status).toBe(200);
+    const issued = (await broker.broker.store.auditEvents(user.sub, 50)).find((e) => e.action === "ISSUE" && e.clientKeyId === scoped.data!.createClientKey.key.id);
+    expect(issued).toMatchObject({ outcome: "SUCCESS", target: "readings/" });
+
+    expect(reasonOf(await create({ flow: "CLASSIC" }))).toBe("NO_GRANT");
+    expect(errorCodes(await create({ flow: "ENHANCED", scope: { target: "readings/", permission: "READ" } }))).toEqual(["BAD_USER_INPUT"]);
+    expect(errorCodes(await create({ flow: "CLASSIC", scope: { target: "../x/", permission: "READ" } }))).toEqual(["BAD_USER_INPUT"]);
+
+    // The grant goes (another takes its place): the key is refused at once, also while its credentials are cached.
+    await execute(broker.url, CreateAccessGrantDocument, { input: { tenant, location: "other/", permission: "READ" } }, adminToken);
+    await execute(broker.url, DeleteAccessGrantDocument, { id: grant.id }, adminToken);
+    expect(await fetchCredentials(baseUrlOf(broker.url), scoped.data!.createClientKey.secret)).toMatchObject({ status: 403, body: { Code: "FORBIDDEN" } });
   });
 });

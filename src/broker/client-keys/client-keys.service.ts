@@ -8,6 +8,8 @@ import type { Tenancy } from "../access/tenancy.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import { type CredentialIssuer, requireUsable } from "../credentials/issuer.js";
 import { resolveDurationSeconds } from "../duration.js";
+import type { GrantsService } from "../grants/grants.service.js";
+import { parseLocation } from "../grants/location.js";
 import type { RateLimits } from "../rate-limits.js";
 import type { RequestMeta } from "../request-meta.js";
 import type { TemporaryCredentialsView } from "../views.js";
@@ -22,6 +24,8 @@ export interface CreateClientKeyRequest {
   flow: CredentialFlow;
   durationSeconds?: number | null;
   expiresAt?: Date | null;
+  /** READ scope, relative to the tenant's root; CLASSIC only. */
+  scope?: { target: string } | null;
 }
 
 export interface CreatedClientKey {
@@ -44,6 +48,7 @@ export interface ClientKeyDependencies {
   standing: ApplicationStanding;
   audit: AuditTrail;
   issuer: CredentialIssuer;
+  grants: Pick<GrantsService, "match">;
   rateLimits: RateLimits;
   now: () => number;
 }
@@ -58,7 +63,7 @@ export class ClientKeyService {
   constructor(private readonly deps: ClientKeyDependencies) {}
 
   async create(principal: Principal, userId: string | null | undefined, request: CreateClientKeyRequest, meta: RequestMeta): Promise<CreatedClientKey> {
-    const { acting, audit, store, config, tenancy } = this.deps;
+    const { acting, audit, store, config, tenancy, grants } = this.deps;
     const subject = await acting.subjectFor(principal, userId, meta);
     const name = request.name.trim();
     if (name.length < 1 || name.length > 64 || /[\u0000-\u001f\u007f]/.test(name)) {
@@ -70,13 +75,19 @@ export class ClientKeyService {
     if (Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= now || expiresAt.getTime() > now + MAX_KEY_LIFETIME_DAYS * DAY_MS) {
       throw new BadUserInputError(`expiresAt must be in the future and at most ${MAX_KEY_LIFETIME_DAYS} days away.`, "expiresAt");
     }
+    const scopeTarget = request.scope ? parseLocation(request.scope.target, "input.scope.target") : "";
+    if (request.flow === "ENHANCED" && scopeTarget !== "") {
+      throw new BadUserInputError("A scope needs the CLASSIC flow: ENHANCED credentials always reach the tenant's whole prefix.", "input.scope");
+    }
     const { id, secret, hash } = newClientKeySecret();
     const parties = { actorUserId: principal.userId, subjectUserId: subject.userId };
-    return audit.audited("CLIENT_KEY_CREATE", parties, meta, { flow: request.flow, durationSeconds, clientKeyId: id }, async () => {
+    return audit.audited("CLIENT_KEY_CREATE", parties, meta, { flow: request.flow, durationSeconds, clientKeyId: id, target: scopeTarget }, async () => {
       // The same answers as issuance: NOT_PROVISIONED, FORBIDDEN when revoked or another tenant; a disabled user gets no new key.
       const connection = requireUsable(await store.getConnection(subject.userId));
       if (subject.self) await tenancy.requireBound(connection.tenant, await tenancy.ofCaller(principal), parties, meta);
       if (connection.state === "DISABLED") throw new UpstreamRejectedError("The data platform user is disabled.");
+      // A key's scope must lie within a grant now; every issuance through it is checked again.
+      await grants.match(connection.tenant, scopeTarget, "READ");
       const key = {
         id,
         userId: subject.userId,
@@ -84,6 +95,7 @@ export class ClientKeyService {
         flow: request.flow,
         durationSeconds,
         secretHash: hash,
+        scopeTarget,
         createdBy: subject.self ? null : principal.userId,
         createdAt: new Date(now),
         expiresAt,
@@ -117,9 +129,9 @@ export class ClientKeyService {
     if (await store.recordClientKeyUse(key.id, new Date(this.deps.now()))) {
       await audit.record("CLIENT_KEY_FIRST_USE", parties, meta, "SUCCESS", { clientKeyId: key.id });
     }
-    const details = { flow: key.flow, durationSeconds: key.durationSeconds, clientKeyId: key.id };
-    // Keys reach the tenant's whole prefix (read-only), which the tenant's grants must allow. Scoped keys: issue 11's next step.
-    const credentials = await issuer.credentialsFor(key.userId, { flow: key.flow, durationSeconds: key.durationSeconds, target: "" }, meta, {
+    const details = { flow: key.flow, durationSeconds: key.durationSeconds, clientKeyId: key.id, target: key.scopeTarget };
+    // The key's scope, which the tenant's grants must still allow at each issuance.
+    const credentials = await issuer.credentialsFor(key.userId, { flow: key.flow, durationSeconds: key.durationSeconds, target: key.scopeTarget }, meta, {
       beforeIssue: (connection) => this.requireStanding(key, connection, meta),
       // Each real issuance is audited; requests served from the cache are not.
       onIssued: () => audit.record("ISSUE", parties, meta, "SUCCESS", details),
