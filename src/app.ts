@@ -73,7 +73,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   issuer = new CredentialIssuer({ config, store, exchange, custody, grants, locks, now });
   const cutoffs = new SessionCutoffs({
     store,
-    policies: new RolePolicies(aws.iam, roleNameOf(config.classicRole.arn)),
+    roles: [config.classicRole.arn, ...(config.classicRole.writerArn ? [config.classicRole.writerArn] : [])].map((arn) => new RolePolicies(aws.iam, roleNameOf(arn))),
     locks,
     policyName: config.sessionCutoffs.policyName,
     maxChars: config.sessionCutoffs.maxChars,

@@ -146,16 +146,17 @@ export class BrokerService {
     const subject = await acting.subjectFor(principal, args.userId, meta);
     const durationSeconds = resolveDurationSeconds(args.flow, args.durationSeconds, config.classicRole.maxSessionSeconds);
     const target = args.scope ? parseLocation(args.scope.target, "scope.target") : "";
-    if (args.flow === "ENHANCED" && target !== "") {
+    const permission = args.scope?.permission ?? "READ";
+    if (args.flow === "ENHANCED" && (target !== "" || permission !== "READ")) {
       throw new BadUserInputError(
-        "A scope needs the CLASSIC flow: the ENHANCED flow cannot carry a session policy, so its credentials always reach the tenant's whole prefix (read-only).",
+        "A scope needs the CLASSIC flow: the ENHANCED flow cannot carry a session policy, so its credentials always reach the tenant's whole prefix, read-only.",
         "scope",
       );
     }
     let tenant: string | undefined;
     const parties = { actorUserId: principal.userId, subjectUserId: subject.userId };
     return audit.audited("ISSUE", parties, meta, () => ({ flow: args.flow, durationSeconds, target, ...(tenant ? { tenant } : {}) }), () =>
-      issuer.credentialsFor(subject.userId, { flow: args.flow, durationSeconds, target }, meta, {
+      issuer.credentialsFor(subject.userId, { flow: args.flow, durationSeconds, target, permission }, meta, {
         checkTenant: async (pinned) => {
           tenant = pinned;
           if (subject.self) await this.deps.tenancy.requireBound(pinned, await this.deps.tenancy.ofCaller(principal), parties, meta);

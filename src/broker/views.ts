@@ -58,6 +58,7 @@ export interface ClientKeyView {
   flow: CredentialFlow;
   durationSeconds: number;
   scopeTarget: string;
+  scopePermission: AccessPermission;
   createdAt: Date;
   expiresAt: Date;
   lastUsedAt: Date | null;
@@ -75,6 +76,7 @@ export function clientKeyView(key: Omit<ClientKeyView, "revoked" | "expired">, n
     flow: key.flow,
     durationSeconds: key.durationSeconds,
     scopeTarget: key.scopeTarget,
+    scopePermission: key.scopePermission,
     createdAt: key.createdAt,
     expiresAt: key.expiresAt,
     lastUsedAt: key.lastUsedAt,

@@ -66,6 +66,8 @@ const schema = z
     IDENTITY_POOL_ID: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d:[0-9a-f-]+$/, "must look like <region>:<uuid>"),
     CLASSIC_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "must be an IAM role ARN"),
     CLASSIC_ROLE_MAX_SESSION_SECONDS: z.coerce.number().int().min(3600).max(43200).default(3600),
+    /** The writer role (same trust and MaxSessionDuration as the classic role) for WRITE and READWRITE scopes; without it writes are refused. */
+    CLASSIC_WRITER_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "must be an IAM role ARN").optional(),
 
     S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"),
     S3_PREFIX_TEMPLATE: z
@@ -136,7 +138,7 @@ const schema = z
         refreshTokenValiditySeconds: env.POOL_B_REFRESH_TOKEN_VALIDITY_SECONDS,
       },
       identityPoolId: env.IDENTITY_POOL_ID,
-      classicRole: { arn: env.CLASSIC_ROLE_ARN, maxSessionSeconds: env.CLASSIC_ROLE_MAX_SESSION_SECONDS },
+      classicRole: { arn: env.CLASSIC_ROLE_ARN, maxSessionSeconds: env.CLASSIC_ROLE_MAX_SESSION_SECONDS, writerArn: env.CLASSIC_WRITER_ROLE_ARN },
       sessionCutoffs: { policyName: env.SESSION_CUTOFF_POLICY_NAME, maxChars: env.SESSION_CUTOFF_POLICY_MAX_CHARS },
       s3: { bucket: env.S3_BUCKET, prefixTemplate: env.S3_PREFIX_TEMPLATE },
       tokenSafetyMarginSeconds: env.TOKEN_SAFETY_MARGIN_SECONDS,

@@ -18,7 +18,7 @@ import {
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { CreateBucketCommand, PutObjectCommand, S3Client, type BucketLocationConstraint } from "@aws-sdk/client-s3";
 import { randomBytes } from "node:crypto";
-import { identityPoolRoleTrustPolicy, PRINCIPAL_TAG_MAP, TENANT_ATTRIBUTE, tenantReadRolePolicy } from "../policy/policies.js";
+import { identityPoolRoleTrustPolicy, PRINCIPAL_TAG_MAP, TENANT_ATTRIBUTE, tenantReadRolePolicy, tenantWriterRolePolicy } from "../policy/policies.js";
 
 export interface DemoUser {
   username: string;
@@ -36,6 +36,8 @@ export interface StackInfo {
   poolB: { userPoolId: string; clientId: string; clientSecret: string };
   identityPoolId: string;
   roleArn: string;
+  /** The writer role for WRITE and READWRITE scopes (classic flow only). */
+  writerRoleArn: string;
   roleMaxSessionSeconds: number;
   bucket: string;
   prefixTemplate: string;
@@ -199,6 +201,23 @@ export async function bootstrapAws(options: BootstrapOptions): Promise<StackInfo
       }),
     );
     log(`Role ${roleArn}`);
+    const writer = await iam.send(
+      new CreateRoleCommand({
+        RoleName: `${name}-tenant-writer-${randomBytes(3).toString("hex")}`,
+        AssumeRolePolicyDocument: JSON.stringify(identityPoolRoleTrustPolicy(identityPoolId)),
+        MaxSessionDuration: ROLE_MAX_SESSION_SECONDS,
+        Description: "Classic flow only, for WRITE scopes: reads and writes only under the session's tenant prefix, narrowed by a session policy",
+      }),
+    );
+    const writerRoleArn = writer.Role!.Arn!;
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: writer.Role!.RoleName!,
+        PolicyName: "tenant-prefix-read-write",
+        PolicyDocument: JSON.stringify(tenantWriterRolePolicy(bucket, PREFIX_TEMPLATE)),
+      }),
+    );
+    log(`Writer role ${writerRoleArn}`);
 
     await tolerateOnEmulator("SetIdentityPoolRoles", () =>
       identity.send(new SetIdentityPoolRolesCommand({ IdentityPoolId: identityPoolId, Roles: { authenticated: roleArn } })),
@@ -239,6 +258,7 @@ export async function bootstrapAws(options: BootstrapOptions): Promise<StackInfo
       poolB: { userPoolId: poolBId, clientId: poolBClient.UserPoolClient!.ClientId!, clientSecret: poolBClient.UserPoolClient!.ClientSecret! },
       identityPoolId,
       roleArn,
+      writerRoleArn,
       roleMaxSessionSeconds: ROLE_MAX_SESSION_SECONDS,
       bucket,
       prefixTemplate: PREFIX_TEMPLATE,
@@ -268,6 +288,7 @@ export function brokerEnvironment(stack: StackInfo, extra: Record<string, string
     POOL_B_CLIENT_SECRET: stack.poolB.clientSecret,
     IDENTITY_POOL_ID: stack.identityPoolId,
     CLASSIC_ROLE_ARN: stack.roleArn,
+    CLASSIC_WRITER_ROLE_ARN: stack.writerRoleArn,
     CLASSIC_ROLE_MAX_SESSION_SECONDS: String(stack.roleMaxSessionSeconds),
     S3_BUCKET: stack.bucket,
     S3_PREFIX_TEMPLATE: stack.prefixTemplate,

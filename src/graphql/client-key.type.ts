@@ -1,5 +1,5 @@
 import { Field, GraphQLISODateTime, ID, Int, ObjectType } from "type-graphql";
-import { CredentialFlow } from "./enums.js";
+import { AccessPermission, CredentialFlow } from "./enums.js";
 
 @ObjectType({ simpleResolvers: true, description: "A revocable key with which an unattended client fetches credentials. Never carries the secret." })
 export class ClientKey {
@@ -20,6 +20,9 @@ export class ClientKey {
 
   @Field(() => String, { description: "What each credential reaches, relative to the tenant's root (\"\" = the whole prefix)." })
   scopeTarget!: string;
+
+  @Field(() => AccessPermission)
+  scopePermission!: AccessPermission;
 
   @Field(() => GraphQLISODateTime)
   createdAt!: Date;

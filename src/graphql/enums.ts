@@ -33,8 +33,11 @@ registerEnumType(ConnectionState, {
 
 export enum AccessPermission {
   READ = "READ",
+  WRITE = "WRITE",
+  READWRITE = "READWRITE",
 }
 registerEnumType(AccessPermission, {
   name: "AccessPermission",
-  description: "What a grant allows. READ: list under a prefix and read its objects (or read one object). Writes come with a writer role.",
+  description:
+    "What a grant allows. READ: list under a prefix and read its objects (or read one object). WRITE: put objects under the prefix (or the one key) and list the prefix. READWRITE: both. No level allows deleting.",
 });

@@ -8,6 +8,7 @@ import {
   identityPoolRoleTrustPolicy,
   PRINCIPAL_TAG_MAP,
   tenantReadRolePolicy,
+  tenantWriterRolePolicy,
   tlsOnlyBucketPolicy,
 } from "../policy/policies.js";
 
@@ -103,6 +104,13 @@ export class BrokerStack extends Stack {
       assumeRolePolicyDocument: identityPoolRoleTrustPolicy(identityPool.ref),
       policies: [{ policyName: "tenant-prefix-read", policyDocument: tenantReadRolePolicy(this.bucket.bucketName, prefixTemplate) }],
     });
+    // Never the identity pool's role: only the classic flow assumes it, always with a session policy narrowing it to one grant.
+    const tenantWriter = new iam.CfnRole(this, "TenantWriter", {
+      description: "Classic flow only, for WRITE scopes: reads and writes only under the session's tenant prefix, narrowed by a session policy",
+      maxSessionDuration: ROLE_MAX_SESSION_SECONDS,
+      assumeRolePolicyDocument: identityPoolRoleTrustPolicy(identityPool.ref),
+      policies: [{ policyName: "tenant-prefix-read-write", policyDocument: tenantWriterRolePolicy(this.bucket.bucketName, prefixTemplate) }],
+    });
     new cognito.CfnIdentityPoolRoleAttachment(this, "Roles", {
       identityPoolId: identityPool.ref,
       roles: { authenticated: tenantReader.attrArn },
@@ -111,7 +119,7 @@ export class BrokerStack extends Stack {
     const identityPoolArn = this.formatArn({ service: "cognito-identity", resource: "identitypool", resourceName: identityPool.ref });
     new iam.CfnManagedPolicy(this, "BrokerPermissions", {
       description: "Least privilege for the S3 access broker: Pool B administration, Pool A look-ups, identity pool exchange, session cut-offs on the tenant role",
-      policyDocument: brokerPolicy({ poolAArn: this.poolA.userPoolArn, poolBArn: this.poolB.userPoolArn, identityPoolArn, tenantRoleArn: tenantReader.attrArn }),
+      policyDocument: brokerPolicy({ poolAArn: this.poolA.userPoolArn, poolBArn: this.poolB.userPoolArn, identityPoolArn, tenantRoleArns: [tenantReader.attrArn, tenantWriter.attrArn] }),
     });
 
     // What the broker's environment needs, as stack outputs.
@@ -122,6 +130,7 @@ export class BrokerStack extends Stack {
       PoolBClientId: poolBClient.userPoolClientId,
       IdentityPoolId: identityPool.ref,
       ClassicRoleArn: tenantReader.attrArn,
+      ClassicWriterRoleArn: tenantWriter.attrArn,
       Bucket: this.bucket.bucketName,
     };
     // The Pool B client secret is deliberately not an output: read it from Cognito into the broker's secret store.

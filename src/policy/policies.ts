@@ -60,12 +60,38 @@ function readPrefixStatements(bucket: string, prefix: string, tagCondition: Reco
   ];
 }
 
+/** What a write allows: putting objects (and finishing or abandoning multipart uploads). Never delete: no permission level includes it. */
+export const WRITE_ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"] as const;
+
+function writeStatements(bucket: string, target: string, tagCondition: Record<string, unknown>): Array<Record<string, unknown>> {
+  return [
+    {
+      Sid: "WriteOwnTarget",
+      Effect: "Allow",
+      Action: [...WRITE_ACTIONS],
+      Resource: s3Arn(bucket, target.endsWith("/") ? `${target}*` : target),
+      ...(Object.keys(tagCondition).length > 0 ? { Condition: tagCondition } : {}),
+    },
+  ];
+}
+
 /** The role's permissions: read and list only under the prefix named by the session's tenant tag. */
 export function tenantReadRolePolicy(bucket: string, prefixTemplate: string): PolicyDocument {
   const prefix = prefixTemplate.replaceAll("{tenant}", `\${aws:PrincipalTag/${TENANT_TAG_KEY}}`);
   // A session without the tag must match nothing, whatever a missing policy variable expands to.
   const requireTag = { Null: { [`aws:PrincipalTag/${TENANT_TAG_KEY}`]: "false" } };
   return { Version: "2012-10-17", Statement: readPrefixStatements(bucket, prefix, requireTag) };
+}
+
+/**
+ * The writer role's permissions (classic flow only, never the identity pool's role): read, list and
+ * write under the prefix named by the session's tenant tag. Its sessions always carry a session
+ * policy that narrows them to one granted target and permission.
+ */
+export function tenantWriterRolePolicy(bucket: string, prefixTemplate: string): PolicyDocument {
+  const prefix = prefixTemplate.replaceAll("{tenant}", `\${aws:PrincipalTag/${TENANT_TAG_KEY}}`);
+  const requireTag = { Null: { [`aws:PrincipalTag/${TENANT_TAG_KEY}`]: "false" } };
+  return { Version: "2012-10-17", Statement: [...readPrefixStatements(bucket, prefix, requireTag), ...writeStatements(bucket, prefix, requireTag)] };
 }
 
 /** Inline session policy for the classic flow: the tenant's concrete prefix, a second fence around the role policy. */
@@ -79,11 +105,27 @@ export function tenantSessionPolicy(bucket: string, prefix: string): PolicyDocum
  * is read alone, with no listing. Intersected with the role's tag-scoped policy, never wider.
  */
 export function readScopeSessionPolicy(bucket: string, target: string): PolicyDocument {
-  if (target.endsWith("/")) return tenantSessionPolicy(bucket, target);
-  return {
-    Version: "2012-10-17",
-    Statement: [{ Sid: "ReadOneObject", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: s3Arn(bucket, target) }],
-  };
+  return scopeSessionPolicy(bucket, target, "READ");
+}
+
+export type ScopePermission = "READ" | "WRITE" | "READWRITE";
+
+/**
+ * The classic flow's session policy for a scope: exactly the target and the permission. READ: a
+ * prefix lists and reads under itself, an object is read alone (no listing). WRITE: puts under the
+ * prefix, or to the one key, and lists only the prefix (a client must see where it writes). No delete.
+ */
+export function scopeSessionPolicy(bucket: string, target: string, permission: ScopePermission): PolicyDocument {
+  const statements: Array<Record<string, unknown>> = [];
+  if (permission !== "WRITE" || target.endsWith("/")) {
+    statements.push(
+      ...(target.endsWith("/")
+        ? readPrefixStatements(bucket, target, {}).filter((st) => permission !== "WRITE" || st.Sid === "ListOwnPrefixOnly")
+        : [{ Sid: "ReadOneObject", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: s3Arn(bucket, target) }]),
+    );
+  }
+  if (permission !== "READ") statements.push(...writeStatements(bucket, target, {}));
+  return { Version: "2012-10-17", Statement: statements };
 }
 
 export interface SessionCutoffEntry {
@@ -140,8 +182,8 @@ export interface BrokerResources {
   poolAArn: string;
   poolBArn: string;
   identityPoolArn: string;
-  /** The tenant role, on which the broker keeps its session cut-off policy. */
-  tenantRoleArn: string;
+  /** The tenant roles (reader, and writer when there is one), on which the broker keeps its session cut-off policy. */
+  tenantRoleArns: string[];
 }
 
 /**
@@ -161,7 +203,7 @@ export const BROKER_ACTIONS = {
   ],
   poolA: ["cognito-idp:ListUsers", "cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser", "cognito-idp:DescribeUserPoolClient"],
   identityPool: ["cognito-identity:GetId", "cognito-identity:GetCredentialsForIdentity", "cognito-identity:GetOpenIdToken"],
-  tenantRole: ["iam:PutRolePolicy", "iam:DeleteRolePolicy"],
+  tenantRoles: ["iam:PutRolePolicy", "iam:DeleteRolePolicy"],
 } as const;
 
 export function brokerPolicy(resources: BrokerResources): PolicyDocument {
@@ -171,7 +213,7 @@ export function brokerPolicy(resources: BrokerResources): PolicyDocument {
       { Sid: "AdministerDataPlatformUsers", Effect: "Allow", Action: [...BROKER_ACTIONS.poolB], Resource: resources.poolBArn },
       { Sid: "LookUpApplicationUsers", Effect: "Allow", Action: [...BROKER_ACTIONS.poolA], Resource: resources.poolAArn },
       { Sid: "ExchangeTokens", Effect: "Allow", Action: [...BROKER_ACTIONS.identityPool], Resource: resources.identityPoolArn },
-      { Sid: "CutOffIssuedSessions", Effect: "Allow", Action: [...BROKER_ACTIONS.tenantRole], Resource: resources.tenantRoleArn },
+      { Sid: "CutOffIssuedSessions", Effect: "Allow", Action: [...BROKER_ACTIONS.tenantRoles], Resource: resources.tenantRoleArns },
     ],
   };
 }

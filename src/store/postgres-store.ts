@@ -230,9 +230,9 @@ export class PostgresStore implements Store {
 
   async createClientKey(k: Omit<ClientKey, "revokedAt" | "firstUsedAt" | "lastUsedAt">): Promise<void> {
     await this.pool.query(
-      `INSERT INTO client_keys (id, user_id, name, flow, duration_seconds, secret_hash, scope_target, created_by, created_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [k.id, k.userId, k.name, k.flow, k.durationSeconds, k.secretHash, k.scopeTarget, k.createdBy, k.createdAt.getTime(), k.expiresAt.getTime()],
+      `INSERT INTO client_keys (id, user_id, name, flow, duration_seconds, secret_hash, scope_target, scope_permission, created_by, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [k.id, k.userId, k.name, k.flow, k.durationSeconds, k.secretHash, k.scopeTarget, k.scopePermission, k.createdBy, k.createdAt.getTime(), k.expiresAt.getTime()],
     );
   }
 

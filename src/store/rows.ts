@@ -11,6 +11,7 @@ export interface ClientKeyRow {
   duration_seconds: number;
   secret_hash: string;
   scope_target: string;
+  scope_permission: ClientKey["scopePermission"];
   created_by: string | null;
   created_at: number;
   expires_at: number;
@@ -37,6 +38,7 @@ export function toClientKey(row: ClientKeyRow): ClientKey {
     durationSeconds: row.duration_seconds,
     secretHash: row.secret_hash,
     scopeTarget: row.scope_target ?? "",
+    scopePermission: row.scope_permission ?? "READ",
     createdBy: row.created_by ?? null,
     createdAt: new Date(row.created_at),
     expiresAt: new Date(row.expires_at),

@@ -118,6 +118,7 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
     sql: `
       ALTER TABLE audit_events ADD COLUMN target TEXT;
       ALTER TABLE client_keys ADD COLUMN scope_target TEXT NOT NULL DEFAULT '';
+      ALTER TABLE client_keys ADD COLUMN scope_permission TEXT NOT NULL DEFAULT 'READ';
       CREATE TABLE access_grants (
         id TEXT PRIMARY KEY,
         tenant TEXT NOT NULL,

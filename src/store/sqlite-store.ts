@@ -259,10 +259,10 @@ export class SqliteStore implements Store {
   async createClientKey(k: Omit<ClientKey, "revokedAt" | "firstUsedAt" | "lastUsedAt">): Promise<void> {
     this
       .sql(
-        `INSERT INTO client_keys (id, user_id, name, flow, duration_seconds, secret_hash, scope_target, created_by, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO client_keys (id, user_id, name, flow, duration_seconds, secret_hash, scope_target, scope_permission, created_by, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(k.id, k.userId, k.name, k.flow, k.durationSeconds, k.secretHash, k.scopeTarget, k.createdBy, k.createdAt.getTime(), k.expiresAt.getTime());
+      .run(k.id, k.userId, k.name, k.flow, k.durationSeconds, k.secretHash, k.scopeTarget, k.scopePermission, k.createdBy, k.createdAt.getTime(), k.expiresAt.getTime());
   }
 
   async getClientKey(id: string): Promise<ClientKey | null> {

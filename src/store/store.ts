@@ -92,8 +92,9 @@ export interface ClientKey {
   flow: CredentialFlow;
   durationSeconds: number;
   secretHash: string;
-  /** What each credential the key obtains reaches, relative to the tenant's root ("" = all of it). */
+  /** What each credential the key obtains reaches, relative to the tenant's root ("" = all of it), and with which permission. */
   scopeTarget: string;
+  scopePermission: AccessPermission;
   /** The administrator who made the key for someone else; null when the owner made it. */
   createdBy: string | null;
   createdAt: Date;
@@ -113,8 +114,8 @@ export interface CachedCredentials {
   issuedFor: string;
 }
 
-/** What a grant allows. READ for now: writes need a writer role (issue 11's next step). */
-export type AccessPermission = "READ";
+/** What a grant allows. READ: list and read. WRITE: put (no delete, no read). READWRITE: both. */
+export type AccessPermission = "READ" | "WRITE" | "READWRITE";
 
 /** A named location under a tenant's root that the tenant's users may reach (see broker/grants/). */
 export interface AccessGrant {

@@ -4,7 +4,7 @@ import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BrokerStack } from "../../src/infra/broker-stack.js";
-import { BROKER_ACTIONS, identityPoolRoleTrustPolicy, tenantReadRolePolicy } from "../../src/policy/policies.js";
+import { BROKER_ACTIONS, identityPoolRoleTrustPolicy, tenantReadRolePolicy, tenantWriterRolePolicy } from "../../src/policy/policies.js";
 
 // Synthesised offline: no AWS account or credentials are involved.
 let stack: BrokerStack;
@@ -55,6 +55,20 @@ describe("the user pools", () => {
   });
 });
 
+describe("the writer role", () => {
+  it("trusts the identity pool like the reader, lasts 12 h, writes only under the tagged tenant's prefix, and is never the identity pool's role", () => {
+    const [writerId] = Object.entries(template.findResources("AWS::IAM::Role")).find(([id]) => id.startsWith("TenantWriter"))!;
+    const writer = roleNamed("TenantWriter");
+    expect(writer.MaxSessionDuration).toBe(43200);
+    expect(writer.AssumeRolePolicyDocument).toEqual(stack.resolve(identityPoolRoleTrustPolicy(stack.identityPool.ref)));
+    expect(writer.Policies).toEqual([
+      { PolicyName: "tenant-prefix-read-write", PolicyDocument: stack.resolve(tenantWriterRolePolicy(stack.bucket.bucketName, "tenants/{tenant}/")) },
+    ]);
+    const attachment = onlyResource("AWS::Cognito::IdentityPoolRoleAttachment");
+    expect(JSON.stringify(attachment.Roles)).not.toContain(writerId);
+  });
+});
+
 describe("who may write the tenant", () => {
   it("lists the application client's WriteAttributes explicitly, without the tenant (the CDK default is every attribute)", () => {
     const client = Object.values(template.findResources("AWS::Cognito::UserPoolClient")).find((c) => JSON.stringify(c.Properties.UserPoolId).includes("ApplicationUsers"))!;
@@ -92,16 +106,18 @@ describe("the identity pool", () => {
   });
 });
 
+const roleNamed = (prefix: string) => Object.entries(template.findResources("AWS::IAM::Role")).find(([id]) => id.startsWith(prefix))![1].Properties as Record<string, any>;
+
 describe("the tenant reader role", () => {
   it("uses exactly the shared trust policy (TagSession included) and a 12-hour maximum session", () => {
-    const role = onlyResource("AWS::IAM::Role");
+    const role = roleNamed("TenantReader");
     expect(role.MaxSessionDuration).toBe(43200);
     expect(role.AssumeRolePolicyDocument).toEqual(stack.resolve(identityPoolRoleTrustPolicy(stack.identityPool.ref)));
     expect(role.AssumeRolePolicyDocument.Statement[0].Action).toContain("sts:TagSession");
   });
 
   it("uses exactly the shared tag-scoped read policy", () => {
-    const role = onlyResource("AWS::IAM::Role");
+    const role = roleNamed("TenantReader");
     expect(role.Policies).toEqual([{ PolicyName: "tenant-prefix-read", PolicyDocument: stack.resolve(tenantReadRolePolicy(stack.bucket.bucketName, "tenants/{tenant}/")) }]);
   });
 });
@@ -123,7 +139,10 @@ describe("the broker's own policy", () => {
     for (const statement of statements) expect(JSON.stringify(statement.Resource)).not.toContain('"*"');
     // The only IAM write: the cut-off policy on the tenant role, nowhere else.
     const iamStatement = statements.find((s) => s.Action.some((a) => a.startsWith("iam:")))!;
-    expect(iamStatement.Resource).toEqual({ "Fn::GetAtt": [expect.stringMatching(/^TenantReader/), "Arn"] });
+    expect(iamStatement.Resource).toEqual([
+      { "Fn::GetAtt": [expect.stringMatching(/^TenantReader/), "Arn"] },
+      { "Fn::GetAtt": [expect.stringMatching(/^TenantWriter/), "Arn"] },
+    ]);
   });
 
   it("lists every AWS command the service layer sends (and no other)", () => {

@@ -55,7 +55,7 @@ beforeAll(async () => {
     await raw.createConnection({ userId, tenant: i % 3 === 0 ? "globex" : "acme", poolBUsername: `dp-${i}` });
     await raw.updateConnection(userId, { state: "ACTIVE", identityId: `eu-west-1:${i}` });
     if (i % 2 === 0) await raw.recordIssuance({ userId, flow: "CLASSIC", durationSeconds: 900, issuedAt: new Date(), expiresAt: new Date(Date.now() + 900_000), requestId: "seed" });
-    if (i % 5 === 0) await raw.createClientKey({ id: `key-${i}`, userId, name: `job ${i}`, flow: "ENHANCED", durationSeconds: 3600, secretHash: "ab".repeat(32), scopeTarget: "", createdBy: null, createdAt: new Date(), expiresAt: new Date(Date.now() + 86_400_000) });
+    if (i % 5 === 0) await raw.createClientKey({ id: `key-${i}`, userId, name: `job ${i}`, flow: "ENHANCED", durationSeconds: 3600, secretHash: "ab".repeat(32), scopeTarget: "", scopePermission: "READ" as const, createdBy: null, createdAt: new Date(), expiresAt: new Date(Date.now() + 86_400_000) });
   }
 });
 

@@ -1,10 +1,13 @@
 import { randomBytes } from "node:crypto";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AccessGrantsDocument,
   CreateClientKeyDocument,
   CreateAccessGrantDocument,
   DeleteAccessGrantDocument,
+  IssueCredentialsWithKeysDocument,
   IssueScopedCredentialsDocument,
   MyAccessDocument,
   ProvisionDataPlatformUserDocument,
@@ -31,11 +34,15 @@ afterAll(async () => {
 });
 
 /** A tenant of the test's own, with one provisioned user, so no test sees another's grants. */
-async function freshTenant() {
+function freshTenant() {
+  return freshTenantOn(broker);
+}
+
+async function freshTenantOn(target: BrokerUnderTest) {
   const tenant = `t${randomBytes(4).toString("hex")}`;
   const user = await freshPoolAUser(aws.stack, { tenant });
   const { idToken } = await user.signIn();
-  expect((await execute(broker.url, ProvisionDataPlatformUserDocument, {}, idToken)).errors).toBeUndefined();
+  expect((await execute(target.url, ProvisionDataPlatformUserDocument, {}, idToken)).errors).toBeUndefined();
   return { tenant, user, token: idToken };
 }
 
@@ -125,5 +132,71 @@ describe("access grants", () => {
     await execute(broker.url, CreateAccessGrantDocument, { input: { tenant, location: "other/", permission: "READ" } }, adminToken);
     await execute(broker.url, DeleteAccessGrantDocument, { id: grant.id }, adminToken);
     expect(await fetchCredentials(baseUrlOf(broker.url), scoped.data!.createClientKey.secret)).toMatchObject({ status: 403, body: { Code: "FORBIDDEN" } });
+  });
+
+  it("WRITE and READWRITE grants: write credentials come from the writer role, classic flow only, never beyond the grant", async () => {
+    const { tenant, token } = await freshTenant();
+    const grant = (location: string, permission: "READ" | "WRITE" | "READWRITE") =>
+      execute(broker.url, CreateAccessGrantDocument, { input: { tenant, location, permission } }, adminToken);
+    expect((await grant("uploads/", "WRITE")).errors).toBeUndefined();
+    expect((await grant("shared/", "READWRITE")).errors).toBeUndefined();
+    const issue = (target: string, permission: "READ" | "WRITE" | "READWRITE", flow: "CLASSIC" | "ENHANCED" = "CLASSIC") =>
+      execute(broker.url, IssueScopedCredentialsDocument, { flow, scope: { target, permission } }, token);
+
+    const upload = await issue("uploads/", "WRITE");
+    expect(upload.errors).toBeUndefined();
+    expect(upload.data!.issueCredentials.scope).toMatchObject({ permission: "WRITE", reach: `tenants/${tenant}/uploads/` });
+    const full = (await execute(broker.url, IssueScopedCredentialsDocument, { flow: "CLASSIC", scope: { target: "uploads/", permission: "WRITE" } }, token)).data!.issueCredentials;
+    // The same scope again is the same credentials (reused); a real client uploads with them.
+    expect(full.accessKeyId).toBe(upload.data!.issueCredentials.accessKeyId);
+
+    expect(reasonOf(await issue("uploads/", "READ"))).toBe("NO_GRANT");
+    expect(reasonOf(await issue("readings/", "WRITE"))).toBe("NO_GRANT");
+    expect((await issue("shared/", "READ")).data!.issueCredentials.scope.permission).toBe("READ");
+    expect((await issue("shared/x.csv", "READWRITE")).data!.issueCredentials.scope).toMatchObject({ permission: "READWRITE", grant: { location: "shared/" } });
+    expect(errorCodes(await issue("uploads/", "WRITE", "ENHANCED"))).toEqual(["BAD_USER_INPUT"]);
+  });
+
+  it("write credentials are the writer role's, and a real S3 client uploads with them", async () => {
+    const { tenant, token } = await freshTenant();
+    await execute(broker.url, CreateAccessGrantDocument, { input: { tenant, location: "", permission: "READWRITE" } }, adminToken);
+    const issued = await execute(broker.url, IssueCredentialsWithKeysDocument, { flow: "CLASSIC", scope: { target: "uploads/", permission: "WRITE" } }, token);
+    expect(issued.errors).toBeUndefined();
+    const c = issued.data!.issueCredentials;
+    const credentials = { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken };
+    const common = { region: aws.stack.region, endpoint: aws.stack.endpoint!, credentials };
+    const sts = new STSClient(common);
+    const s3 = new S3Client({ ...common, forcePathStyle: true });
+    try {
+      const identity = await sts.send(new GetCallerIdentityCommand({}));
+      expect(identity.Arn).toContain(aws.stack.writerRoleArn.split("/").at(-1));
+      const key = `tenants/${tenant}/uploads/report.csv`;
+      await s3.send(new PutObjectCommand({ Bucket: aws.stack.bucket, Key: key, Body: "a,b\n1,2\n" }));
+      expect(await (await s3.send(new GetObjectCommand({ Bucket: aws.stack.bucket, Key: key }))).Body!.transformToString()).toBe("a,b\n1,2\n");
+    } finally {
+      sts.destroy();
+      s3.destroy();
+    }
+    // READ scopes stay on the reader role.
+    const read = (await execute(broker.url, IssueCredentialsWithKeysDocument, { flow: "CLASSIC", scope: { target: "uploads/", permission: "READ" } }, token)).data!.issueCredentials;
+    const readSts = new STSClient({ ...common, credentials: { accessKeyId: read.accessKeyId, secretAccessKey: read.secretAccessKey, sessionToken: read.sessionToken } });
+    try {
+      expect((await readSts.send(new GetCallerIdentityCommand({}))).Arn).toContain(aws.stack.roleArn.split("/").at(-1));
+    } finally {
+      readSts.destroy();
+    }
+  });
+
+  it("a broker without a writer role refuses write scopes with a clear BAD_USER_INPUT", async () => {
+    const readOnly = await startBroker({ ...aws.stack, writerRoleArn: undefined as unknown as string });
+    try {
+      const { tenant, token } = await freshTenantOn(readOnly);
+      await execute(readOnly.url, CreateAccessGrantDocument, { input: { tenant, location: "", permission: "READWRITE" } }, adminToken);
+      const refused = await execute(readOnly.url, IssueScopedCredentialsDocument, { flow: "CLASSIC", scope: { target: "uploads/", permission: "WRITE" } }, token);
+      expect(errorCodes(refused)).toEqual(["BAD_USER_INPUT"]);
+      expect(refused.errors![0]!.message).toMatch(/CLASSIC_WRITER_ROLE_ARN/);
+    } finally {
+      await readOnly.close();
+    }
   });
 });

@@ -79,7 +79,7 @@ describe.each(Object.keys(stores))("the %s store", (kind) => {
     await store.recordIssuance({ ...base, userId: "u1", flow: "ENHANCED", expiresAt: new Date(1_000) });
     await store.recordIssuance({ ...base, userId: "u1", flow: "CLASSIC", expiresAt: new Date(2_000) });
     await store.recordIssuance({ ...base, userId: "u3", flow: "ENHANCED", expiresAt: new Date(3_000) });
-    const key = { flow: "ENHANCED" as const, durationSeconds: 3600, secretHash: "ab".repeat(32), scopeTarget: "", createdBy: null, createdAt: new Date(1), expiresAt: new Date(9e12) };
+    const key = { flow: "ENHANCED" as const, durationSeconds: 3600, secretHash: "ab".repeat(32), scopeTarget: "", scopePermission: "READ" as const, createdBy: null, createdAt: new Date(1), expiresAt: new Date(9e12) };
     await store.createClientKey({ ...key, id: "k1", userId: "u2", name: "a" });
     await store.createClientKey({ ...key, id: "k2", userId: "u2", name: "b", createdAt: new Date(2) });
 
@@ -150,13 +150,13 @@ describe.each(Object.keys(stores))("the %s store", (kind) => {
 
   it("keeps client keys with their hash, revocation and first use", async () => {
     await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
-    const base = { userId: "u1", flow: "CLASSIC" as const, durationSeconds: 900, secretHash: "ab".repeat(32), scopeTarget: "readings/", createdBy: "admin-1", createdAt: new Date(1000), expiresAt: new Date(9e12) };
+    const base = { userId: "u1", flow: "CLASSIC" as const, durationSeconds: 900, secretHash: "ab".repeat(32), scopeTarget: "readings/", scopePermission: "WRITE" as const, createdBy: "admin-1", createdAt: new Date(1000), expiresAt: new Date(9e12) };
     await store.createClientKey({ ...base, id: "k1", name: "nightly" });
     await store.createClientKey({ ...base, id: "k2", name: "hourly", createdAt: new Date(2000) });
     expect((await store.listClientKeys("u1")).map((k) => k.name)).toEqual(["nightly", "hourly"]);
     expect(await store.recordClientKeyUse("k1", new Date(3000))).toBe(true);
     expect(await store.recordClientKeyUse("k1", new Date(4000))).toBe(false);
-    expect(await store.getClientKey("k1")).toMatchObject({ firstUsedAt: new Date(3000), lastUsedAt: new Date(4000), revokedAt: null, createdBy: "admin-1", scopeTarget: "readings/" });
+    expect(await store.getClientKey("k1")).toMatchObject({ firstUsedAt: new Date(3000), lastUsedAt: new Date(4000), revokedAt: null, createdBy: "admin-1", scopeTarget: "readings/", scopePermission: "WRITE" });
     expect((await store.revokeClientKey("k1", new Date(5000)))!.revokedAt).toEqual(new Date(5000));
     expect((await store.revokeClientKey("k1", new Date(6000)))!.revokedAt).toEqual(new Date(5000));
     expect(await store.revokeClientKeysOf("u1", new Date(7000))).toBe(1);

@@ -350,6 +350,8 @@ describe("revocation is final", () => {
     expect(statement).toMatchObject({ Effect: "Deny", Action: "*", Resource: "*" });
     const before = new Date((statement.Condition as { DateLessThan: Record<string, string> }).DateLessThan["aws:TokenIssueTime"]!).getTime();
     expect(before).toBeGreaterThanOrEqual(Date.now() - 60_000);
+    // The writer role's sessions (WRITE scopes) are cut off by the same document.
+    expect(await cutoffPolicy(aws.stack.writerRoleArn)).toEqual(document);
     expect((await auditOf(user.sub)).find((e) => e.action === "REVOKE_DATA_PLATFORM_USER")).toMatchObject({ outcome: "SUCCESS", tenant: "acme", actorUserId: admin.sub });
   });
 });
@@ -379,10 +381,10 @@ async function upstreamCalls(): Promise<number> {
     .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
 }
 
-async function cutoffPolicy(): Promise<{ Statement: Array<Record<string, unknown>> }> {
+async function cutoffPolicy(roleArn = aws.stack.roleArn): Promise<{ Statement: Array<Record<string, unknown>> }> {
   const iam = new IAMClient({ region: aws.stack.region, endpoint: aws.stack.endpoint! });
   try {
-    const response = await iam.send(new GetRolePolicyCommand({ RoleName: roleNameOf(aws.stack.roleArn), PolicyName: "broker-session-cutoffs" }));
+    const response = await iam.send(new GetRolePolicyCommand({ RoleName: roleNameOf(roleArn), PolicyName: "broker-session-cutoffs" }));
     return JSON.parse(decodeURIComponent(response.PolicyDocument!)) as { Statement: Array<Record<string, unknown>> };
   } finally {
     iam.destroy();

@@ -4,9 +4,11 @@ import { isValidTenant, prefixForTenant } from "../../src/broker/access/tenant.j
 import {
   identityPoolRoleTrustPolicy,
   readScopeSessionPolicy,
+  scopeSessionPolicy,
   sessionCutoffPolicy,
   tenantReadRolePolicy,
   tenantSessionPolicy,
+  tenantWriterRolePolicy,
   type PolicyDocument,
   type SessionCutoffEntry,
 } from "../../src/policy/policies.js";
@@ -32,7 +34,7 @@ interface Access {
   prefix?: string;
 }
 
-async function decide(access: Access, tag: string | undefined, sessionPolicy?: PolicyDocument): Promise<Decision> {
+async function decide(access: Access, tag: string | undefined, sessionPolicy?: PolicyDocument, role: PolicyDocument = rolePolicy): Promise<Decision> {
   const result = await runSimulation(
     {
       request: {
@@ -44,7 +46,7 @@ async function decide(access: Access, tag: string | undefined, sessionPolicy?: P
           ...(access.prefix !== undefined ? { "s3:prefix": access.prefix } : {}),
         },
       },
-      identityPolicies: [{ name: "tenant-prefix-read", policy: rolePolicy }],
+      identityPolicies: [{ name: "tenant-role", policy: role }],
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       ...(sessionPolicy ? { sessionPolicy } : {}),
@@ -273,5 +275,45 @@ describe("scoped READ credentials (classic flow session policy for a granted tar
 
   it("cannot widen a session whose tag names another tenant: the role's tag fence still holds", async () => {
     expect(await decide(object(BUCKET, "tenants/acme/readings/x"), "globex", prefixScope)).toBe("Denied");
+  });
+});
+
+describe("WRITE and READWRITE scopes (writer role + scoped session policy)", () => {
+  const writerRole = tenantWriterRolePolicy(BUCKET, TEMPLATE);
+  const put = (key: string): Access => ({ action: "s3:PutObject", resource: `arn:aws:s3:::${BUCKET}/${key}` });
+  const del = (key: string): Access => ({ action: "s3:DeleteObject", resource: `arn:aws:s3:::${BUCKET}/${key}` });
+  const write = scopeSessionPolicy(BUCKET, "tenants/acme/uploads/", "WRITE");
+  const readWrite = scopeSessionPolicy(BUCKET, "tenants/acme/uploads/", "READWRITE");
+  const oneKey = scopeSessionPolicy(BUCKET, "tenants/acme/uploads/report.csv", "WRITE");
+  const rows: string[] = [];
+  afterAll(() => console.log(["Write matrix (writer role + scoped session policy, iam-simulate):", ...rows].join("\n")));
+  const cases: Array<{ scope: string; policy: PolicyDocument | undefined; request: string; access: Access; tag?: string; expected: Decision }> = [
+    { scope: "WRITE uploads/", policy: write, request: "puts under it", access: put("tenants/acme/uploads/a.csv"), expected: "Allowed" },
+    { scope: "WRITE uploads/", policy: write, request: "lists it", access: list(BUCKET, "tenants/acme/uploads/"), expected: "Allowed" },
+    { scope: "WRITE uploads/", policy: write, request: "reads under it", access: object(BUCKET, "tenants/acme/uploads/a.csv"), expected: "Denied" },
+    { scope: "WRITE uploads/", policy: write, request: "puts elsewhere in its tenant", access: put("tenants/acme/readings/a.csv"), expected: "Denied" },
+    { scope: "WRITE uploads/", policy: write, request: "puts into a look-alike (uploads2/)", access: put("tenants/acme/uploads2/a.csv"), expected: "Denied" },
+    { scope: "WRITE uploads/", policy: write, request: "puts into another tenant", access: put("tenants/globex/uploads/a.csv"), expected: "Denied" },
+    { scope: "WRITE uploads/", policy: write, request: "deletes under it", access: del("tenants/acme/uploads/a.csv"), expected: "Denied" },
+    { scope: "WRITE uploads/", policy: write, request: "tag globex puts into acme's uploads/", access: put("tenants/acme/uploads/a.csv"), tag: "globex", expected: "Denied" },
+    { scope: "READWRITE uploads/", policy: readWrite, request: "reads under it", access: object(BUCKET, "tenants/acme/uploads/a.csv"), expected: "Allowed" },
+    { scope: "READWRITE uploads/", policy: readWrite, request: "puts under it", access: put("tenants/acme/uploads/a.csv"), expected: "Allowed" },
+    { scope: "READWRITE uploads/", policy: readWrite, request: "deletes under it", access: del("tenants/acme/uploads/a.csv"), expected: "Denied" },
+    { scope: "WRITE one key", policy: oneKey, request: "puts that key", access: put("tenants/acme/uploads/report.csv"), expected: "Allowed" },
+    { scope: "WRITE one key", policy: oneKey, request: "puts a neighbour", access: put("tenants/acme/uploads/other.csv"), expected: "Denied" },
+    { scope: "WRITE one key", policy: oneKey, request: "lists its folder", access: list(BUCKET, "tenants/acme/uploads/"), expected: "Denied" },
+    { scope: "writer role alone", policy: undefined, request: "puts into its own tenant", access: put("tenants/acme/x"), expected: "Allowed" },
+    { scope: "writer role alone", policy: undefined, request: "puts into another tenant", access: put("tenants/globex/x"), expected: "Denied" },
+    { scope: "writer role alone", policy: undefined, request: "untagged session puts", access: put("tenants/acme/x"), tag: "", expected: "Denied" },
+    { scope: "writer role alone", policy: undefined, request: "deletes in its own tenant", access: del("tenants/acme/x"), expected: "Denied" },
+  ];
+  it.each(cases)("$scope: $request: $expected", async ({ scope, policy, request, access, tag, expected }) => {
+    const decision = await decide(access, tag === "" ? undefined : (tag ?? "acme"), policy, writerRole);
+    rows.push(`  ${scope.padEnd(19)} ${request.padEnd(38)} ${decision}`);
+    expect(decision).toBe(expected);
+  });
+
+  it("the ENHANCED flow's role (the identity pool's) can never write, whatever the tag", async () => {
+    for (const tag of ["acme", "globex"]) expect(await decide(put(`tenants/${tag}/uploads/a.csv`), tag)).toBe("Denied");
   });
 });

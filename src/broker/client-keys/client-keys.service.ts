@@ -1,12 +1,12 @@
 import type { Principal } from "../../auth/principal.js";
 import type { BrokerConfig } from "../../config/environment.js";
 import { BadUserInputError, ForbiddenError, type ForbiddenReason, UnauthenticatedError, UpstreamRejectedError } from "../../errors.js";
-import type { ClientKey, Connection, CredentialFlow, Store } from "../../store/store.js";
+import type { AccessPermission, ClientKey, Connection, CredentialFlow, Store } from "../../store/store.js";
 import type { Acting } from "../access/acting.js";
 import type { ApplicationStanding } from "../access/standing.js";
 import type { Tenancy } from "../access/tenancy.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
-import { type CredentialIssuer, requireUsable } from "../credentials/issuer.js";
+import { type CredentialIssuer, requireUsable, roleFor } from "../credentials/issuer.js";
 import { resolveDurationSeconds } from "../duration.js";
 import type { GrantsService } from "../grants/grants.service.js";
 import { parseLocation } from "../grants/location.js";
@@ -24,8 +24,8 @@ export interface CreateClientKeyRequest {
   flow: CredentialFlow;
   durationSeconds?: number | null;
   expiresAt?: Date | null;
-  /** READ scope, relative to the tenant's root; CLASSIC only. */
-  scope?: { target: string } | null;
+  /** Relative to the tenant's root, with a permission; CLASSIC only. */
+  scope?: { target: string; permission: AccessPermission } | null;
 }
 
 export interface CreatedClientKey {
@@ -76,7 +76,8 @@ export class ClientKeyService {
       throw new BadUserInputError(`expiresAt must be in the future and at most ${MAX_KEY_LIFETIME_DAYS} days away.`, "expiresAt");
     }
     const scopeTarget = request.scope ? parseLocation(request.scope.target, "input.scope.target") : "";
-    if (request.flow === "ENHANCED" && scopeTarget !== "") {
+    const scopePermission = request.scope?.permission ?? "READ";
+    if (request.flow === "ENHANCED" && (scopeTarget !== "" || scopePermission !== "READ")) {
       throw new BadUserInputError("A scope needs the CLASSIC flow: ENHANCED credentials always reach the tenant's whole prefix.", "input.scope");
     }
     const { id, secret, hash } = newClientKeySecret();
@@ -87,7 +88,8 @@ export class ClientKeyService {
       if (subject.self) await tenancy.requireBound(connection.tenant, await tenancy.ofCaller(principal), parties, meta);
       if (connection.state === "DISABLED") throw new UpstreamRejectedError("The data platform user is disabled.");
       // A key's scope must lie within a grant now; every issuance through it is checked again.
-      await grants.match(connection.tenant, scopeTarget, "READ");
+      roleFor(config, request.flow, scopePermission);
+      await grants.match(connection.tenant, scopeTarget, scopePermission);
       const key = {
         id,
         userId: subject.userId,
@@ -96,6 +98,7 @@ export class ClientKeyService {
         durationSeconds,
         secretHash: hash,
         scopeTarget,
+        scopePermission,
         createdBy: subject.self ? null : principal.userId,
         createdAt: new Date(now),
         expiresAt,
@@ -131,7 +134,7 @@ export class ClientKeyService {
     }
     const details = { flow: key.flow, durationSeconds: key.durationSeconds, clientKeyId: key.id, target: key.scopeTarget };
     // The key's scope, which the tenant's grants must still allow at each issuance.
-    const credentials = await issuer.credentialsFor(key.userId, { flow: key.flow, durationSeconds: key.durationSeconds, target: key.scopeTarget }, meta, {
+    const credentials = await issuer.credentialsFor(key.userId, { flow: key.flow, durationSeconds: key.durationSeconds, target: key.scopeTarget, permission: key.scopePermission }, meta, {
       beforeIssue: (connection) => this.requireStanding(key, connection, meta),
       // Each real issuance is audited; requests served from the cache are not.
       onIssued: () => audit.record("ISSUE", parties, meta, "SUCCESS", details),

@@ -1,8 +1,9 @@
 import type { BrokerConfig } from "../../config/environment.js";
 import type { IdentityExchange } from "../../cognito/identity-exchange.js";
 import { ForbiddenError, NotProvisionedError } from "../../errors.js";
-import { readScopeSessionPolicy } from "../../policy/policies.js";
-import type { AccessGrant, Connection, CredentialFlow, Store } from "../../store/store.js";
+import { BadUserInputError } from "../../errors.js";
+import { scopeSessionPolicy } from "../../policy/policies.js";
+import type { AccessGrant, AccessPermission, Connection, CredentialFlow, Store } from "../../store/store.js";
 import type { GrantsService } from "../grants/grants.service.js";
 import { prefixForTenant } from "../access/tenant.js";
 import { type ClientConfiguration, clientConfiguration, type IssuedCredentials } from "../client-config.js";
@@ -24,8 +25,17 @@ export function requireUsable(connection: Connection | null): Connection {
 export interface IssueRequest {
   flow: CredentialFlow;
   durationSeconds: number;
-  /** Relative to the tenant's root (already validated): "" for the whole prefix, a prefix ending in "/", or one object key. READ only. */
+  /** Relative to the tenant's root (already validated): "" for the whole prefix, a prefix ending in "/", or one object key. */
   target: string;
+  permission: AccessPermission;
+}
+
+/** Writes go through the writer role (classic flow only); reads through the tenant role. */
+export function roleFor(config: BrokerConfig, flow: CredentialFlow, permission: AccessPermission): string {
+  if (permission === "READ") return config.classicRole.arn;
+  if (flow !== "CLASSIC") throw new BadUserInputError("Writing needs the CLASSIC flow: only it carries the session policy that narrows a session to its grant.", "scope.permission");
+  if (!config.classicRole.writerArn) throw new BadUserInputError("This broker has no writer role (CLASSIC_WRITER_ROLE_ARN): only READ scopes can be issued.", "scope.permission");
+  return config.classicRole.writerArn;
 }
 
 export interface IssueOptions {
@@ -67,23 +77,24 @@ export class CredentialIssuer {
 
   async credentialsFor(userId: string, request: IssueRequest, meta: RequestMeta, options: IssueOptions = {}): Promise<TemporaryCredentialsView> {
     const { store, locks } = this.deps;
-    const { flow, durationSeconds, target } = request;
+    const { flow, durationSeconds, target, permission } = request;
+    const roleArn = roleFor(this.deps.config, flow, permission);
     const connection = requireUsable(await store.getConnection(userId));
     await options.checkTenant?.(connection.tenant);
     // Least privilege: the scope must lie within one of the tenant's grants (FORBIDDEN otherwise).
-    const grant = await this.deps.grants.match(connection.tenant, target, "READ");
+    const grant = await this.deps.grants.match(connection.tenant, target, permission);
     const prefix = prefixForTenant(this.deps.config.s3.prefixTemplate, connection.tenant);
-    const wanted = issuedFor(connection, prefix, flow, durationSeconds, target);
+    const wanted = issuedFor(connection, prefix, flow, durationSeconds, target, permission);
     const issue = () =>
       locks.run(userId, async () => {
         // Read again under the lock: a revocation or move that ran first is final for this request.
         const current = requireUsable(await store.getConnection(userId));
-        if (issuedFor(current, prefix, flow, durationSeconds, target) !== wanted) throw accessChanged();
+        if (issuedFor(current, prefix, flow, durationSeconds, target, permission) !== wanted) throw accessChanged();
         // Another replica may have issued while this one waited for the lock: reuse what it stored.
         const shared = current.state === "ACTIVE" ? await store.getCachedCredentials(userId, flow, durationSeconds) : null;
         if (shared && shared.issuedFor === wanted && reusable(shared, this.deps.now())) return shared;
         await options.beforeIssue?.(current);
-        const issued = await this.issueUpstream(current, flow, durationSeconds, prefix + target, meta);
+        const issued = await this.issueUpstream(current, { flow, durationSeconds, roleArn, permission }, prefix + target, meta);
         await options.onIssued?.();
         if (current.state === "ACTIVE") await store.putCachedCredentials(userId, flow, durationSeconds, { ...issued, issuedFor: wanted });
         return issued;
@@ -95,11 +106,17 @@ export class CredentialIssuer {
     const after = await store.getConnection(userId);
     if (after?.state === "REVOKED") throw new ForbiddenError("This user's data platform access was revoked.", "REVOKED");
     if (!after || after.epoch !== connection.epoch || after.tenant !== connection.tenant) throw accessChanged();
-    return this.view(credentials, flow, durationSeconds, connection.identityId!, prefix, target, grant);
+    return this.view(credentials, flow, durationSeconds, connection.identityId!, prefix, { target, permission, grant });
   }
 
   /** `reach`: the full prefix or key the session may read (the tenant's prefix plus the scope's target). */
-  private async issueUpstream(connection: Connection, flow: CredentialFlow, durationSeconds: number, reach: string, meta: RequestMeta): Promise<IssuedCredentials> {
+  private async issueUpstream(
+    connection: Connection,
+    how: { flow: CredentialFlow; durationSeconds: number; roleArn: string; permission: AccessPermission },
+    reach: string,
+    meta: RequestMeta,
+  ): Promise<IssuedCredentials> {
+    const { flow, durationSeconds } = how;
     const { config, exchange, store, custody } = this.deps;
     const identityId = connection.identityId!;
     const idToken = await custody.freshIdToken(connection);
@@ -109,11 +126,11 @@ export class CredentialIssuer {
         : exchange.classicCredentials({
             identityId,
             idToken,
-            roleArn: config.classicRole.arn,
+            roleArn: how.roleArn,
             durationSeconds,
             // Per user, so CloudTrail names who acted (the enhanced flow's name is fixed by Cognito).
             sessionName: connection.poolBUsername,
-            sessionPolicy: JSON.stringify(readScopeSessionPolicy(config.s3.bucket, reach)),
+            sessionPolicy: JSON.stringify(scopeSessionPolicy(config.s3.bucket, reach, how.permission)),
           }),
     );
     await store.recordIssuance({
@@ -133,9 +150,9 @@ export class CredentialIssuer {
     durationSeconds: number,
     identityId: string,
     prefix: string,
-    target: string,
-    grant: AccessGrant,
+    scope: { target: string; permission: AccessPermission; grant: AccessGrant },
   ): TemporaryCredentialsView {
+    const { target } = scope;
     const { config } = this.deps;
     let snippets: ClientConfiguration | undefined;
     return {
@@ -150,7 +167,7 @@ export class CredentialIssuer {
       prefix,
       s3Uri: `s3://${config.s3.bucket}/${prefix}${target}`,
       identityId,
-      scope: { target, reach: `${prefix}${target}`, permission: "READ", grant },
+      scope: { ...scope, reach: `${prefix}${target}` },
       // Built only when a client asks for it: most callers select the keys alone.
       get clientConfiguration() {
         return (snippets ??= clientConfiguration(credentials, config.aws.region));

@@ -37,7 +37,7 @@ export class GrantsService {
 
   /** The grant that allows `permission` on `target` (relative to the tenant's root), the narrowest one when several do. */
   async match(tenant: string, target: string, permission: AccessPermission): Promise<AccessGrant> {
-    const matching = (await this.grantsOf(tenant)).filter((g) => g.permission === permission && covers(g.location, target));
+    const matching = (await this.grantsOf(tenant)).filter((g) => allows(g.permission, permission) && covers(g.location, target));
     if (matching.length === 0) {
       throw new ForbiddenError(`No access grant of this tenant allows ${permission} on "${target}"; see myAccess for what you can reach.`, "NO_GRANT");
     }
@@ -79,6 +79,11 @@ export class GrantsService {
       return grant;
     });
   }
+}
+
+/** READWRITE allows READ and WRITE; READ and WRITE allow only themselves. */
+export function allows(granted: AccessPermission, requested: AccessPermission): boolean {
+  return granted === requested || granted === "READWRITE";
 }
 
 function requireTenant(tenant: string): string {

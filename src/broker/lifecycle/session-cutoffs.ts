@@ -19,7 +19,8 @@ const POLICY_LOCK = "broker/session-cutoffs";
  */
 export class SessionCutoffs {
   constructor(
-    private readonly deps: { store: Store; policies: RolePolicies; locks: UserLocks; policyName: string; maxChars: number; now: () => number },
+    /** `roles`: every role that sessions of data platform users can have (the reader, and the writer when there is one). */
+    private readonly deps: { store: Store; roles: RolePolicies[]; locks: UserLocks; policyName: string; maxChars: number; now: () => number },
   ) {}
 
   /** Records the cut-off and rewrites the policy; if AWS fails, the entry stays and the next write (or a retried revocation) applies it. */
@@ -33,15 +34,14 @@ export class SessionCutoffs {
 
   /** Writes the policy from every entry still in force (or removes it when none is). */
   async apply(): Promise<CutoffWidth | "NONE"> {
-    const { store, policies, locks, policyName, maxChars } = this.deps;
+    const { store, roles, locks, policyName, maxChars } = this.deps;
     return locks.run(POLICY_LOCK, async () => {
       const rendered = sessionCutoffPolicy(await store.sessionCutoffs(new Date(this.deps.now())), maxChars);
-      if (!rendered) {
-        await upstream(() => policies.remove(policyName));
-        return "NONE";
+      for (const role of roles) {
+        if (rendered) await upstream(() => role.put(policyName, rendered.document));
+        else await upstream(() => role.remove(policyName));
       }
-      await upstream(() => policies.put(policyName, rendered.document));
-      return rendered.width;
+      return rendered ? rendered.width : "NONE";
     });
   }
 }
