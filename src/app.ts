@@ -10,6 +10,8 @@ import { ClientKeyService } from "./broker/client-keys/client-keys.service.js";
 import { CredentialIssuer } from "./broker/credentials/issuer.js";
 import { TokenCustody } from "./broker/credentials/token-custody.js";
 import { GrantsService } from "./broker/grants/grants.service.js";
+import { ObjectAccessService } from "./broker/grants/object-access.service.js";
+import { UserS3 } from "./cognito/user-s3.js";
 import { LifecycleService } from "./broker/lifecycle/lifecycle.service.js";
 import { SessionCutoffs } from "./broker/lifecycle/session-cutoffs.js";
 import { RateLimits } from "./broker/rate-limits.js";
@@ -93,6 +95,11 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     verifier,
     lifecycle: lifecycleState,
     broker,
+    objects: new ObjectAccessService({
+      broker,
+      s3: new UserS3({ region: config.aws.region, endpoint: config.aws.endpoint, bucket: config.s3.bucket, requestTimeoutMs: config.aws.requestTimeoutMs }),
+      now,
+    }),
     clientKeys: new ClientKeyService({ config, store, acting, tenancy, standing, audit, issuer, grants, rateLimits, now }),
     rateLimits,
     store,

@@ -1,5 +1,6 @@
 import type { Principal } from "../auth/principal.js";
 import type { BrokerService } from "../broker/broker.service.js";
+import type { ObjectAccessService } from "../broker/grants/object-access.service.js";
 import type { ClientKeyService } from "../broker/client-keys/client-keys.service.js";
 import type { RateLimits } from "../broker/rate-limits.js";
 import type { RequestLoaders } from "../broker/request-loaders.js";
@@ -15,6 +16,7 @@ export interface GraphQLContext {
   log: RequestLogger;
   broker: BrokerService;
   clientKeys: ClientKeyService;
+  objects: ObjectAccessService;
   rateLimits: RateLimits;
   loaders: RequestLoaders;
   /** Names the request's operation in metrics. */

@@ -6,6 +6,7 @@ import { ClientKeyResolver } from "./client-key.resolver.js";
 import { ConnectionResolver } from "./connection.resolver.js";
 import { CredentialsResolver } from "./credentials.resolver.js";
 import { GrantsResolver } from "./grants.resolver.js";
+import { ObjectsResolver } from "./objects.resolver.js";
 
 let built: Promise<GraphQLSchema> | undefined;
 
@@ -17,7 +18,7 @@ let built: Promise<GraphQLSchema> | undefined;
  */
 export function brokerSchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
-    resolvers: [ConnectionResolver, CredentialsResolver, ClientKeyResolver, GrantsResolver],
+    resolvers: [ConnectionResolver, CredentialsResolver, ClientKeyResolver, GrantsResolver, ObjectsResolver],
     authChecker,
     validate: false,
   });

@@ -8,6 +8,7 @@ import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import type { Principal } from "../auth/principal.js";
 import { bearerToken, type PoolATokenVerifier } from "../auth/pool-a-verifier.js";
 import type { BrokerService } from "../broker/broker.service.js";
+import type { ObjectAccessService } from "../broker/grants/object-access.service.js";
 import type { ClientKeyService } from "../broker/client-keys/client-keys.service.js";
 import type { RateLimits } from "../broker/rate-limits.js";
 import { createRequestLoaders } from "../broker/request-loaders.js";
@@ -59,6 +60,7 @@ export interface HttpServerDependencies {
   verifier: PoolATokenVerifier;
   broker: BrokerService;
   clientKeys: ClientKeyService;
+  objects: ObjectAccessService;
   rateLimits: RateLimits;
   store: Store;
   lifecycle: Lifecycle;
@@ -195,6 +197,7 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
     log: request.log,
     broker: deps.broker,
     clientKeys: deps.clientKeys,
+    objects: deps.objects,
     rateLimits: deps.rateLimits,
     loaders: createRequestLoaders(deps.store),
     // Only names the schema defines reach the label, so its values stay a small, fixed set.

@@ -150,6 +150,8 @@ describe("the broker's own policy", () => {
     const sent = new Set<string>();
     for (const file of readdirSync(dir)) {
       const source = readFileSync(join(dir, file), "utf8");
+      // S3 calls are signed with the end user's own scoped credentials, never the broker's.
+      if (/client-s3"/.test(source)) continue;
       for (const [, name] of source.matchAll(/new (\w+)Command\(/g)) {
         if (name === "AssumeRoleWithWebIdentity") continue; // authorised by the web identity token, not by IAM
         const service = /client-iam"/.test(source)

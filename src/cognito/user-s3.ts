@@ -1,0 +1,79 @@
+import { ListObjectsV2Command, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { awsCall } from "./aws-errors.js";
+
+export interface UserCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+}
+
+export interface S3Settings {
+  region: string;
+  endpoint?: string | undefined;
+  bucket: string;
+  requestTimeoutMs: number;
+}
+
+/**
+ * S3 as the end user: everything here is signed with the user's own scoped temporary credentials
+ * (the broker holds no S3 permission). Presigning is local; listing is one S3 call.
+ */
+export class UserS3 {
+  constructor(private readonly settings: S3Settings) {}
+
+  private client(credentials: UserCredentials): S3Client {
+    const { region, endpoint, requestTimeoutMs } = this.settings;
+    return new S3Client({
+      region,
+      credentials,
+      ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+      requestHandler: { requestTimeout: requestTimeoutMs, throwOnRequestTimeout: true },
+    });
+  }
+
+  async presignDownload(credentials: UserCredentials, key: string, expiresInSeconds: number): Promise<string> {
+    const s3 = this.client(credentials);
+    try {
+      return await getSignedUrl(s3, new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }), { expiresIn: expiresInSeconds });
+    } finally {
+      s3.destroy();
+    }
+  }
+
+  /** A browser form upload of exactly `key`, at most `maxBytes`, with an optional fixed content type. */
+  async presignUpload(credentials: UserCredentials, key: string, options: { maxBytes: number; contentType?: string | undefined; expiresInSeconds: number }) {
+    const s3 = this.client(credentials);
+    try {
+      return await createPresignedPost(s3, {
+        Bucket: this.settings.bucket,
+        Key: key,
+        Conditions: [
+          ["content-length-range", 0, options.maxBytes],
+          ["eq", "$key", key],
+          ...(options.contentType ? [["eq", "$Content-Type", options.contentType] as ["eq", string, string]] : []),
+        ],
+        Fields: options.contentType ? { "Content-Type": options.contentType } : {},
+        Expires: options.expiresInSeconds,
+      });
+    } finally {
+      s3.destroy();
+    }
+  }
+
+  async list(credentials: UserCredentials, prefix: string, page: { first: number; after?: string | null | undefined }) {
+    const s3 = this.client(credentials);
+    try {
+      const response = await awsCall("ListObjectsV2", () =>
+        s3.send(new ListObjectsV2Command({ Bucket: this.settings.bucket, Prefix: prefix, MaxKeys: page.first, ...(page.after ? { ContinuationToken: page.after } : {}) })),
+      );
+      return {
+        objects: (response.Contents ?? []).map((o) => ({ key: o.Key ?? "", size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) })),
+        nextToken: response.IsTruncated ? (response.NextContinuationToken ?? null) : null,
+      };
+    } finally {
+      s3.destroy();
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { Arg, Authorized, Ctx, Float, ID, Int, Mutation, Query, Resolver } from "type-graphql";
+import type { Principal } from "../auth/principal.js";
+import type { PresignedDownloadView, PresignedUploadView } from "../broker/grants/object-access.service.js";
+import type { GraphQLContext } from "./context.type.js";
+import { CurrentUser } from "./current-user.decorator.js";
+import { ObjectPage, PresignedDownload, PresignedUpload } from "./objects.type.js";
+import { RateLimited } from "./rate-limit.middleware.js";
+
+const userIdArg = { nullable: true, description: "Act for this Pool A user (administrators only)." } as const;
+const expiresArg = { nullable: true, description: "1 to 3600 seconds; default 900. Never later than the signing credentials." } as const;
+
+@Authorized()
+@Resolver()
+export class ObjectsResolver {
+  @Query(() => ObjectPage, { description: "Objects under a prefix within a READ grant, a page at a time (keys relative to the tenant's root)." })
+  async objects(
+    @CurrentUser() principal: Principal,
+    @Ctx() context: GraphQLContext,
+    @Arg("prefix", () => String, { defaultValue: "", description: '"" or a prefix ending in "/".' }) prefix: string,
+    @Arg("first", () => Int, { defaultValue: 100, description: "1 to 1000." }) first: number,
+    @Arg("after", () => String, { nullable: true }) after?: string | null,
+    @Arg("userId", () => ID, userIdArg) userId?: string | null,
+  ) {
+    const page = await context.objects.list(principal, { prefix, first, after, userId }, context);
+    return { objects: page.objects, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
+  }
+
+  @Mutation(() => PresignedDownload, { description: "A download URL for one object within a READ grant." })
+  @RateLimited()
+  presignDownload(
+    @CurrentUser() principal: Principal,
+    @Ctx() context: GraphQLContext,
+    @Arg("key", () => String, { description: "Relative to the tenant's root." }) key: string,
+    @Arg("expiresInSeconds", () => Int, expiresArg) expiresInSeconds?: number | null,
+    @Arg("userId", () => ID, userIdArg) userId?: string | null,
+  ): Promise<PresignedDownloadView> {
+    return context.objects.download(principal, { key, expiresInSeconds, userId }, context);
+  }
+
+  @Mutation(() => PresignedUpload, { description: "A presigned POST for exactly one key within a WRITE grant, at most maxBytes." })
+  @RateLimited()
+  presignUpload(
+    @CurrentUser() principal: Principal,
+    @Ctx() context: GraphQLContext,
+    @Arg("key", () => String, { description: "Relative to the tenant's root." }) key: string,
+    @Arg("maxBytes", () => Float, { description: "The largest body S3 accepts for this upload (1 byte to 5 GiB)." }) maxBytes: number,
+    @Arg("contentType", () => String, { nullable: true, description: "When set, the upload must carry exactly this Content-Type." }) contentType?: string | null,
+    @Arg("expiresInSeconds", () => Int, expiresArg) expiresInSeconds?: number | null,
+    @Arg("userId", () => ID, userIdArg) userId?: string | null,
+  ): Promise<PresignedUploadView> {
+    return context.objects.upload(principal, { key, maxBytes, contentType, expiresInSeconds, userId }, context);
+  }
+}

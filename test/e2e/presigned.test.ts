@@ -1,0 +1,95 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  CreateAccessGrantDocument,
+  ObjectsDocument,
+  PresignDownloadDocument,
+  PresignUploadDocument,
+  ProvisionDataPlatformUserDocument,
+} from "../generated/graphql.js";
+import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
+import { errorCodes, execute } from "../support/graphql-client.js";
+import { startLocalAws, type LocalAws } from "../support/local-aws.js";
+import { freshPoolAUser } from "../support/pool-a-users.js";
+
+/**
+ * What a front end does over GraphQL alone: see what it can reach, upload through a presigned POST
+ * into a WRITE grant, list it, download it through a presigned URL; real HTTP against moto.
+ * (moto does not evaluate the POST policy's conditions; the policy the broker signed is checked.)
+ */
+let aws: LocalAws;
+let broker: BrokerUnderTest;
+let adminToken: string;
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  broker = await startBroker(aws.stack, { RATE_LIMIT_MUTATIONS_PER_MINUTE: "10000" });
+  adminToken = (await (await freshPoolAUser(aws.stack, { admin: true })).signIn()).idToken;
+});
+
+afterAll(async () => {
+  await broker?.close();
+  await aws?.stop();
+});
+
+async function freshTenantWith(grants: Array<{ location: string; permission: "READ" | "WRITE" | "READWRITE" }>) {
+  const tenant = `t${randomBytes(4).toString("hex")}`;
+  for (const input of grants) expect((await execute(broker.url, CreateAccessGrantDocument, { input: { tenant, ...input } }, adminToken)).errors).toBeUndefined();
+  const { idToken } = await (await freshPoolAUser(aws.stack, { tenant })).signIn();
+  expect((await execute(broker.url, ProvisionDataPlatformUserDocument, {}, idToken)).errors).toBeUndefined();
+  return { tenant, token: idToken };
+}
+
+describe("presigned uploads, listing and downloads", () => {
+  it("upload into a WRITE grant, list it, download it: over GraphQL and plain HTTP only", async () => {
+    const { tenant, token } = await freshTenantWith([
+      { location: "uploads/", permission: "READWRITE" },
+      { location: "readings/", permission: "READ" },
+    ]);
+    const body = `device,reading\n${tenant}-1,42\n`;
+
+    const presigned = await execute(broker.url, PresignUploadDocument, { key: "uploads/today.csv", maxBytes: 1024, contentType: "text/csv" }, token);
+    expect(presigned.errors).toBeUndefined();
+    const upload = presigned.data!.presignUpload;
+    const fields = upload.fields as Record<string, string>;
+    expect(fields.key).toBe(`tenants/${tenant}/uploads/today.csv`);
+    // The policy the broker signed: exactly this key, at most maxBytes, this content type, and an expiry.
+    const policy = JSON.parse(Buffer.from(fields.Policy!, "base64").toString("utf8")) as { expiration: string; conditions: unknown[] };
+    expect(policy.conditions).toEqual(
+      expect.arrayContaining([["content-length-range", 0, 1024], ["eq", "$key", `tenants/${tenant}/uploads/today.csv`], ["eq", "$Content-Type", "text/csv"]]),
+    );
+    expect(new Date(policy.expiration).getTime()).toBeLessThanOrEqual(new Date(upload.expiresAt).getTime() + 1000);
+
+    const form = new FormData();
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
+    form.append("file", new Blob([body], { type: "text/csv" }), "today.csv");
+    const posted = await fetch(upload.url, { method: "POST", body: form });
+    expect(posted.status).toBeLessThan(300);
+
+    const listed = await execute(broker.url, ObjectsDocument, { prefix: "uploads/", first: 10 }, token);
+    expect(listed.errors).toBeUndefined();
+    expect(listed.data!.objects.objects).toEqual([expect.objectContaining({ key: "uploads/today.csv", size: body.length })]);
+
+    const download = await execute(broker.url, PresignDownloadDocument, { key: "uploads/today.csv", expiresInSeconds: 300 }, token);
+    expect(download.errors).toBeUndefined();
+    const link = download.data!.presignDownload;
+    expect(new Date(link.expiresAt).getTime() - Date.now()).toBeLessThanOrEqual(300_000);
+    expect(link.url).toContain("X-Amz-Security-Token");
+    const fetched = await fetch(link.url);
+    expect(fetched.status).toBe(200);
+    expect(await fetched.text()).toBe(body);
+  });
+
+  it("refuses uploads outside WRITE grants, downloads outside READ grants, and bad input", async () => {
+    const { token } = await freshTenantWith([{ location: "readings/", permission: "READ" }]);
+    const reason = (r: { errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> | undefined }) => r.errors?.[0]?.extensions?.reason;
+    expect(reason(await execute(broker.url, PresignUploadDocument, { key: "readings/x.csv", maxBytes: 10 }, token))).toBe("NO_GRANT");
+    expect(reason(await execute(broker.url, PresignDownloadDocument, { key: "other/x.csv" }, token))).toBe("NO_GRANT");
+    expect(reason(await execute(broker.url, ObjectsDocument, { prefix: "", first: 10 }, token))).toBe("NO_GRANT");
+    expect(errorCodes(await execute(broker.url, PresignDownloadDocument, { key: "readings/" }, token))).toEqual(["BAD_USER_INPUT"]);
+    expect(errorCodes(await execute(broker.url, PresignDownloadDocument, { key: "../globex/x" }, token))).toEqual(["BAD_USER_INPUT"]);
+    expect(errorCodes(await execute(broker.url, PresignDownloadDocument, { key: "readings/x", expiresInSeconds: 7200 }, token))).toEqual(["BAD_USER_INPUT"]);
+    expect(errorCodes(await execute(broker.url, PresignUploadDocument, { key: "readings/x", maxBytes: 0 }, token))).toEqual(["BAD_USER_INPUT"]);
+    expect(errorCodes(await execute(broker.url, ObjectsDocument, { prefix: "readings", first: 10 }, token))).toEqual(["BAD_USER_INPUT"]);
+  });
+});
