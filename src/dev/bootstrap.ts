@@ -184,38 +184,31 @@ export async function bootstrapAws(options: BootstrapOptions): Promise<StackInfo
     log(`Identity pool ${identityPoolId}`);
 
     const bucket = `${name}-data-${randomBytes(4).toString("hex")}`;
-    const role = await iam.send(
-      new CreateRoleCommand({
-        RoleName: `${name}-tenant-reader-${randomBytes(3).toString("hex")}`,
-        AssumeRolePolicyDocument: JSON.stringify(identityPoolRoleTrustPolicy(identityPoolId)),
-        MaxSessionDuration: ROLE_MAX_SESSION_SECONDS,
-        Description: "Assumed through the identity pool; reads only the prefix named by the session's tenant tag",
-      }),
-    );
-    const roleArn = role.Role!.Arn!;
-    await iam.send(
-      new PutRolePolicyCommand({
-        RoleName: role.Role!.RoleName!,
-        PolicyName: "tenant-prefix-read",
-        PolicyDocument: JSON.stringify(tenantReadRolePolicy(bucket, PREFIX_TEMPLATE)),
-      }),
+    // Both roles trust this identity pool's authenticated identities, for 12-hour sessions.
+    const tenantRole = async (kind: string, description: string, policyName: string, policy: object) => {
+      const created = await iam.send(
+        new CreateRoleCommand({
+          RoleName: `${name}-tenant-${kind}-${randomBytes(3).toString("hex")}`,
+          AssumeRolePolicyDocument: JSON.stringify(identityPoolRoleTrustPolicy(identityPoolId)),
+          MaxSessionDuration: ROLE_MAX_SESSION_SECONDS,
+          Description: description,
+        }),
+      );
+      await iam.send(new PutRolePolicyCommand({ RoleName: created.Role!.RoleName!, PolicyName: policyName, PolicyDocument: JSON.stringify(policy) }));
+      return created.Role!.Arn!;
+    };
+    const roleArn = await tenantRole(
+      "reader",
+      "Assumed through the identity pool; reads only the prefix named by the session's tenant tag",
+      "tenant-prefix-read",
+      tenantReadRolePolicy(bucket, PREFIX_TEMPLATE),
     );
     log(`Role ${roleArn}`);
-    const writer = await iam.send(
-      new CreateRoleCommand({
-        RoleName: `${name}-tenant-writer-${randomBytes(3).toString("hex")}`,
-        AssumeRolePolicyDocument: JSON.stringify(identityPoolRoleTrustPolicy(identityPoolId)),
-        MaxSessionDuration: ROLE_MAX_SESSION_SECONDS,
-        Description: "Classic flow only, for WRITE scopes: reads and writes only under the session's tenant prefix, narrowed by a session policy",
-      }),
-    );
-    const writerRoleArn = writer.Role!.Arn!;
-    await iam.send(
-      new PutRolePolicyCommand({
-        RoleName: writer.Role!.RoleName!,
-        PolicyName: "tenant-prefix-read-write",
-        PolicyDocument: JSON.stringify(tenantWriterRolePolicy(bucket, PREFIX_TEMPLATE)),
-      }),
+    const writerRoleArn = await tenantRole(
+      "writer",
+      "Classic flow only, for WRITE scopes: reads and writes only under the session's tenant prefix, narrowed by a session policy",
+      "tenant-prefix-read-write",
+      tenantWriterRolePolicy(bucket, PREFIX_TEMPLATE),
     );
     log(`Writer role ${writerRoleArn}`);
 

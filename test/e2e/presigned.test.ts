@@ -1,16 +1,10 @@
-import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  CreateAccessGrantDocument,
-  ObjectsDocument,
-  PresignDownloadDocument,
-  PresignUploadDocument,
-  ProvisionDataPlatformUserDocument,
-} from "../generated/graphql.js";
+import { ObjectsDocument, PresignDownloadDocument, PresignUploadDocument } from "../generated/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { errorCodes, execute } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
 import { freshPoolAUser } from "../support/pool-a-users.js";
+import { freshTenant, type GrantInput } from "../support/tenants.js";
 
 /**
  * What a front end does over GraphQL alone: see what it can reach, upload through a presigned POST
@@ -32,13 +26,7 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-async function freshTenantWith(grants: Array<{ location: string; permission: "READ" | "WRITE" | "READWRITE" }>) {
-  const tenant = `t${randomBytes(4).toString("hex")}`;
-  for (const input of grants) expect((await execute(broker.url, CreateAccessGrantDocument, { input: { tenant, ...input } }, adminToken)).errors).toBeUndefined();
-  const { idToken } = await (await freshPoolAUser(aws.stack, { tenant })).signIn();
-  expect((await execute(broker.url, ProvisionDataPlatformUserDocument, {}, idToken)).errors).toBeUndefined();
-  return { tenant, token: idToken };
-}
+const freshTenantWith = (grants: GrantInput[]) => freshTenant(broker.url, aws.stack, { adminToken, grants });
 
 describe("presigned uploads, listing and downloads", () => {
   it("upload into a WRITE grant, list it, download it: over GraphQL and plain HTTP only", async () => {

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,13 +9,13 @@ import {
   IssueCredentialsWithKeysDocument,
   IssueScopedCredentialsDocument,
   MyAccessDocument,
-  ProvisionDataPlatformUserDocument,
 } from "../generated/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { baseUrlOf, fetchCredentials } from "../support/credential-endpoint.js";
 import { errorCodes, execute } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
 import { freshPoolAUser } from "../support/pool-a-users.js";
+import { freshTenant as freshTenantIn } from "../support/tenants.js";
 
 let aws: LocalAws;
 let broker: BrokerUnderTest;
@@ -33,18 +32,8 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-/** A tenant of the test's own, with one provisioned user, so no test sees another's grants. */
-function freshTenant() {
-  return freshTenantOn(broker);
-}
-
-async function freshTenantOn(target: BrokerUnderTest) {
-  const tenant = `t${randomBytes(4).toString("hex")}`;
-  const user = await freshPoolAUser(aws.stack, { tenant });
-  const { idToken } = await user.signIn();
-  expect((await execute(target.url, ProvisionDataPlatformUserDocument, {}, idToken)).errors).toBeUndefined();
-  return { tenant, user, token: idToken };
-}
+const freshTenant = () => freshTenantOn(broker);
+const freshTenantOn = (target: BrokerUnderTest) => freshTenantIn(target.url, aws.stack);
 
 const reasonOf = (r: { errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> | undefined }) => r.errors?.[0]?.extensions?.reason;
 
