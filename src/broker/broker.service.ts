@@ -25,6 +25,13 @@ import {
 
 const MAX_PAGE_SIZE = 100;
 
+/** An audit context is the caller's free text: printable, at most 256 characters. */
+function auditContextOf(raw: string | null | undefined): string | undefined {
+  if (raw === null || raw === undefined || raw === "") return undefined;
+  if (raw.length > 256 || /[\u0000-\u001f\u007f]/.test(raw)) throw new BadUserInputError("auditContext must be at most 256 printable characters.", "auditContext");
+  return raw;
+}
+
 function pageSize(first: number): number {
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
     throw new BadUserInputError(`first must be a whole number from 1 to ${MAX_PAGE_SIZE}.`, "first");
@@ -103,6 +110,7 @@ export class BrokerService {
       previousTenant: e.previousTenant ?? null,
       clientKeyId: e.clientKeyId ?? null,
       target: e.target ?? null,
+      auditContext: e.auditContext ?? null,
     }));
     return { nodes, hasNextPage: page.hasNextPage, endCursor: nodes.at(-1)?.id ?? null };
   }
@@ -139,7 +147,13 @@ export class BrokerService {
 
   async issueCredentials(
     principal: Principal,
-    args: { flow: CredentialFlow; durationSeconds?: number | null; userId?: string | null; scope?: { target: string; permission: AccessPermission } | null },
+    args: {
+      flow: CredentialFlow;
+      durationSeconds?: number | null;
+      userId?: string | null;
+      scope?: { target: string; permission: AccessPermission } | null;
+      auditContext?: string | null;
+    },
     meta: RequestMeta,
   ): Promise<TemporaryCredentialsView> {
     const { acting, audit, issuer, config } = this.deps;
@@ -153,9 +167,10 @@ export class BrokerService {
         "scope",
       );
     }
+    const auditContext = auditContextOf(args.auditContext);
     let tenant: string | undefined;
     const parties = { actorUserId: principal.userId, subjectUserId: subject.userId };
-    return audit.audited("ISSUE", parties, meta, () => ({ flow: args.flow, durationSeconds, target, ...(tenant ? { tenant } : {}) }), () =>
+    return audit.audited("ISSUE", parties, meta, () => ({ flow: args.flow, durationSeconds, target, ...(auditContext ? { auditContext } : {}), ...(tenant ? { tenant } : {}) }), () =>
       issuer.credentialsFor(subject.userId, { flow: args.flow, durationSeconds, target, permission }, meta, {
         checkTenant: async (pinned) => {
           tenant = pinned;

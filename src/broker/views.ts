@@ -109,6 +109,7 @@ export interface AuditEventView {
   previousTenant: string | null;
   clientKeyId: string | null;
   target: string | null;
+  auditContext: string | null;
 }
 
 export interface AuditEventPageView {

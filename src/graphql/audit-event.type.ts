@@ -51,6 +51,9 @@ export class AuditEvent {
 
   @Field(() => String, { nullable: true, description: "What the event is about under the tenant's root: an issuance's scope target, a grant's location (\"\" = the whole prefix)." })
   target!: string | null;
+
+  @Field(() => String, { nullable: true, description: "The caller's own words on why (a job or purpose), given with issueCredentials." })
+  auditContext!: string | null;
 }
 
 @ObjectType({ simpleResolvers: true, description: "A page of audit events, newest first." })

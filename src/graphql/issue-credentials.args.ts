@@ -19,6 +19,9 @@ export class IssueCredentialsArgs {
   })
   scope?: CredentialScopeInput | null;
 
+  @Field(() => String, { nullable: true, description: "Why (a job or purpose, at most 256 characters), recorded in the audit trail with the issuance, as S3 Access Grants' AuditContext." })
+  auditContext?: string | null;
+
   @Field(() => ID, { nullable: true, description: "Act for this Pool A user (administrators only)." })
   userId?: string | null;
 }

@@ -85,6 +85,7 @@ export interface AuditRow {
   reason: string | null;
   client_request_id: string | null;
   target: string | null;
+  audit_context: string | null;
 }
 
 export function toAuditEvent(r: AuditRow): AuditEvent {
@@ -105,6 +106,7 @@ export function toAuditEvent(r: AuditRow): AuditEvent {
     ...(r.reason ? { reason: r.reason } : {}),
     ...(r.client_request_id ? { clientRequestId: r.client_request_id } : {}),
     ...(r.target !== null && r.target !== undefined ? { target: r.target } : {}),
+    ...(r.audit_context ? { auditContext: r.audit_context } : {}),
   };
 }
 
@@ -177,7 +179,7 @@ export function openTokenColumns(row: TokenRow, cipher: TokenCipher): PoolBToken
 
 /** The audit columns in insert order, and the values of one event for them: one list for both stores. */
 export const AUDIT_COLUMNS =
-  "at, actor_user_id, subject_user_id, action, outcome, request_id, flow, duration_seconds, error_code, client_key_id, tenant, previous_tenant, reason, client_request_id, target";
+  "at, actor_user_id, subject_user_id, action, outcome, request_id, flow, duration_seconds, error_code, client_key_id, tenant, previous_tenant, reason, client_request_id, target, audit_context";
 
 export function auditValues(e: AuditEvent): unknown[] {
   return [
@@ -196,6 +198,7 @@ export function auditValues(e: AuditEvent): unknown[] {
     e.reason ?? null,
     e.clientRequestId ?? null,
     e.target ?? null,
+    e.auditContext ?? null,
   ];
 }
 

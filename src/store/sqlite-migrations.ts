@@ -117,6 +117,7 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
     name: "access grants; the target of audited events; scoped client keys",
     sql: `
       ALTER TABLE audit_events ADD COLUMN target TEXT;
+      ALTER TABLE audit_events ADD COLUMN audit_context TEXT;
       ALTER TABLE client_keys ADD COLUMN scope_target TEXT NOT NULL DEFAULT '';
       ALTER TABLE client_keys ADD COLUMN scope_permission TEXT NOT NULL DEFAULT 'READ';
       CREATE TABLE access_grants (

@@ -80,6 +80,8 @@ export interface AuditEvent {
   reason?: string;
   /** What the event is about under the tenant's root: an issuance's scope target, a grant's location ("" = the whole prefix). */
   target?: string;
+  /** The caller's own words on why (a job or purpose), as S3 Access Grants' AuditContext; never trusted. */
+  auditContext?: string;
   /** The X-Request-Id the client sent, kept beside the broker's own request id (never trusted as it). */
   clientRequestId?: string;
 }

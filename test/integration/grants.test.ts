@@ -3,6 +3,7 @@ import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AccessGrantsDocument,
+  AuditEventsDocument,
   CreateClientKeyDocument,
   CreateAccessGrantDocument,
   DeleteAccessGrantDocument,
@@ -187,5 +188,16 @@ describe("access grants", () => {
     } finally {
       await readOnly.close();
     }
+  });
+
+  it("records the caller's audit context with the issuance, and refuses one that is too long", async () => {
+    const { user, token } = await freshTenant();
+    const issued = await execute(broker.url, IssueScopedCredentialsDocument, { flow: "CLASSIC", auditContext: "nightly export #42" }, token);
+    expect(issued.errors).toBeUndefined();
+    const trail = await execute(broker.url, AuditEventsDocument, { first: 5 }, token);
+    expect(trail.data!.auditEvents.nodes.find((e) => e.action === "ISSUE")).toMatchObject({ auditContext: "nightly export #42", subjectUserId: user.sub });
+    const tooLong = await execute(broker.url, IssueScopedCredentialsDocument, { flow: "CLASSIC", auditContext: "x".repeat(257) }, token);
+    expect(errorCodes(tooLong)).toEqual(["BAD_USER_INPUT"]);
+    expect(tooLong.errors![0]!.extensions!.field).toBe("auditContext");
   });
 });

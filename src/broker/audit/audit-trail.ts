@@ -5,7 +5,7 @@ import type { RequestMeta } from "../request-meta.js";
 import { toBrokerError } from "../upstream-errors.js";
 
 /** What an event says beyond who, what and when. Never a secret. */
-export type AuditDetails = Pick<AuditEvent, "flow" | "durationSeconds" | "clientKeyId" | "tenant" | "previousTenant" | "reason" | "errorCode" | "target">;
+export type AuditDetails = Pick<AuditEvent, "flow" | "durationSeconds" | "clientKeyId" | "tenant" | "previousTenant" | "reason" | "errorCode" | "target" | "auditContext">;
 
 /** Who acts (a Pool A user, or the client key's owner) on whom. */
 export interface AuditParties {
