@@ -84,6 +84,15 @@ async function metricValue(url: string, name: string, labels: string): Promise<n
   return line ? Number(line.split(" ").at(-1)) : 0;
 }
 
+/** The sum of a counter over all its label sets. */
+async function metricSum(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
+}
+
 interface Scenario {
   name: string;
   url: string;
@@ -158,6 +167,27 @@ async function storm(urls: string[], tokens: string[]) {
   return { requests: requests.length, upstream, errors, seconds };
 }
 
+const SCOPED_ISSUE = 'mutation { issueCredentials(flow: CLASSIC, durationSeconds: 3600, scope: { target: "readings/", permission: READ }) { accessKeyId secretAccessKey sessionToken expiration } }';
+const LATENCY_ISSUANCES = 40;
+
+/**
+ * Real issuances one after another (each duration is new, so nothing is reused): the median time
+ * per issuance and the AWS calls each made, read from the broker's own upstream-call counter.
+ */
+async function issuanceLatency(url: string, token: string, scope: string, offset: number) {
+  const callsBefore = await metricSum(url, "broker_upstream_calls_total");
+  const times: number[] = [];
+  for (let i = 0; i < LATENCY_ISSUANCES; i += 1) {
+    const started = performance.now();
+    const result = await gql(url, token, `mutation { issueCredentials(flow: CLASSIC, durationSeconds: ${1000 + offset + i} ${scope}) { accessKeyId } }`);
+    times.push(performance.now() - started);
+    if (result.body.errors) throw new Error(`issuance failed: ${JSON.stringify(result.body.errors)}`);
+  }
+  const calls = (await metricSum(url, "broker_upstream_calls_total")) - callsBefore;
+  times.sort((a, b) => a - b);
+  return { medianMs: times[Math.floor(times.length / 2)]!, awsCallsPerIssuance: calls / LATENCY_ISSUANCES };
+}
+
 async function main(): Promise<void> {
   useEmulatorCredentials();
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
@@ -205,7 +235,19 @@ async function main(): Promise<void> {
         body: JSON.stringify({ query: "mutation { issueCredentials(flow: CLASSIC, durationSeconds: 3600) { accessKeyId secretAccessKey sessionToken expiration } }" }),
         headers: { authorization: `Bearer ${aliceToken}` },
       },
+      {
+        name: "4. issueCredentials scoped READ readings/ (warm cache)",
+        url: `${broker.url}/graphql`,
+        body: JSON.stringify({ query: SCOPED_ISSUE }),
+        headers: { authorization: `Bearer ${aliceToken}` },
+      },
     ]);
+
+    say(`issuance latency: ${LATENCY_ISSUANCES} real issuances each, unscoped and scoped ...`);
+    const latency = {
+      unscoped: await issuanceLatency(broker.url, aliceToken, "", 0),
+      scoped: await issuanceLatency(broker.url, aliceToken, 'scope: { target: "readings/", permission: READ }', LATENCY_ISSUANCES),
+    };
 
     say(`creating ${STORM_USERS} users and provisioning them ...`);
     const tokens = await createUsers(stack, STORM_USERS);
@@ -255,7 +297,7 @@ async function main(): Promise<void> {
     for (const replica of replicas) await replica.stop();
     await schema.drop();
 
-    const [base, status, issue] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
+    const [base, status, issue, scoped] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
     const cpu = cpus()[0]?.model ?? "unknown CPU";
     const out = [
       "",
@@ -269,6 +311,12 @@ async function main(): Promise<void> {
       `| --- | ---: | ---: |`,
       `| connectionStatus / baseline (2/1) | ${(status.rps / base.rps).toFixed(2)} | ≥ 1.0 |`,
       `| issueCredentials warm / baseline (3/1) | ${(issue.rps / base.rps).toFixed(2)} | ≥ 0.9 |`,
+      `| scoped issueCredentials warm / unscoped (4/3) | ${(scoped.rps / issue.rps).toFixed(2)} | |`,
+      "",
+      `| real issuance (moto), ${LATENCY_ISSUANCES} in a row | median ms | AWS calls per issuance |`,
+      `| --- | ---: | ---: |`,
+      `| unscoped CLASSIC | ${latency.unscoped.medianMs.toFixed(1)} | ${latency.unscoped.awsCallsPerIssuance.toFixed(1)} |`,
+      `| scoped READ readings/ | ${latency.scoped.medianMs.toFixed(1)} | ${latency.scoped.awsCallsPerIssuance.toFixed(1)} |`,
       "",
       `| storm: ${STORM_USERS} users × ${STORM_REQUESTS_PER_USER} concurrent issueCredentials | requests | upstream issuances | errors | seconds |`,
       `| --- | ---: | ---: | ---: | ---: |`,
