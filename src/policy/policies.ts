@@ -94,24 +94,12 @@ export function tenantWriterRolePolicy(bucket: string, prefixTemplate: string): 
   return { Version: "2012-10-17", Statement: [...readPrefixStatements(bucket, prefix, requireTag), ...writeStatements(bucket, prefix, requireTag)] };
 }
 
-/** Inline session policy for the classic flow: the tenant's concrete prefix, a second fence around the role policy. */
-export function tenantSessionPolicy(bucket: string, prefix: string): PolicyDocument {
-  return { Version: "2012-10-17", Statement: readPrefixStatements(bucket, prefix, {}) };
-}
-
-/**
- * The classic flow's session policy for a READ scope: `target` is the full key or prefix (the
- * tenant's prefix plus a granted location). A prefix lists and reads only under itself; an object
- * is read alone, with no listing. Intersected with the role's tag-scoped policy, never wider.
- */
-export function readScopeSessionPolicy(bucket: string, target: string): PolicyDocument {
-  return scopeSessionPolicy(bucket, target, "READ");
-}
-
 export type ScopePermission = "READ" | "WRITE" | "READWRITE";
 
 /**
- * The classic flow's session policy for a scope: exactly the target and the permission. READ: a
+ * The classic flow's session policy for a scope, the one the broker sends: exactly the target (the
+ * tenant's prefix plus a granted location) and the permission, a second fence around the role's
+ * tag-scoped policy (the intersection is never wider). READ: a
  * prefix lists and reads under itself, an object is read alone (no listing). WRITE: puts under the
  * prefix, or to the one key, and lists only the prefix (a client must see where it writes). No delete.
  */

@@ -3,11 +3,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { isValidTenant, prefixForTenant } from "../../src/broker/access/tenant.js";
 import {
   identityPoolRoleTrustPolicy,
-  readScopeSessionPolicy,
   scopeSessionPolicy,
   sessionCutoffPolicy,
   tenantReadRolePolicy,
-  tenantSessionPolicy,
   tenantWriterRolePolicy,
   type PolicyDocument,
   type SessionCutoffEntry,
@@ -94,7 +92,7 @@ describe("the role's tag-scoped policy", () => {
   it.each(matrix)("$request: $expected", async ({ request, access, tag, expected }) => {
     const enhanced = await decide(access, tag);
     // The classic flow adds the broker's session policy for the session's own tenant.
-    const classic = tag !== undefined && isValidTenant(tag) ? await decide(access, tag, tenantSessionPolicy(BUCKET, prefixForTenant(TEMPLATE, tag))) : "n/a (tenant refused)";
+    const classic = tag !== undefined && isValidTenant(tag) ? await decide(access, tag, scopeSessionPolicy(BUCKET, prefixForTenant(TEMPLATE, tag), "READ")) : "n/a (tenant refused)";
     printed.push(`  ${request.padEnd(44)} tag=${JSON.stringify(tag ?? null).padEnd(15)} enhanced=${enhanced.padEnd(8)} classic=${classic}`);
     expect(enhanced).toBe(expected);
     if (classic !== "n/a (tenant refused)") expect(classic).toBe(expected);
@@ -104,7 +102,7 @@ describe("the role's tag-scoped policy", () => {
 describe("the classic flow's session policy", () => {
   it("is a second fence: even a role allowing the whole bucket reaches only the tenant's prefix", async () => {
     const wideOpen: PolicyDocument = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] };
-    const session = tenantSessionPolicy(BUCKET, "tenants/acme/");
+    const session = scopeSessionPolicy(BUCKET, "tenants/acme/", "READ");
     const run = async (access: Access) => {
       const result = await runSimulation(
         {
@@ -191,7 +189,7 @@ describe("cutting off sessions already issued (the broker's cut-off policy on th
         identityPolicies: [{ name: "tenant-prefix-read", policy: rolePolicy }, ...(cutoff ? [{ name: "broker-session-cutoffs", policy: cutoff }] : [])],
         serviceControlPolicies: [],
         resourceControlPolicies: [],
-        ...(classic ? { sessionPolicy: tenantSessionPolicy(BUCKET, "tenants/acme/") } : {}),
+        ...(classic ? { sessionPolicy: scopeSessionPolicy(BUCKET, "tenants/acme/", "READ") } : {}),
       },
       {},
     );
@@ -249,8 +247,8 @@ describe("cutting off sessions already issued (the broker's cut-off policy on th
 describe("scoped READ credentials (classic flow session policy for a granted target)", () => {
   const rows: string[] = [];
   afterAll(() => console.log(["Scoped READ matrix (role policy + scoped session policy, iam-simulate):", ...rows].join("\n")));
-  const prefixScope = readScopeSessionPolicy(BUCKET, "tenants/acme/readings/");
-  const objectScope = readScopeSessionPolicy(BUCKET, "tenants/acme/readings/2026-11-01.csv");
+  const prefixScope = scopeSessionPolicy(BUCKET, "tenants/acme/readings/", "READ");
+  const objectScope = scopeSessionPolicy(BUCKET, "tenants/acme/readings/2026-11-01.csv", "READ");
   const cases: Array<{ scope: string; policy: PolicyDocument; request: string; access: Access; expected: Decision }> = [
     { scope: "readings/", policy: prefixScope, request: "reads an object under it", access: object(BUCKET, "tenants/acme/readings/2026-11-01.csv"), expected: "Allowed" },
     { scope: "readings/", policy: prefixScope, request: "lists it", access: list(BUCKET, "tenants/acme/readings/"), expected: "Allowed" },

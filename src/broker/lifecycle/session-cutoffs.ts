@@ -33,7 +33,7 @@ export class SessionCutoffs {
   }
 
   /** Writes the policy from every entry still in force (or removes it when none is). */
-  async apply(): Promise<CutoffWidth | "NONE"> {
+  private async apply(): Promise<CutoffWidth | "NONE"> {
     const { store, roles, locks, policyName, maxChars } = this.deps;
     return locks.run(POLICY_LOCK, async () => {
       const rendered = sessionCutoffPolicy(await store.sessionCutoffs(new Date(this.deps.now())), maxChars);
