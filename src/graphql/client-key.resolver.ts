@@ -35,7 +35,7 @@ export class ClientKeyResolver {
     return {
       key: clientKeyView(created.key, Date.now()),
       secret: created.secret,
-      setup: clientKeySetup(`${context.publicUrl}/v1/credentials`, created.secret, context.region, created.key.name),
+      setup: clientKeySetup(context.publicUrl, created.secret, context.region, created.key.name),
     };
   }
 

@@ -43,16 +43,25 @@ export class ClientKey {
   expired!: boolean;
 }
 
-@ObjectType({ simpleResolvers: true, description: "Configuration for the two ways an unchanged AWS SDK or CLI fetches credentials with the key." })
+@ObjectType({ simpleResolvers: true, description: "Configuration for each way an unchanged AWS SDK, CLI or tool fetches credentials with the key." })
 export class ClientKeySetup {
   @Field(() => String, { description: "The credential endpoint URL (plain http is accepted by the SDKs only on loopback)." })
   endpoint!: string;
 
-  @Field(() => String, { description: "Environment variables for the SDKs' container credentials provider." })
+  @Field(() => String, { description: "The one command that puts the s3-broker helper on PATH (npm, which comes with Node)." })
+  installHelper!: string;
+
+  @Field(() => String, { description: "Environment variables for the SDKs' container credentials provider, straight to the broker." })
   containerEnvironment!: string;
 
-  @Field(() => String, { description: "A ~/.aws/config profile that runs the credential_process helper." })
+  @Field(() => String, { description: "A ~/.aws/config profile that runs the helper's credential-process mode." })
   credentialProcessProfile!: string;
+
+  @Field(() => String, { description: "The helper's update mode: a profile of ~/.aws/credentials kept fresh, for tools that read only that file." })
+  credentialsFileUpdate!: string;
+
+  @Field(() => String, { description: "The helper's serve mode: a loopback IMDSv2 and container endpoint, for tools that read only the metadata service." })
+  localEndpoint!: string;
 }
 
 @ObjectType({ simpleResolvers: true, description: "A new client key. The secret is shown here once and never again." })

@@ -17,6 +17,7 @@ import { ApolloArmor } from "@escape.tech/graphql-armor";
 import type { BrokerConfig } from "../config/environment.js";
 import type { GraphQLContext } from "../graphql/context.type.js";
 import { registerCredentialEndpoint } from "./credential-endpoint.js";
+import { registerHelperDownload } from "./helper-download.js";
 import { enableDefaultMetrics, graphqlPaths, httpDuration, httpRequests, metricsRegistry } from "../metrics.js";
 import { clientRequestIdOf } from "./request-ids.js";
 import { formatErrorFor, logUnexpectedErrors, withRequestId } from "./error-formatting.js";
@@ -249,6 +250,8 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
     // Classic-flow credentials belong to the configured role's account; the enhanced flow's role is the identity pool's choice.
     accountIdFor: (flow) => (flow === "CLASSIC" ? accountId : undefined),
   });
+
+  registerHelperDownload(app);
 
   app.get("/", async (_request, reply) => reply.redirect("/graphql"));
 

@@ -14,7 +14,7 @@ import { startLocalAws, type LocalAws } from "../support/local-aws.js";
 import { tokenFor } from "../support/users.js";
 
 const run = promisify(execFile);
-const HELPER = resolve(import.meta.dirname, "../../src/cli/s3-broker.mjs");
+const HELPER = resolve(import.meta.dirname, "../../src/cli/s3-broker/main.mjs");
 
 let aws: LocalAws;
 let broker: BrokerUnderTest;
@@ -121,7 +121,7 @@ describe("the AWS CLI with a credential_process profile", () => {
   it("fails with the broker's reason on stderr when the key is revoked", async () => {
     await execute(broker.url, RevokeClientKeyDocument, { id: keyId }, alice);
     const helper = run("node", [HELPER, "credential-process", "--endpoint", endpoint, "--key-file", keyFile, "--no-cache"], { env: cleanEnv({}) });
-    await expect(helper).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("The client key was revoked.") });
+    await expect(helper).rejects.toMatchObject({ code: 3, stderr: expect.stringContaining("The client key was revoked.") });
   });
 
   it("explains a missing key and refuses plain http off loopback", async () => {

@@ -55,6 +55,9 @@ describe("client keys over GraphQL", () => {
     expect(created.setup.endpoint).toBe(`${base}/v1/credentials`);
     expect(created.setup.containerEnvironment).toContain(`AWS_CONTAINER_AUTHORIZATION_TOKEN='${created.secret}'`);
     expect(created.setup.credentialProcessProfile).toContain(`credential_process = s3-broker credential-process --endpoint ${base}/v1/credentials`);
+    expect(created.setup.installHelper).toBe(`npm install -g ${base}/helper/s3-broker.tgz`);
+    expect(created.setup.credentialsFileUpdate).toContain(`s3-broker update --endpoint ${base}/v1/credentials --key-file ~/.config/s3-broker/s3-broker-nightly-export.key --profile s3-broker-nightly-export`);
+    expect(created.setup.localEndpoint).toContain(`s3-broker serve --endpoint ${base}/v1/credentials`);
     // Default lifetime: 90 days.
     expect(new Date(created.key.expiresAt).getTime() - Date.now()).toBeGreaterThan(89 * 86_400_000);
 

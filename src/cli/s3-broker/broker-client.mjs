@@ -1,0 +1,113 @@
+// Talking to the broker's credential endpoint with a client key: the one network call every mode makes.
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { BrokerRefusal, EXIT, HelperError } from "./errors.mjs";
+
+const REQUEST_TIMEOUT_MS = 15_000;
+
+/**
+ * The broker hands out the credentials it issued while more than 20 minutes remain (README,
+ * "Unattended clients"), so asking a minute after that gets the next ones. Short-lived credentials
+ * (under 38 minutes) are renewed at half their lifetime instead.
+ */
+export const RENEW_BEFORE_MS = 19 * 60_000;
+
+/**
+ * @typedef {{ accessKeyId: string, secretAccessKey: string, sessionToken: string, expiration: Date, accountId?: string, obtainedAt: Date }} Credentials
+ */
+
+/** When the helper asks the broker for the next credentials. @param {Credentials} credentials */
+export function renewalTime(credentials) {
+  const expires = credentials.expiration.getTime();
+  const lifetime = expires - credentials.obtainedAt.getTime();
+  return new Date(expires - Math.min(RENEW_BEFORE_MS, Math.max(0, lifetime) / 2));
+}
+
+/** Processes started without a shell (credential_process, systemd) do not expand `~`. @param {string} path */
+export function expandHome(path) {
+  return path === "~" || path.startsWith("~/") ? join(homedir(), path.slice(1)) : path;
+}
+
+/** @param {string} hostname */
+export function isLoopbackHost(hostname) {
+  return hostname === "localhost" || hostname === "[::1]" || hostname === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/** The SDKs accept plain http only on loopback; so does this helper, so a key never crosses a network in clear. @param {string | undefined} endpoint */
+export function checkEndpoint(endpoint) {
+  if (!endpoint) throw new HelperError("--endpoint is required (or set S3_BROKER_ENDPOINT)", EXIT.USAGE);
+  let url;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new HelperError(`--endpoint is not a URL: ${endpoint}`, EXIT.USAGE);
+  }
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname))) {
+    throw new HelperError("--endpoint must use https (plain http is accepted only on loopback)", EXIT.USAGE);
+  }
+  return url.toString();
+}
+
+/** The key from --key-file, else S3_BROKER_CLIENT_KEY; never from the command line, where `ps` would show it. @param {string | undefined} keyFile */
+export function readClientKey(keyFile) {
+  let key = process.env.S3_BROKER_CLIENT_KEY;
+  if (keyFile) {
+    try {
+      key = readFileSync(expandHome(keyFile), "utf8");
+    } catch (error) {
+      throw new HelperError(`cannot read the client key file ${keyFile}: ${/** @type {NodeJS.ErrnoException} */ (error).code ?? error}`, EXIT.USAGE);
+    }
+  }
+  key = key?.trim();
+  if (!key) throw new HelperError("no client key: pass --key-file PATH or set S3_BROKER_CLIENT_KEY", EXIT.USAGE);
+  return key;
+}
+
+/** Values end up in INI files and HTTP answers: anything but printable ASCII could inject lines. @param {unknown} value */
+function credentialField(value) {
+  return typeof value === "string" && /^[\x21-\x7e]+$/.test(value) ? value : null;
+}
+
+/**
+ * GET the credential endpoint with the key. Resolves to credentials; rejects with a BrokerRefusal
+ * (the broker answered with an error) or a HelperError (the broker could not be reached).
+ * @param {string} endpoint @param {string} key @param {() => number} [now]
+ * @returns {Promise<Credentials>}
+ */
+export async function fetchCredentials(endpoint, key, now = Date.now) {
+  let response;
+  try {
+    response = await fetch(endpoint, { headers: { authorization: key, accept: "application/json" }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  } catch (error) {
+    const cause = /** @type {{ cause?: { code?: string } }} */ (error).cause?.code ?? /** @type {Error} */ (error).name;
+    throw new HelperError(`cannot reach the broker at ${endpoint} (${cause})`, EXIT.TRANSIENT);
+  }
+  const text = await response.text();
+  /** @type {any} */
+  let body = {};
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // described below by status
+  }
+  if (!response.ok) {
+    const code = typeof body.Code === "string" ? body.Code : `HTTP${response.status}`;
+    const detail = typeof body.Message === "string" ? `${code}: ${body.Message}` : `HTTP ${response.status}`;
+    const retryAfter = Number(response.headers.get("retry-after"));
+    throw new BrokerRefusal(`the broker refused the request (HTTP ${response.status}) - ${detail}`, {
+      status: response.status,
+      code,
+      ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
+    });
+  }
+  const accessKeyId = credentialField(body.AccessKeyId);
+  const secretAccessKey = credentialField(body.SecretAccessKey);
+  const sessionToken = credentialField(body.Token);
+  const expiration = typeof body.Expiration === "string" ? new Date(body.Expiration) : new Date(Number.NaN);
+  if (!accessKeyId || !secretAccessKey || !sessionToken || Number.isNaN(expiration.getTime())) {
+    throw new HelperError("the broker's answer is missing credential fields or holds malformed ones", EXIT.TRANSIENT);
+  }
+  const accountId = credentialField(body.AccountId);
+  return { accessKeyId, secretAccessKey, sessionToken, expiration, obtainedAt: new Date(now()), ...(accountId ? { accountId } : {}) };
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// The broker's client-side helper, for customers' machines: AWS credentials from the broker with a
+// client key, in the three ways unchanged tools read them. Needs nothing but Node (20 or later).
+import { CREDENTIAL_PROCESS_USAGE, credentialProcess } from "./credential-process.mjs";
+import { EXIT, HelperError } from "./errors.mjs";
+import { SERVE_USAGE, serve } from "./serve.mjs";
+import { UPDATE_USAGE, update } from "./update.mjs";
+
+const MODES = {
+  "credential-process": { run: credentialProcess, usage: CREDENTIAL_PROCESS_USAGE },
+  update: { run: update, usage: UPDATE_USAGE },
+  serve: { run: serve, usage: SERVE_USAGE },
+};
+
+const USAGE = `Usage: s3-broker <mode> [options]     (s3-broker <mode> --help for each)
+
+Temporary AWS credentials from the S3 access broker, authenticated by a client key, for tools
+that cannot be changed:
+
+  credential-process   print credentials for credential_process (AWS CLI, botocore, JS and Go SDKs)
+  update               keep a profile of a shared credentials file fresh (rclone, s3cmd, cron jobs)
+  serve                a loopback IMDSv2 and container credentials endpoint (any SDK, rclone)
+
+Exit codes, in every mode: 0 done; 1 broker unreachable or busy (retry); 2 usage or local
+configuration; 3 the broker refused the key (revoked, expired, owner gone): a person must act.`;
+
+async function main() {
+  const [mode, ...args] = process.argv.slice(2);
+  if (mode === undefined || mode === "--help" || mode === "-h" || mode === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const chosen = MODES[/** @type {keyof typeof MODES} */ (mode)];
+  if (!chosen) throw new HelperError(`unknown mode ${JSON.stringify(mode)}\n\n${USAGE}`, EXIT.USAGE);
+  await chosen.run(args);
+}
+
+main().then(
+  () => process.exit(EXIT.OK),
+  (error) => {
+    process.stderr.write(`s3-broker: ${error instanceof HelperError ? error.message : error}\n`);
+    process.exit(error instanceof HelperError ? error.exitCode : EXIT.TRANSIENT);
+  },
+);

@@ -1,0 +1,263 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readProfile } from "../../src/cli/s3-broker/credentials-file.mjs";
+import { ClientKeysDocument, CreateClientKeyDocument, ProvisionDataPlatformUserDocument, RevokeClientKeyDocument } from "../generated/graphql.js";
+import { HELPER, listWith, startServe, toolEnv, type S3Target, type Tool } from "../support/aws-tools.js";
+import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
+import { baseUrlOf } from "../support/credential-endpoint.js";
+import { execute } from "../support/graphql-client.js";
+import { startLocalAws, type LocalAws } from "../support/local-aws.js";
+import { freshPoolAUser } from "../support/pool-a-users.js";
+
+const run = promisify(execFile);
+const SAMPLE = "tenants/acme/README.txt";
+const OTHER_PROFILES = "# team keys: leave alone\n[default]\naws_access_key_id = AKIAOWNKEY\naws_secret_access_key = own\n\n[tenant-2]\nregion = eu-west-1\n";
+
+let aws: LocalAws;
+let broker: BrokerUnderTest;
+let endpoint: string;
+let target: S3Target;
+let workDir: string;
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  broker = await startBroker(aws.stack, { RATE_LIMIT_CREDENTIAL_ENDPOINT_PER_MINUTE: "1000" });
+  endpoint = `${baseUrlOf(broker.url)}/v1/credentials`;
+  target = { endpoint: aws.moto.endpoint, region: aws.stack.region, bucket: aws.stack.bucket, prefix: "tenants/acme/" };
+  workDir = mkdtempSync(join(tmpdir(), "helper-modes-"));
+});
+
+afterAll(async () => {
+  await broker?.close();
+  await aws?.stop();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+/** A fresh acme user with a provisioned connection and a client key, saved to a key file as the set-up says. */
+async function freshKey(name: string, input: Record<string, unknown> = { flow: "ENHANCED" }) {
+  const user = await freshPoolAUser(aws.stack);
+  const { idToken } = await user.signIn();
+  expect((await execute(broker.url, ProvisionDataPlatformUserDocument, {}, idToken)).errors).toBeUndefined();
+  const created = await execute(broker.url, CreateClientKeyDocument, { input: { name, ...input } as never }, idToken);
+  expect(created.errors).toBeUndefined();
+  const dir = mkdtempSync(join(workDir, `${name}-`));
+  const keyFile = join(dir, "client.key");
+  writeFileSync(keyFile, `${created.data!.createClientKey.secret}\n`, { mode: 0o600 });
+  return {
+    dir,
+    keyFile,
+    id: created.data!.createClientKey.key.id,
+    lastUsedAt: async () => (await execute(broker.url, ClientKeysDocument, {}, idToken)).data!.clientKeys[0]!.lastUsedAt,
+    revoke: async () => expect((await execute(broker.url, RevokeClientKeyDocument, { id: created.data!.createClientKey.key.id }, idToken)).errors).toBeUndefined(),
+  };
+}
+
+const helper = (args: string[], env: NodeJS.ProcessEnv) => run(process.execPath, [HELPER, ...args], { env });
+
+describe("s3-broker update: a profile of a shared credentials file kept fresh", () => {
+  it("--once writes the profile and nothing else; the AWS CLI, boto3, the JS SDK, rclone and s3cmd read the prefix with it", async () => {
+    const key = await freshKey("update-once");
+    const file = join(key.dir, "credentials");
+    writeFileSync(file, OTHER_PROFILES, { mode: 0o644 });
+    const env = toolEnv(key.dir, {});
+    const { stderr } = await helper(["update", "--endpoint", endpoint, "--key-file", key.keyFile, "--profile", "tenant", "--credentials-file", file, "--once"], env);
+    expect(stderr).toMatch(/wrote profile tenant in .*credentials \(expires /);
+    const text = readFileSync(file, "utf8");
+    expect(text.startsWith(OTHER_PROFILES)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readProfile(text, "tenant")).toMatchObject({ aws_access_key_id: "TESTACCESSKEY12345", x_security_token_expires: expect.stringMatching(/^2\d{3}-/) });
+    expect(stderr).not.toContain(readProfile(text, "tenant")!.aws_session_token);
+
+    const fileEnv = toolEnv(key.dir, { AWS_SHARED_CREDENTIALS_FILE: file, AWS_CREDENTIAL_FILE: file, AWS_PROFILE: "tenant", AWS_EC2_METADATA_DISABLED: "true" });
+    for (const tool of ["aws-cli", "boto3", "js-sdk", "rclone", "s3cmd"] as Tool[]) {
+      expect(await listWith(tool, target, fileEnv), tool).toContain(SAMPLE);
+    }
+    // The control: the same tools with a profile the helper did not write find no credentials at all.
+    const without = { ...fileEnv, AWS_PROFILE: "tenant-2" };
+    const outcomes = await Promise.all((["aws-cli", "boto3", "js-sdk", "rclone", "s3cmd"] as Tool[]).map((tool) => listWith(tool, target, without).then(() => `${tool} listed`, () => `${tool} failed`)));
+    expect(outcomes).toEqual(["aws-cli failed", "boto3 failed", "js-sdk failed", "rclone failed", "s3cmd failed"]);
+  });
+
+  it("--once leaves credentials that are still fresh alone, without asking the broker", async () => {
+    const key = await freshKey("update-fresh", { flow: "CLASSIC", durationSeconds: 3600 });
+    const file = join(key.dir, "credentials");
+    const args = ["update", "--endpoint", endpoint, "--key-file", key.keyFile, "--profile", "tenant", "--credentials-file", file, "--once"];
+    await helper(args, toolEnv(key.dir, {}));
+    const written = readFileSync(file, "utf8");
+    const used = await key.lastUsedAt();
+    const { stderr } = await helper(args, toolEnv(key.dir, {}));
+    expect(stderr).toMatch(/is fresh until .*nothing to do/);
+    expect(readFileSync(file, "utf8")).toBe(written);
+    expect(await key.lastUsedAt()).toBe(used);
+  });
+
+  it("keeps the credentials when the broker cannot be reached (exit 1), and removes them when the key is revoked (exit 3)", async () => {
+    const key = await freshKey("update-refused");
+    const file = join(key.dir, "credentials");
+    writeFileSync(file, OTHER_PROFILES);
+    const args = (url: string) => ["update", "--endpoint", url, "--key-file", key.keyFile, "--profile", "tenant", "--credentials-file", file, "--once"];
+    await helper(args(endpoint), toolEnv(key.dir, {}));
+    const written = readFileSync(file, "utf8");
+
+    await expect(helper(args("http://127.0.0.1:9/v1/credentials"), toolEnv(key.dir, {}))).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("cannot reach the broker") });
+    expect(readFileSync(file, "utf8")).toBe(written);
+
+    await key.revoke();
+    await expect(helper(args(endpoint), toolEnv(key.dir, {}))).rejects.toMatchObject({
+      code: 3,
+      stderr: expect.stringMatching(/The client key was revoked\.; removed the credentials of profile tenant/),
+    });
+    expect(readFileSync(file, "utf8")).toBe(`${OTHER_PROFILES}\n[tenant]\n`);
+    const s3cmd = listWith("s3cmd", target, toolEnv(key.dir, { AWS_CREDENTIAL_FILE: file, AWS_PROFILE: "tenant" }));
+    await expect(s3cmd).rejects.toThrow();
+  });
+
+  it("explains bad usage with exit 2", async () => {
+    const env = toolEnv(workDir, { S3_BROKER_CLIENT_KEY: "s3bk_x" });
+    await expect(helper(["update", "--endpoint", endpoint, "--once"], env)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("--profile is required") });
+    await expect(helper(["update", "--endpoint", endpoint, "--profile", "a]b"], env)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("--profile must be") });
+    await expect(helper(["update", "--endpoint", endpoint, "--profile", "p", "--bogus"], env)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--bogus'") });
+  });
+});
+
+/** A raw request, so that Host, Origin and X-Forwarded-For can be what an attacker would send. */
+function raw(url: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: init.method ?? "GET", headers: init.headers }, (res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      res.on("end", () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("s3-broker serve: a loopback IMDSv2 and container credentials endpoint", () => {
+  it("hands credentials to the AWS CLI, boto3, the JS SDK and rclone over IMDSv2 and over the container provider", async () => {
+    const key = await freshKey("serve-tools");
+    const served = await startServe(["--endpoint", endpoint, "--key-file", key.keyFile, "--port", "0"], toolEnv(key.dir, { XDG_RUNTIME_DIR: join(key.dir, "run") }));
+    try {
+      const tokenFile = served.exports.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE!;
+      expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+      const imds = toolEnv(key.dir, { AWS_EC2_METADATA_SERVICE_ENDPOINT: served.exports.AWS_EC2_METADATA_SERVICE_ENDPOINT! });
+      const container = toolEnv(key.dir, {
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: served.exports.AWS_CONTAINER_CREDENTIALS_FULL_URI!,
+        AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
+        AWS_EC2_METADATA_DISABLED: "true",
+      });
+      // rclone's Go SDK (v1) predates the _FILE variable: it gets the token's value.
+      const containerWithValue = { ...container, AWS_CONTAINER_AUTHORIZATION_TOKEN: readFileSync(tokenFile, "utf8") };
+      for (const tool of ["aws-cli", "boto3", "js-sdk", "rclone"] as Tool[]) {
+        expect(await listWith(tool, target, imds), `${tool} over IMDSv2`).toContain(SAMPLE);
+        expect(await listWith(tool, target, tool === "rclone" ? containerWithValue : container), `${tool} over the container provider`).toContain(SAMPLE);
+      }
+      expect(served.stderr()).not.toContain(readFileSync(tokenFile, "utf8"));
+    } finally {
+      expect(await served.stop()).toBe(0);
+    }
+    expect(existsSync(served.exports.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE!)).toBe(false);
+  });
+
+  it("refuses what a neighbour, a web page or a rebinding DNS name would send", async () => {
+    const key = await freshKey("serve-attacks");
+    const served = await startServe(["--endpoint", endpoint, "--key-file", key.keyFile, "--port", "0", "--token-file", join(key.dir, "token")], toolEnv(key.dir, {}));
+    try {
+      const base = served.exports.AWS_EC2_METADATA_SERVICE_ENDPOINT!.replace(/\/$/, "");
+      const port = new URL(base).port;
+      const token = readFileSync(join(key.dir, "token"), "utf8");
+      const credentials = `${base}/credentials`;
+      expect((await raw(credentials, { headers: { authorization: token } })).status).toBe(200);
+      expect((await raw(credentials)).status).toBe(401);
+      expect((await raw(credentials, { headers: { authorization: `${token}x` } })).status).toBe(401);
+      expect((await raw(credentials, { headers: { authorization: token, host: `attacker.example:${port}` } })).status).toBe(403);
+      expect((await raw(credentials, { headers: { authorization: token, origin: "https://attacker.example" } })).status).toBe(403);
+      expect((await raw(credentials, { method: "POST", headers: { authorization: token } })).status).toBe(405);
+
+      const role = `${base}/latest/meta-data/iam/security-credentials/`;
+      expect((await raw(role)).status).toBe(401); // IMDSv1 is off
+      expect((await raw(`${base}/latest/api/token`, { method: "PUT", headers: { "x-aws-ec2-metadata-token-ttl-seconds": "60", "x-forwarded-for": "203.0.113.9" } })).status).toBe(403);
+      for (const ttl of ["0", "21601", "soon"]) {
+        expect((await raw(`${base}/latest/api/token`, { method: "PUT", headers: { "x-aws-ec2-metadata-token-ttl-seconds": ttl } })).status, ttl).toBe(400);
+      }
+      expect((await raw(`${base}/latest/api/token`)).status).toBe(405);
+      const session = await raw(`${base}/latest/api/token`, { method: "PUT", headers: { "x-aws-ec2-metadata-token-ttl-seconds": "60" } });
+      expect(session.status).toBe(200);
+      const withSession = { "x-aws-ec2-metadata-token": session.body };
+      expect(await raw(role, { headers: withSession })).toEqual({ status: 200, body: "s3-broker" });
+      const document = await raw(`${role}s3-broker`, { headers: withSession });
+      expect(JSON.parse(document.body)).toMatchObject({ Code: "Success", Type: "AWS-HMAC", AccessKeyId: "TESTACCESSKEY12345", Expiration: expect.any(String) });
+      expect((await raw(`${role}another-role`, { headers: withSession })).status).toBe(404);
+      expect((await raw(`${role}s3-broker`, { headers: { ...withSession, host: `rebound.example:${port}` } })).status).toBe(403);
+    } finally {
+      await served.stop();
+    }
+    await expect(helper(["serve", "--endpoint", endpoint, "--host", "0.0.0.0"], toolEnv(key.dir, { S3_BROKER_CLIENT_KEY: "s3bk_x" }))).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("--host must be a loopback address"),
+    });
+  });
+
+  it("refuses to start with a revoked key (exit 3), and clients get the refusal once a running helper learns of it", async () => {
+    const key = await freshKey("serve-revoked");
+    const served = await startServe(["--endpoint", endpoint, "--key-file", key.keyFile, "--port", "0", "--check-every", "10"], toolEnv(key.dir, { XDG_RUNTIME_DIR: key.dir }));
+    try {
+      const imds = toolEnv(key.dir, { AWS_EC2_METADATA_SERVICE_ENDPOINT: served.exports.AWS_EC2_METADATA_SERVICE_ENDPOINT! });
+      expect(await listWith("boto3", target, imds)).toContain(SAMPLE);
+      await key.revoke();
+      const revokedAt = Date.now();
+      // The helper asks the broker at least every 10 s (--check-every), and at once when renewal is due.
+      for (;;) {
+        const outcome = await listWith("boto3", target, imds).then(
+          () => "listed",
+          (error: { stderr?: string }) => error.stderr ?? String(error),
+        );
+        if (outcome !== "listed") {
+          expect(outcome).toMatch(/Unable to locate credentials|Error when retrieving credentials/);
+          break;
+        }
+        expect(Date.now() - revokedAt).toBeLessThan(20_000);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      expect(served.stderr()).toContain("The client key was revoked.");
+    } finally {
+      await served.stop();
+    }
+    await expect(helper(["serve", "--endpoint", endpoint, "--key-file", key.keyFile, "--port", "0"], toolEnv(key.dir, { XDG_RUNTIME_DIR: key.dir }))).rejects.toMatchObject({
+      code: 3,
+      stderr: expect.stringContaining("The client key was revoked."),
+    });
+  });
+});
+
+describe("the set-ups a key's creator copies", () => {
+  it("installs the helper with the one command given, and its update and credential_process snippets work as pasted", async () => {
+    const user = await freshPoolAUser(aws.stack);
+    const { idToken } = await user.signIn();
+    expect((await execute(broker.url, ProvisionDataPlatformUserDocument, {}, idToken)).errors).toBeUndefined();
+    const created = (await execute(broker.url, CreateClientKeyDocument, { input: { name: "Nightly Export", flow: "ENHANCED" } }, idToken)).data!.createClientKey;
+    const home = mkdtempSync(join(workDir, "customer-"));
+    const prefix = join(home, ".local");
+    // The command from the set-up, with the --prefix the comment offers for users without root.
+    await run("sh", ["-c", `${created.setup.installHelper} --prefix ${prefix} --no-audit --no-fund`], { env: { ...toolEnv(home, {}), npm_config_cache: join(home, ".npm") } });
+    const env = toolEnv(home, { PATH: `${join(prefix, "bin")}:${process.env.PATH}`, AWS_EC2_METADATA_DISABLED: "true" });
+    expect((await run("s3-broker", ["--help"], { env })).stdout).toContain("credential-process");
+
+    const keyFile = /--key-file (\S+)/.exec(created.setup.credentialsFileUpdate)![1]!.replace("~", home);
+    await run("mkdir", ["-p", join(home, ".config", "s3-broker")]);
+    writeFileSync(keyFile, created.secret, { mode: 0o600 });
+    const update = created.setup.credentialsFileUpdate.split("\n").find((line) => line.startsWith("s3-broker update"))!;
+    await run("sh", ["-c", `${update} --once`], { env });
+    expect(await listWith("aws-cli", target, { ...env, AWS_PROFILE: "s3-broker-nightly-export" })).toContain(SAMPLE);
+
+    await run("mkdir", ["-p", join(home, ".aws")]);
+    writeFileSync(join(home, ".aws", "config"), created.setup.credentialProcessProfile.split("\n").filter((line) => !line.startsWith("#")).join("\n"));
+    rmSync(join(home, ".aws", "credentials"));
+    expect(await listWith("aws-cli", target, { ...env, AWS_PROFILE: "s3-broker-nightly-export" })).toContain(SAMPLE);
+  });
+});
