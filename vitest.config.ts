@@ -14,6 +14,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Most suites wait on moto, child processes and the clock rather than on a core: three files at a
+    // time keep a 2-core machine busy (the default, one per spare core, would run them one by one).
+    maxWorkers: 3,
     reporters: ["default", "./test/support/summary-reporter.ts"],
     env: {
       // moto accepts any credentials; the SDK needs some to sign requests with.

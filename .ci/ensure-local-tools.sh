@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The tests and the local stack need, besides Node: moto server (local AWS), and for the
-# real-client tests the AWS CLI and boto3. The project's machines have them; elsewhere this
+# real-client tests the AWS CLI, boto3, rclone and s3cmd. The project's machines have them; elsewhere this
 # installs them into the user's Python with pip.
 set -euo pipefail
 PYTHON="${PYTHON:-python3}"
@@ -12,6 +12,15 @@ command -v aws >/dev/null || missing+=("awscli")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing ${missing[*]} with pip ..."
   "$PYTHON" -m pip install --user "${missing[@]}"
+fi
+
+# rclone and s3cmd, tools written elsewhere that the helper's tests drive (Debian's packages).
+tools=()
+command -v rclone >/dev/null || tools+=(rclone)
+command -v s3cmd >/dev/null || tools+=(s3cmd)
+if [ ${#tools[@]} -gt 0 ]; then
+  echo "Installing ${tools[*]} ..."
+  (apt-get update -qq && apt-get install -y -qq "${tools[@]}") >/dev/null
 fi
 
 # Redis, for the tests of rate limits shared by replicas (REDIS_URL). The project's machines run one

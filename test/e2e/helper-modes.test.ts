@@ -1,23 +1,23 @@
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readProfile } from "../../src/cli/s3-broker/credentials-file.mjs";
-import { ClientKeysDocument, CreateClientKeyDocument, ProvisionDataPlatformUserDocument, RevokeClientKeyDocument } from "../generated/graphql.js";
+import { CreateClientKeyDocument, ProvisionDataPlatformUserDocument } from "../generated/graphql.js";
 import { HELPER, listWith, startServe, toolEnv, type S3Target, type Tool } from "../support/aws-tools.js";
-import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
-import { baseUrlOf } from "../support/credential-endpoint.js";
+import type { BrokerUnderTest } from "../support/broker-under-test.js";
+import { startHelperTestBed, type HelperTestBed } from "../support/client-keys.js";
 import { execute } from "../support/graphql-client.js";
-import { startLocalAws, type LocalAws } from "../support/local-aws.js";
+import type { LocalAws } from "../support/local-aws.js";
 import { freshPoolAUser } from "../support/pool-a-users.js";
 
 const run = promisify(execFile);
 const SAMPLE = "tenants/acme/README.txt";
 const OTHER_PROFILES = "# team keys: leave alone\n[default]\naws_access_key_id = AKIAOWNKEY\naws_secret_access_key = own\n\n[tenant-2]\nregion = eu-west-1\n";
 
+let bed: HelperTestBed;
 let aws: LocalAws;
 let broker: BrokerUnderTest;
 let endpoint: string;
@@ -25,39 +25,27 @@ let target: S3Target;
 let workDir: string;
 
 beforeAll(async () => {
-  aws = await startLocalAws();
-  broker = await startBroker(aws.stack, { RATE_LIMIT_CREDENTIAL_ENDPOINT_PER_MINUTE: "1000" });
-  endpoint = `${baseUrlOf(broker.url)}/v1/credentials`;
-  target = { endpoint: aws.moto.endpoint, region: aws.stack.region, bucket: aws.stack.bucket, prefix: "tenants/acme/" };
-  workDir = mkdtempSync(join(tmpdir(), "helper-modes-"));
+  bed = await startHelperTestBed("helper-modes");
+  ({ aws, broker, endpoint, target, workDir } = bed);
 });
 
 afterAll(async () => {
-  await broker?.close();
-  await aws?.stop();
-  rmSync(workDir, { recursive: true, force: true });
+  await bed?.close();
 });
 
-/** A fresh acme user with a provisioned connection and a client key, saved to a key file as the set-up says. */
-async function freshKey(name: string, input: Record<string, unknown> = { flow: "ENHANCED" }) {
-  const user = await freshPoolAUser(aws.stack);
-  const { idToken } = await user.signIn();
-  expect((await execute(broker.url, ProvisionDataPlatformUserDocument, {}, idToken)).errors).toBeUndefined();
-  const created = await execute(broker.url, CreateClientKeyDocument, { input: { name, ...input } as never }, idToken);
-  expect(created.errors).toBeUndefined();
-  const dir = mkdtempSync(join(workDir, `${name}-`));
-  const keyFile = join(dir, "client.key");
-  writeFileSync(keyFile, `${created.data!.createClientKey.secret}\n`, { mode: 0o600 });
-  return {
-    dir,
-    keyFile,
-    id: created.data!.createClientKey.key.id,
-    lastUsedAt: async () => (await execute(broker.url, ClientKeysDocument, {}, idToken)).data!.clientKeys[0]!.lastUsedAt,
-    revoke: async () => expect((await execute(broker.url, RevokeClientKeyDocument, { id: created.data!.createClientKey.key.id }, idToken)).errors).toBeUndefined(),
-  };
-}
+const freshKey = (name: string, input?: Record<string, unknown>) => bed.freshKey(name, input);
 
 const helper = (args: string[], env: NodeJS.ProcessEnv) => run(process.execPath, [HELPER, ...args], { env });
+
+describe("s3-broker credential-process: a profile in ~/.aws/config that runs the helper", () => {
+  it("gives the AWS CLI, boto3 and the JS SDK the tenant's credentials", async () => {
+    const key = await freshKey("credential-process");
+    const configFile = join(key.dir, "config");
+    writeFileSync(configFile, `[profile tenant]\ncredential_process = ${process.execPath} ${HELPER} credential-process --endpoint ${endpoint} --key-file ${key.keyFile}\n`);
+    const env = toolEnv(key.dir, { AWS_CONFIG_FILE: configFile, AWS_SHARED_CREDENTIALS_FILE: join(key.dir, "none"), AWS_PROFILE: "tenant", AWS_EC2_METADATA_DISABLED: "true" });
+    for (const tool of ["aws-cli", "boto3", "js-sdk"] as Tool[]) expect(await listWith(tool, target, env), tool).toContain(SAMPLE);
+  });
+});
 
 describe("s3-broker update: a profile of a shared credentials file kept fresh", () => {
   it("--once writes the profile and nothing else; the AWS CLI, boto3, the JS SDK, rclone and s3cmd read the prefix with it", async () => {
@@ -117,11 +105,17 @@ describe("s3-broker update: a profile of a shared credentials file kept fresh", 
     await expect(s3cmd).rejects.toThrow();
   });
 
-  it("explains bad usage with exit 2", async () => {
+  it("explains bad usage with exit 2, and each mode's --help", async () => {
     const env = toolEnv(workDir, { S3_BROKER_CLIENT_KEY: "s3bk_x" });
     await expect(helper(["update", "--endpoint", endpoint, "--once"], env)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("--profile is required") });
     await expect(helper(["update", "--endpoint", endpoint, "--profile", "a]b"], env)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("--profile must be") });
     await expect(helper(["update", "--endpoint", endpoint, "--profile", "p", "--bogus"], env)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--bogus'") });
+    await expect(helper(["fetch"], env)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('unknown mode "fetch"') });
+    for (const mode of ["credential-process", "update", "serve"]) {
+      const { stdout } = await helper([mode, "--help"], env);
+      expect(stdout, mode).toMatch(new RegExp(`^Usage: s3-broker ${mode} [\\s\\S]*Exit codes`));
+    }
+    expect((await helper(["--help"], env)).stdout).toMatch(/credential-process[\s\S]*update[\s\S]*serve/);
   });
 });
 
