@@ -1,46 +1,80 @@
 /**
  * The local stack: moto on loopback, the AWS side bootstrapped into it, and the broker with
- * Apollo Sandbox. Writes endpoints, ids and demo passwords to .local/stack.json (git-ignored).
+ * Apollo Sandbox. Writes endpoints, ids and demo passwords to .local/stack.json (git-ignored), and
+ * .local/broker.env, a ready environment for `npm start` beside it.
  */
 import "reflect-metadata";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { createBroker } from "../app.js";
 import { loadEnvironment } from "../config/environment.js";
 import { bootstrapAws, brokerEnvironment } from "./bootstrap.js";
-import { LOCAL_DIR, STACK_FILE, useEmulatorCredentials } from "./local-stack.js";
-import { startMoto } from "./moto.js";
+import { EMULATOR_CREDENTIALS, LOCAL_DIR, STACK_FILE, clearLocalState, holdStackLock, useEmulatorCredentials } from "./local-stack.js";
+import { startMoto, type MotoServer } from "./moto.js";
 
 async function main(): Promise<void> {
   useEmulatorCredentials();
   const region = process.env.AWS_REGION ?? "eu-west-1";
   const brokerPort = Number(process.env.PORT ?? 4000);
+  const url = `http://127.0.0.1:${brokerPort}/graphql`;
   const say = (line: string) => console.log(line);
 
-  say("Starting moto (local AWS) ...");
-  const moto = await startMoto(process.env.MOTO_PORT ? { port: Number(process.env.MOTO_PORT) } : {});
-  say(`moto on ${moto.endpoint}`);
-  say("Bootstrapping the AWS side ...");
-  const stack = await bootstrapAws({ region, endpoint: moto.endpoint, log: say });
+  // Before anything starts: a second stack in this folder would overwrite the first one's state.
+  const lock = holdStackLock(url);
+  let moto: MotoServer | undefined;
+  let broker: Awaited<ReturnType<typeof createBroker>> | undefined;
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    await broker?.close().catch(() => undefined);
+    await moto?.stop().catch(() => undefined);
+    lock.release();
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void stop(0));
+  process.on("SIGTERM", () => void stop(0));
 
-  // moto keeps nothing between runs, so neither does the local broker's database.
-  rmSync(LOCAL_DIR, { recursive: true, force: true });
-  mkdirSync(LOCAL_DIR, { recursive: true });
-  const env = brokerEnvironment(stack, {
-    NODE_ENV: "development",
-    PORT: String(brokerPort),
-    DATABASE_PATH: resolve(LOCAL_DIR, "broker.sqlite"),
-    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
-    TOKEN_ENCRYPTION_KEY_ID: "local-1",
-  });
-  writeFileSync(STACK_FILE, JSON.stringify(stack, null, 2) + "\n", { mode: 0o600 });
-  writeFileSync(resolve(LOCAL_DIR, "broker.env"), Object.entries(env).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+  try {
+    say("Starting moto (local AWS) ...");
+    moto = await startMoto(process.env.MOTO_PORT ? { port: Number(process.env.MOTO_PORT) } : {});
+    say(`moto on ${moto.endpoint}`);
+    say("Bootstrapping the AWS side ...");
+    const stack = await bootstrapAws({ region, endpoint: moto.endpoint, log: say });
 
-  const broker = await createBroker(loadEnvironment({ ...process.env, ...env }));
-  await broker.app.listen({ host: "127.0.0.1", port: brokerPort });
+    // moto keeps nothing between runs, so neither does the local broker's database.
+    clearLocalState();
+    mkdirSync(LOCAL_DIR, { recursive: true });
+    const env = brokerEnvironment(stack, {
+      NODE_ENV: "development",
+      PORT: String(brokerPort),
+      DATABASE_PATH: resolve(LOCAL_DIR, "broker.sqlite"),
+      TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+      TOKEN_ENCRYPTION_KEY_ID: "local-1",
+    });
+    writeFileSync(STACK_FILE, JSON.stringify(stack, null, 2) + "\n", { mode: 0o600 });
+    // A second broker on the same emulator: its own port and database (SQLite allows one process per file).
+    const startEnv = { ...env, ...EMULATOR_CREDENTIALS, PORT: String(brokerPort + 1), DATABASE_PATH: resolve(LOCAL_DIR, "npm-start.sqlite") };
+    writeFileSync(
+      resolve(LOCAL_DIR, "broker.env"),
+      [
+        `# A second broker beside the running stack (same moto, its own port ${brokerPort + 1} and database):`,
+        "#   npm run build && node --env-file=.local/broker.env dist/main.js",
+        ...Object.entries(startEnv).map(([k, v]) => `${k}=${v}`),
+        "",
+      ].join("\n"),
+      { mode: 0o600 },
+    );
 
-  const url = `http://127.0.0.1:${brokerPort}/graphql`;
+    broker = await createBroker(loadEnvironment({ ...process.env, ...env }));
+    await broker.app.listen({ host: "127.0.0.1", port: brokerPort });
+  } catch (error) {
+    console.error(`The local stack could not start: ${error instanceof Error ? error.message : String(error)}`);
+    await stop(1);
+    return;
+  }
+
   say("");
   say(`The broker is ready: ${url} (Apollo Sandbox opens there in a browser)`);
   say(`Stack details and demo passwords: ${STACK_FILE}`);
@@ -48,18 +82,8 @@ async function main(): Promise<void> {
   say("Get a token:   npm run -s token -- alice");
   say(`Try it:        curl -s ${url} -H "authorization: Bearer $(npm run -s token -- alice)" \\`);
   say(`                 -H 'content-type: application/json' -d '{"query":"mutation { provisionDataPlatformUser { state prefix } }"}'`);
+  say(`The helper for customers' machines: npm install -g http://127.0.0.1:${brokerPort}/helper/s3-broker.tgz`);
   say("Stop with Ctrl-C.");
-
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await broker.close();
-    await moto.stop();
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void stop());
-  process.on("SIGTERM", () => void stop());
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,123 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../../src/dev/moto.js";
+
+// The README's first command, as a new user runs it: `npm run stack` in a folder of its own (so
+// .local/ is this test's), then what the README says to do next with what it wrote.
+const REPO = resolve(import.meta.dirname, "../..");
+const TSX = [resolve(REPO, "node_modules/.bin/tsx"), "--tsconfig", resolve(REPO, "tsconfig.json")];
+
+const folders: string[] = [];
+const started: ChildProcess[] = [];
+
+afterAll(async () => {
+  // tsx passes SIGINT and SIGTERM on to the program (which stops its moto); SIGKILL would orphan both.
+  for (const child of started.filter((c) => c.exitCode === null)) {
+    child.kill("SIGINT");
+    await Promise.race([once(child, "exit"), new Promise((r) => setTimeout(r, 10_000))]);
+  }
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+});
+
+/** A folder of its own for each test, as a fresh clone would be. */
+function freshFolder(): string {
+  const folder = mkdtempSync(join(tmpdir(), "local-stack-"));
+  folders.push(folder);
+  return folder;
+}
+
+/** No AWS variables of the test runner: the stack and broker.env must bring their own. */
+const userEnv = (folder: string, extra: Record<string, string>) => ({ PATH: process.env.PATH, HOME: folder, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...extra });
+
+function run(folder: string, args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(TSX[0]!, [...TSX.slice(1), ...args], { cwd: folder, env, stdio: ["ignore", "pipe", "pipe"] });
+  started.push(child);
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  const waitFor = async (text: string, timeoutMs = 90_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!output.includes(text)) {
+      if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode} before printing "${text}":\n${output}`);
+      if (Date.now() > deadline) throw new Error(`no "${text}" within ${timeoutMs} ms:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  return { child, exited, waitFor, output: () => output };
+}
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => (socket.destroy(), resolvePromise(true)));
+    socket.once("error", () => resolvePromise(false));
+  });
+}
+
+async function graphql(url: string, query: string, token: string) {
+  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ query }) });
+  return (await response.json()) as { data?: Record<string, unknown>; errors?: Array<{ extensions?: { code?: string } }> };
+}
+
+describe("the local stack, as the README has a new user run it", () => {
+  it("refuses a second stack in the same folder before starting anything, and .local/broker.env runs a working broker beside it", { timeout: 240_000 }, async () => {
+    const folder = freshFolder();
+    const port = await freePort();
+    const motoPort = await freePort();
+    const first = run(folder, [resolve(REPO, "src/dev/stack.ts")], userEnv(folder, { PORT: String(port), MOTO_PORT: String(motoPort) }));
+    await first.waitFor("The broker is ready");
+    expect(first.output()).toContain(`npm install -g http://127.0.0.1:${port}/helper/s3-broker.tgz`);
+
+    const second = run(folder, [resolve(REPO, "src/dev/stack.ts")], userEnv(folder, { PORT: String(await freePort()) }));
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toMatch(new RegExp(`A local stack is already running in this folder \\(process \\d+, http://127\\.0\\.0\\.1:${port}/graphql\\)`));
+    expect(second.output()).not.toContain("Starting moto");
+    // The first stack's state is untouched and still serves.
+    expect(JSON.parse(readFileSync(join(folder, ".local/stack.json"), "utf8"))).toMatchObject({ region: "eu-west-1" });
+
+    // broker.env alone (no AWS variables in the environment) runs a second broker that really provisions.
+    const beside = run(folder, ["--env-file=.local/broker.env", resolve(REPO, "src/main.ts")], userEnv(folder, {}));
+    const besideUrl = `http://127.0.0.1:${port + 1}`;
+    for (let i = 0; ; i += 1) {
+      const ready = await fetch(`${besideUrl}/readyz`).then((r) => r.status, () => 0);
+      if (ready === 200) break;
+      expect(beside.child.exitCode, beside.output()).toBeNull();
+      expect(i).toBeLessThan(600);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const token = run(folder, [resolve(REPO, "src/dev/token.ts"), "alice"], userEnv(folder, {}));
+    expect(await token.exited).toBe(0);
+    const idToken = token.output().trim().split("\n").pop()!;
+    const provisioned = await graphql(`${besideUrl}/graphql`, "mutation { provisionDataPlatformUser { state prefix } }", idToken);
+    expect(provisioned).toEqual({ data: { provisionDataPlatformUser: { state: "ACTIVE", prefix: "tenants/acme/" } } });
+
+    beside.child.kill("SIGTERM");
+    await beside.exited;
+    first.child.kill("SIGINT");
+    expect(await first.exited).toBe(0);
+    expect(await portAnswers(motoPort)).toBe(false);
+    expect(existsSync(join(folder, ".local/stack.lock"))).toBe(false);
+  });
+
+  it("stops its moto when it cannot start the broker, and says why", { timeout: 120_000 }, async () => {
+    const taken = createServer().listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    const port = (taken.address() as { port: number }).port;
+    const motoPort = await freePort();
+    try {
+      const folder = freshFolder();
+      const stack = run(folder, [resolve(REPO, "src/dev/stack.ts")], userEnv(folder, { PORT: String(port), MOTO_PORT: String(motoPort) }));
+      expect(await stack.exited).toBe(1);
+      expect(stack.output()).toMatch(/The local stack could not start: .*EADDRINUSE/);
+      expect(await portAnswers(motoPort)).toBe(false);
+    } finally {
+      taken.close();
+    }
+  });
+});
