@@ -14,10 +14,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   "$PYTHON" -m pip install --user "${missing[@]}"
 fi
 
-# rclone and s3cmd, tools written elsewhere that the helper's tests drive (Debian's packages).
+# rclone and s3cmd, tools written elsewhere that the helper's tests drive, and Chromium for the
+# browser tests (driven by playwright-core, which downloads no browser of its own): Debian's packages.
 tools=()
 command -v rclone >/dev/null || tools+=(rclone)
 command -v s3cmd >/dev/null || tools+=(s3cmd)
+[ -x /usr/bin/chromium ] || tools+=(chromium)
 if [ ${#tools[@]} -gt 0 ]; then
   echo "Installing ${tools[*]} ..."
   (apt-get update -qq && apt-get install -y -qq "${tools[@]}") >/dev/null

@@ -18,6 +18,16 @@ const base64Key = z
   .refine((value) => Buffer.from(value, "base64").length === 32, "must be 32 bytes, base64-encoded");
 const keyId = z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, "must be 1-32 characters of A-Z a-z 0-9 . _ -");
 
+/** Exact browser origins (scheme://host[:port]), comma-separated; "*" is refused: an API that hands out credentials names its front ends. */
+const corsOrigins = z
+  .string()
+  .default("")
+  .transform((value) => value.split(",").map((o) => o.trim()).filter(Boolean))
+  .refine(
+    (origins) => origins.every((origin) => URL.canParse(origin) && new URL(origin).origin === origin && /^https?:$/.test(new URL(origin).protocol)),
+    "must be a comma-separated list of exact origins such as https://app.example.com (no path, no trailing slash, no *)",
+  );
+
 const schema = z
   .object({
     NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
@@ -26,6 +36,8 @@ const schema = z
     /** The broker's external base URL (e.g. https://broker.example.com), used in configuration snippets. */
     PUBLIC_URL: z.url().optional(),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** Browser front ends on other origins that may call the API; none by default. */
+    CORS_ALLOWED_ORIGINS: corsOrigins,
 
     AWS_REGION: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as eu-west-1"),
     /** Only for a local emulator; unset on AWS. */
@@ -112,6 +124,7 @@ const schema = z
       host: env.HOST,
       port: env.PORT,
       publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ""),
+      corsAllowedOrigins: env.CORS_ALLOWED_ORIGINS,
       logLevel: env.LOG_LEVEL,
       aws: {
         region: env.AWS_REGION,

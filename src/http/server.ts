@@ -14,6 +14,7 @@ import type { RateLimits } from "../broker/rate-limits.js";
 import { createRequestLoaders } from "../broker/request-loaders.js";
 import type { Store } from "../store/store.js";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
+import cors from "@fastify/cors";
 import type { BrokerConfig } from "../config/environment.js";
 import type { GraphQLContext } from "../graphql/context.type.js";
 import { registerCredentialEndpoint } from "./credential-endpoint.js";
@@ -87,6 +88,21 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+
+  // Browser front ends on other origins: only the configured ones, none by default. A preflight is
+  // answered here, before any route; Apollo's CSRF prevention still applies to the real request
+  // (a browser's cross-origin POST carries content-type: application/json, a non-simple header).
+  if (config.corsAllowedOrigins.length > 0) {
+    await app.register(cors, {
+      origin: config.corsAllowedOrigins,
+      methods: ["GET", "POST"],
+      allowedHeaders: ["authorization", "content-type", "x-request-id", "apollo-require-preflight"],
+      exposedHeaders: ["x-request-id", "retry-after"],
+      credentials: false,
+      maxAge: 600,
+      strictPreflight: true,
+    });
+  }
 
   enableDefaultMetrics();
   app.addHook("onResponse", async (request, reply) => {
