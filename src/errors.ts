@@ -30,10 +30,13 @@ export abstract class BrokerError extends GraphQLError {
   }
 }
 
+/** Why a request is not authenticated, in `extensions.reason`: MISSING (sign in), MALFORMED and INVALID (sign in again), EXPIRED (refresh the token). */
+export type UnauthenticatedReason = "MISSING" | "MALFORMED" | "EXPIRED" | "INVALID";
+
 export class UnauthenticatedError extends BrokerError {
   readonly code = ErrorCode.UNAUTHENTICATED;
-  constructor(message = "A valid bearer token from the application's user pool is required.") {
-    super(message, ErrorCode.UNAUTHENTICATED);
+  constructor(message = "A valid bearer token from the application's user pool is required.", readonly reason?: UnauthenticatedReason) {
+    super(message, ErrorCode.UNAUTHENTICATED, reason ? { reason } : {});
   }
 }
 

@@ -1,4 +1,5 @@
 import { JwtVerifier } from "aws-jwt-verify";
+import { JwtExpiredError, JwtParseError } from "aws-jwt-verify/error";
 import { validateCognitoJwtFields } from "aws-jwt-verify/cognito-verifier";
 import { hash } from "node:crypto";
 import type { Fetcher } from "aws-jwt-verify/https";
@@ -14,11 +15,32 @@ const MAX_TOKEN_LENGTH = 8 * 1024;
 /** Allowed clock difference for `iat` in the future. */
 const CLOCK_SKEW_SECONDS = 60;
 
+/** What a client can act on: MALFORMED and INVALID mean sign in again, EXPIRED means refresh the token. */
+export type TokenRejectionReason = "MALFORMED" | "EXPIRED" | "INVALID";
+
 export class TokenRejected extends Error {
-  constructor(readonly reason: string) {
-    super(`token rejected: ${reason}`);
+  constructor(
+    readonly reason: TokenRejectionReason,
+    readonly detail: string,
+  ) {
+    super(`token rejected: ${detail}`);
     this.name = "TokenRejected";
   }
+}
+
+/** Pool A's keys could not be fetched: not the token's fault, so not UNAUTHENTICATED. */
+export class JwksUnavailable extends Error {
+  constructor(detail: string) {
+    super(`JWKS unavailable: ${detail}`);
+    this.name = "JwksUnavailable";
+  }
+}
+
+function rejectionOf(error: unknown): TokenRejected | JwksUnavailable {
+  if (error instanceof TokenRejected || error instanceof JwksUnavailable) return error;
+  if (error instanceof JwtExpiredError) return new TokenRejected("EXPIRED", "expired");
+  if (error instanceof JwtParseError) return new TokenRejected("MALFORMED", "not a JWT");
+  return new TokenRejected("INVALID", (error as Error).name ?? "invalid");
 }
 
 /**
@@ -27,8 +49,13 @@ export class TokenRejected extends Error {
  */
 const jwksFetcher: Fetcher = {
   async fetch(uri) {
-    const response = await fetch(uri, { signal: AbortSignal.timeout(5_000), redirect: "error" });
-    if (response.status !== 200) throw new Error(`JWKS fetch answered ${response.status}`);
+    let response;
+    try {
+      response = await fetch(uri, { signal: AbortSignal.timeout(5_000), redirect: "error" });
+    } catch (error) {
+      throw new JwksUnavailable((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name);
+    }
+    if (response.status !== 200) throw new JwksUnavailable(`answered ${response.status}`);
     return response.arrayBuffer();
   },
 };
@@ -49,9 +76,11 @@ export class PoolATokenVerifier {
       customJwtCheck: ({ payload }) => {
         validateCognitoJwtFields(payload, { tokenUse: settings.tokenUse, clientId: settings.clientId, groups: null });
         if (typeof payload.iat !== "number" || payload.iat > Date.now() / 1000 + CLOCK_SKEW_SECONDS) {
-          throw new TokenRejected("iat missing or in the future");
+          throw new TokenRejected("INVALID", "iat missing or in the future");
         }
-        if (typeof payload.sub !== "string" || payload.sub.length === 0) throw new TokenRejected("sub missing");
+        // aws-jwt-verify checks exp only when present; a token without one would never expire.
+        if (typeof payload.exp !== "number") throw new TokenRejected("INVALID", "exp missing");
+        if (typeof payload.sub !== "string" || payload.sub.length === 0) throw new TokenRejected("INVALID", "sub missing");
       },
     }, { jwksCache: new SimpleJwksCache({ fetcher: jwksFetcher }) });
   }
@@ -75,7 +104,7 @@ export class PoolATokenVerifier {
   private readonly verified = new LRUCache<string, Principal>({ max: 20_000, ttlAutopurge: false });
 
   async verify(token: string): Promise<Principal> {
-    if (token.length > MAX_TOKEN_LENGTH) throw new TokenRejected("token too long");
+    if (token.length > MAX_TOKEN_LENGTH) throw new TokenRejected("MALFORMED", "token too long");
     // One-shot hashing: the key is computed on every request, the Hash object API costs twice as much.
     const cacheKey = hash("sha256", token, "base64url");
     const cached = this.verified.get(cacheKey);
@@ -96,7 +125,7 @@ export class PoolATokenVerifier {
     try {
       payload = await this.verifier.verify(token);
     } catch (error) {
-      throw error instanceof TokenRejected ? error : new TokenRejected((error as Error).name ?? "invalid");
+      throw rejectionOf(error);
     }
     const sub = payload.sub as string;
     const claim = payload[this.settings.tenantClaim];
@@ -112,7 +141,7 @@ export class PoolATokenVerifier {
       groups,
       isAdmin: groups.includes(this.settings.adminGroup),
     };
-    return { principal, expiresAt: typeof payload.exp === "number" ? payload.exp * 1000 : 0 };
+    return { principal, expiresAt: (payload.exp as number) * 1000 };
   }
 }
 

@@ -6,7 +6,9 @@ import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import type { Principal } from "../auth/principal.js";
-import { bearerToken, type PoolATokenVerifier } from "../auth/pool-a-verifier.js";
+import { authenticate, bearerChallenge, missingToken, onlyUnauthenticated, type Authentication } from "../auth/authentication.js";
+import type { PoolATokenVerifier } from "../auth/pool-a-verifier.js";
+import { UnauthenticatedError } from "../errors.js";
 import type { BrokerService } from "../broker/broker.service.js";
 import type { ObjectAccessService } from "../broker/grants/object-access.service.js";
 import type { ClientKeyService } from "../broker/client-keys/client-keys.service.js";
@@ -53,6 +55,8 @@ declare module "fastify" {
   interface FastifyRequest {
     /** A bounded label for metrics: the first root field of the GraphQL operation. */
     operationLabel?: string;
+    /** Who is asking, decided once (src/auth/authentication.ts). */
+    authentication?: Promise<Authentication>;
   }
 }
 
@@ -180,6 +184,10 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
               if (errors?.length && errors.every((e) => e.extensions?.code === "GRAPHQL_VALIDATION_FAILED" || e.extensions?.code === "GRAPHQL_PARSE_FAILED")) {
                 if (response.http.status === undefined || response.http.status >= 500) response.http.status = 400;
               }
+              if (response.body.kind === "single" && onlyUnauthenticated(response.body.singleResult.errors, response.body.singleResult.data)) {
+                response.http.status = 401;
+                response.http.headers.set("www-authenticate", bearerChallenge(missingToken()));
+              }
               if (response.body.kind === "single" && response.body.singleResult.errors) {
                 response.body.singleResult.errors = withRequestId(response.body.singleResult.errors, contextValue.requestId);
               }
@@ -191,24 +199,11 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
   });
   await apollo.start();
 
-  const principalOf = async (request: FastifyRequest): Promise<Principal | null> => {
-    const header = request.headers.authorization;
-    if (header === undefined) return null;
-    const token = bearerToken(header);
-    if (!token) {
-      request.log.info({ event: "auth_rejected", reason: "malformed authorization header" }, "request not authenticated");
-      return null;
-    }
-    try {
-      return await deps.verifier.verify(token);
-    } catch (error) {
-      request.log.info({ event: "auth_rejected", reason: (error as { reason?: string }).reason ?? "invalid" }, "request not authenticated");
-      return null;
-    }
-  };
+  const authenticationOf = (request: FastifyRequest): Promise<Authentication> =>
+    (request.authentication ??= authenticate(request.headers.authorization, deps.verifier, request.log));
 
   const contextFor = async (request: FastifyRequest): Promise<GraphQLContext> => ({
-    principal: await principalOf(request),
+    principal: (await authenticationOf(request)).principal,
     requestId: request.id,
     clientRequestId: clientRequestIdOf(request),
     log: request.log,
@@ -236,6 +231,14 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
     handler: async (request, reply) => {
       // Credentials must never sit in a shared cache; no GraphQL answer is cacheable.
       void reply.header("cache-control", "no-store");
+      // A token that was presented and failed is refused before execution (no data entry: a 4xx);
+      // a missing one goes on, for introspection and the Sandbox, and every field refuses it.
+      const { failure } = await authenticationOf(request);
+      if (failure && !(failure instanceof UnauthenticatedError && failure.reason === "MISSING")) {
+        if (failure instanceof UnauthenticatedError) void reply.code(401).header("www-authenticate", bearerChallenge(failure));
+        else void reply.code(503).header("retry-after", "5");
+        return reply.type("application/json; charset=utf-8").send(`${JSON.stringify({ errors: [{ message: failure.message, extensions: { ...failure.extensions, requestId: request.id } }] })}\n`);
+      }
       const match = request.method === "POST" ? prepared?.match(request.body, request.headers.accept) : undefined;
       if (!match) {
         graphqlPaths.inc({ path: "apollo" });
@@ -245,7 +248,8 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
       const context = await contextFor(request);
       context.labelOperation(match.prepared.rootField);
       const result = await prepared!.execute(match, context);
-      let status = result.thrown ? 500 : result.data === undefined ? 400 : 200;
+      let status = result.thrown ? 500 : result.data === undefined ? 400 : onlyUnauthenticated(result.errors?.map((e) => ({ extensions: e.extensions })), result.data) ? 401 : 200;
+      if (status === 401) void reply.header("www-authenticate", bearerChallenge(missingToken()));
       let errors: GraphQLFormattedError[] | undefined;
       if (result.errors?.length) {
         logUnexpectedErrors(result.errors, context.log);

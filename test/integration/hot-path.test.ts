@@ -100,10 +100,14 @@ describe("the hot path answers validated documents exactly as Apollo does", () =
     expect(answer.contentType).toBe("application/json; charset=utf-8");
   });
 
-  it("answers without a token exactly as Apollo does (UNAUTHENTICATED)", async () => {
+  it("answers without a token exactly as Apollo does (401, UNAUTHENTICATED, MISSING)", async () => {
     const { answer, tookHotPath } = await compare({ query: "{ connectionStatus { state } }" });
     expect(tookHotPath).toBe(true);
-    expect(JSON.parse(answer.body)).toEqual({ errors: [{ message: expect.any(String), locations: [{ line: 1, column: 3 }], path: ["connectionStatus"], extensions: { code: "UNAUTHENTICATED", requestId: "…" } }], data: null });
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body)).toEqual({
+      errors: [{ message: expect.any(String), locations: [{ line: 1, column: 3 }], path: ["connectionStatus"], extensions: { code: "UNAUTHENTICATED", reason: "MISSING", requestId: "…" } }],
+      data: null,
+    });
   });
 
   it("negotiates the response type as Apollo does", async () => {

@@ -30,19 +30,21 @@ describe("Pool A token verification", () => {
   });
 
   const now = () => Math.floor(Date.now() / 1000);
-  const cases: Array<[string, () => Promise<string>]> = [
-    ["an expired token", () => mintPoolAToken(aws.stack, "u", { claims: { iat: now() - 7200, exp: now() - 3600 } })],
-    ["a token from another issuer", () => mintPoolAToken(aws.stack, "u", { claims: { iss: `https://cognito-idp.${aws.stack.region}.amazonaws.com/${aws.stack.region}_Other` } })],
-    ["a token for another client", () => mintPoolAToken(aws.stack, "u", { claims: { aud: "some-other-client" } })],
-    ["an access token where ID tokens are configured", () => mintPoolAToken(aws.stack, "u", { claims: { token_use: "access", client_id: aws.stack.poolA.clientId, aud: undefined } })],
-    ["a token with an unknown kid", () => mintPoolAToken(aws.stack, "u", { header: { kid: "not-in-the-jwks" } })],
-    ["a token issued in the future", () => mintPoolAToken(aws.stack, "u", { claims: { iat: now() + 3600, exp: now() + 7200 } })],
+  const cases: Array<[string, () => Promise<string>, "EXPIRED" | "INVALID" | "MALFORMED"]> = [
+    ["an expired token", () => mintPoolAToken(aws.stack, "u", { claims: { iat: now() - 7200, exp: now() - 3600 } }), "EXPIRED"],
+    ["a token without exp (it would never expire)", () => mintPoolAToken(aws.stack, "u", { claims: { exp: undefined } }), "INVALID"],
+    ["a token from another issuer", () => mintPoolAToken(aws.stack, "u", { claims: { iss: `https://cognito-idp.${aws.stack.region}.amazonaws.com/${aws.stack.region}_Other` } }), "INVALID"],
+    ["a token for another client", () => mintPoolAToken(aws.stack, "u", { claims: { aud: "some-other-client" } }), "INVALID"],
+    ["an access token where ID tokens are configured", () => mintPoolAToken(aws.stack, "u", { claims: { token_use: "access", client_id: aws.stack.poolA.clientId, aud: undefined } }), "INVALID"],
+    ["a token with an unknown kid", () => mintPoolAToken(aws.stack, "u", { header: { kid: "not-in-the-jwks" } }), "INVALID"],
+    ["a token issued in the future", () => mintPoolAToken(aws.stack, "u", { claims: { iat: now() + 3600, exp: now() + 7200 } }), "INVALID"],
     [
       "a tampered payload (signature no longer matches)",
       async () => {
         const [header, , signature] = (await mintPoolAToken(aws.stack, "u")).split(".");
         return `${header}.${b64url({ sub: "admin", aud: aws.stack.poolA.clientId, token_use: "id", "cognito:groups": ["broker-admins"], exp: now() + 3600, iat: now(), iss: `https://cognito-idp.${aws.stack.region}.amazonaws.com/${aws.stack.poolA.userPoolId}` })}.${signature}`;
       },
+      "INVALID",
     ],
     [
       "an alg: none token",
@@ -50,16 +52,31 @@ describe("Pool A token verification", () => {
         const payload = { sub: "u", aud: aws.stack.poolA.clientId, token_use: "id", exp: now() + 3600, iat: now(), iss: `https://cognito-idp.${aws.stack.region}.amazonaws.com/${aws.stack.poolA.userPoolId}` };
         return `${b64url({ alg: "none", typ: "JWT" })}.${b64url(payload)}.`;
       },
+      "MALFORMED",
     ],
-    ["garbage", async () => "not-a-jwt"],
-    ["a huge token (over 8 KiB)", async () => `${await mintPoolAToken(aws.stack, "u", { claims: { padding: "x".repeat(9_000) } })}`],
+    ["garbage", async () => "not-a-jwt", "MALFORMED"],
+    ["a huge token (over 8 KiB)", async () => `${await mintPoolAToken(aws.stack, "u", { claims: { padding: "x".repeat(9_000) } })}`, "MALFORMED"],
   ];
 
-  it.each(cases)("answers UNAUTHENTICATED to %s", async (_name, make) => {
+  it.each(cases)("refuses %s before execution: 401, UNAUTHENTICATED with its reason", async (_name, make, reason) => {
     const result = await statusWith(await make());
-    expect(result.status).toBe(200);
-    expect(errorCodes(result)).toEqual(["UNAUTHENTICATED"]);
-    expect(result.data).toBeNull();
+    expect(result.status).toBe(401);
+    expect(result.headers.get("www-authenticate")).toBe(`Bearer realm="s3-access-broker", error="invalid_token", error_description="${reason.toLowerCase()}"`);
+    expect(result.errors).toEqual([{ message: expect.any(String), extensions: { code: "UNAUTHENTICATED", reason, requestId: result.headers.get("x-request-id") } }]);
+    expect(result.data).toBeUndefined();
+  });
+
+  it("tells a missing token (sign in) from an expired one (refresh): different reasons and messages", async () => {
+    const missing = await post(broker.url, { query: "{ connectionStatus { state } }" });
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get("www-authenticate")).toBe('Bearer realm="s3-access-broker"');
+    expect(missing.errors![0]!.extensions).toMatchObject({ code: "UNAUTHENTICATED", reason: "MISSING" });
+    expect(missing.data).toBeNull();
+    const expired = await statusWith(await mintPoolAToken(aws.stack, "u", { claims: { iat: now() - 7200, exp: now() - 3600 } }));
+    expect(expired.errors![0]!.message).toMatch(/expired; refresh it/);
+    expect(missing.errors![0]!.message).toMatch(/^Sign in/);
+    // Introspection needs no token, and a missing one does not stop it.
+    expect((await post(broker.url, { query: "{ __typename }" })).status).toBe(200);
   });
 
   it("answers UNAUTHENTICATED to a Pool B token presented as a Pool A token", async () => {
@@ -67,7 +84,9 @@ describe("Pool A token verification", () => {
     await execute(broker.url, ProvisionDataPlatformUserDocument, {}, alice);
     const poolBToken = (await broker.broker.store.getPoolBTokens(demoUser(aws.stack, "alice").sub))!.idToken;
     expect(poolBToken.split(".")).toHaveLength(3);
-    expect(errorCodes(await statusWith(poolBToken))).toEqual(["UNAUTHENTICATED"]);
+    const answer = await statusWith(poolBToken);
+    expect(answer.status).toBe(401);
+    expect(answer.errors![0]!.extensions).toMatchObject({ code: "UNAUTHENTICATED", reason: "INVALID" });
   });
 
   it("answers 431, not a crash, to headers larger than the server accepts", async () => {
@@ -78,7 +97,20 @@ describe("Pool A token verification", () => {
   it("answers UNAUTHENTICATED to an authorization header of another scheme", async () => {
     const alice = await tokenFor(aws.stack, "alice");
     const result = await post(broker.url, { query: "{ connectionStatus { state } }" }, { authorization: `Basic ${alice}` });
-    expect(errorCodes(result)).toEqual(["UNAUTHENTICATED"]);
+    expect(result.status).toBe(401);
+    expect(result.errors![0]!.extensions).toMatchObject({ code: "UNAUTHENTICATED", reason: "MALFORMED" });
+  });
+
+  it("answers UPSTREAM_UNAVAILABLE (503, retryable), not UNAUTHENTICATED, when Pool A's keys cannot be fetched", async () => {
+    const unreachable = await startBroker(aws.stack, { POOL_A_JWKS_URI: "http://127.0.0.1:9/jwks.json" });
+    try {
+      const result = await execute(unreachable.url, ConnectionStatusDocument, {}, await tokenFor(aws.stack, "alice"));
+      expect(result.status).toBe(503);
+      expect(result.headers.get("retry-after")).toBe("5");
+      expect(result.errors![0]!.extensions).toMatchObject({ code: "UPSTREAM_UNAVAILABLE", retryable: true });
+    } finally {
+      await unreachable.close();
+    }
   });
 
   it("treats a forged admin group claim as nothing without a valid signature", async () => {
