@@ -40,6 +40,8 @@ export interface BrokerOptions {
   store?: Store;
   /** An injectable clock for tests (standing caches, key expiry, cut-offs). */
   now?: () => number;
+  /** Headers Apollo Sandbox opens with (the local stack presets a demo user's Authorization). */
+  sandboxHeaders?: Record<string, string>;
 }
 
 /**
@@ -104,6 +106,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     rateLimits,
     store,
     ...(options.logStream ? { logStream: options.logStream } : {}),
+    ...(options.sandboxHeaders ? { sandboxHeaders: options.sandboxHeaders } : {}),
   });
   if (config.poolA.skipTenantWriteCheck) {
     app.log.warn({ event: "tenant_write_check_skipped" }, "POOL_A_SKIP_TENANT_WRITE_CHECK is set: the broker trusts that users cannot set their own tenant claim");

@@ -12,6 +12,7 @@ import { loadEnvironment } from "../config/environment.js";
 import { bootstrapAws, brokerEnvironment } from "./bootstrap.js";
 import { EMULATOR_CREDENTIALS, LOCAL_DIR, STACK_FILE, clearLocalState, holdStackLock, useEmulatorCredentials } from "./local-stack.js";
 import { startMoto, type MotoServer } from "./moto.js";
+import { poolAIdToken } from "./pool-a-sign-in.js";
 
 async function main(): Promise<void> {
   useEmulatorCredentials();
@@ -67,7 +68,10 @@ async function main(): Promise<void> {
       { mode: 0o600 },
     );
 
-    broker = await createBroker(loadEnvironment({ ...process.env, ...env }));
+    // Sandbox opens signed in as alice (an ID token lasts an hour: npm run -s token -- alice for a fresh one).
+    const alice = stack.demoUsers.find((u) => u.username === "alice")!;
+    const aliceToken = await poolAIdToken(stack, alice.username, alice.password);
+    broker = await createBroker(loadEnvironment({ ...process.env, ...env }), { sandboxHeaders: { Authorization: `Bearer ${aliceToken}` } });
     await broker.app.listen({ host: "127.0.0.1", port: brokerPort });
   } catch (error) {
     console.error(`The local stack could not start: ${error instanceof Error ? error.message : String(error)}`);
@@ -76,7 +80,8 @@ async function main(): Promise<void> {
   }
 
   say("");
-  say(`The broker is ready: ${url} (Apollo Sandbox opens there in a browser)`);
+  say(`The broker is ready: ${url} (Apollo Sandbox opens there in a browser, signed in as alice, with example operations;`);
+  say("  it loads from Apollo's CDN, so a machine without internet shows a blank page: use curl or the typed operations then)");
   say(`Stack details and demo passwords: ${STACK_FILE}`);
   say("Demo users: alice (tenant acme), bob (tenant globex), admin (tenant acme, broker-admins)");
   say("Get a token:   npm run -s token -- alice");

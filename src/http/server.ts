@@ -19,6 +19,7 @@ import { ApolloArmor } from "@escape.tech/graphql-armor";
 import cors from "@fastify/cors";
 import type { BrokerConfig } from "../config/environment.js";
 import type { GraphQLContext } from "../graphql/context.type.js";
+import { SANDBOX_EXAMPLES } from "../graphql/sandbox-examples.js";
 import { registerCredentialEndpoint } from "./credential-endpoint.js";
 import { registerHelperDownload } from "./helper-download.js";
 import { enableDefaultMetrics, graphqlPaths, httpDuration, httpRequests, metricsRegistry } from "../metrics.js";
@@ -72,6 +73,7 @@ export interface HttpServerDependencies {
   lifecycle: Lifecycle;
   /** A pino destination for tests that read what was logged. */
   logStream?: NodeJS.WritableStream;
+  sandboxHeaders?: Record<string, string>;
 }
 
 export async function createHttpServer(deps: HttpServerDependencies): Promise<FastifyInstance> {
@@ -166,7 +168,9 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
       // No cache hints in this schema; the plugin would wrap every resolver to compute none. The
       // route sets Cache-Control: no-store itself.
       ApolloServerPluginCacheControlDisabled(),
-      config.graphql.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
+      config.graphql.sandbox
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, document: SANDBOX_EXAMPLES, headers: deps.sandboxHeaders ?? { Authorization: "Bearer <Pool A ID token>" } })
+        : ApolloServerPluginLandingPageDisabled(),
       {
         // The same three steps as the hot path in the /graphql route below: label, log what is unexpected, request id on errors.
         async requestDidStart() {

@@ -278,3 +278,17 @@ describe("secrets in logs", () => {
     }
   });
 });
+
+describe("Apollo Sandbox's first state", () => {
+  it("carries the example operations and an Authorization header to fill in", async () => {
+    const page = await fetch(broker.url, { headers: { accept: "text/html" } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    // The landing page embeds its initial state as JSON inside the page's script.
+    const state = html.replaceAll('\\"', '"').replaceAll("\\n", "\n");
+    for (const operation of ["query Status", "mutation Provision", "mutation IssueCredentials", "mutation CreateClientKey", "query MyAuditTrail"]) {
+      expect(state, operation).toContain(operation);
+    }
+    expect(state).toContain('"Authorization":"Bearer <Pool A ID token>"');
+  });
+});
