@@ -71,17 +71,21 @@ describe("s3-broker update: a profile of a shared credentials file kept fresh", 
     expect(outcomes).toEqual(["aws-cli failed", "boto3 failed", "js-sdk failed", "rclone failed", "s3cmd failed"]);
   });
 
-  it("--once leaves credentials that are still fresh alone, without asking the broker", async () => {
+  it("--once rewrites nothing while the broker hands out the same credentials, and finds a revoked key at the next run", async () => {
     const key = await freshKey("update-fresh", { flow: "CLASSIC", durationSeconds: 3600 });
     const file = join(key.dir, "credentials");
     const args = ["update", "--endpoint", endpoint, "--key-file", key.keyFile, "--profile", "tenant", "--credentials-file", file, "--once"];
     await helper(args, toolEnv(key.dir, {}));
     const written = readFileSync(file, "utf8");
-    const used = await key.lastUsedAt();
+    const modified = statSync(file).mtimeMs;
     const { stderr } = await helper(args, toolEnv(key.dir, {}));
-    expect(stderr).toMatch(/is fresh until .*nothing to do/);
+    expect(stderr).toMatch(/profile tenant in .* is current \(expires /);
     expect(readFileSync(file, "utf8")).toBe(written);
-    expect(await key.lastUsedAt()).toBe(used);
+    expect(statSync(file).mtimeMs).toBe(modified);
+    // A cron job every few minutes: the run after a revocation removes the credentials, long before they expire.
+    await key.revoke();
+    await expect(helper(args, toolEnv(key.dir, {}))).rejects.toMatchObject({ code: 3 });
+    expect(readProfile(readFileSync(file, "utf8"), "tenant")).toEqual({});
   });
 
   it("keeps the credentials when the broker cannot be reached (exit 1), and removes them when the key is revoked (exit 3)", async () => {

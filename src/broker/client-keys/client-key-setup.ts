@@ -28,7 +28,7 @@ export function clientKeySetup(publicUrl: string, secret: string, region: string
     ].join("\n"),
     credentialsFileUpdate: [
       ...firstSteps,
-      `# 3. Keep profile ${profile} of ~/.aws/credentials fresh (stays running; --once for cron every 10 minutes):`,
+      `# 3. Keep profile ${profile} of ~/.aws/credentials fresh (stays running; or --once from cron every 5 minutes):`,
       `s3-broker update --endpoint ${endpoint} --key-file ${keyFile} --profile ${profile}`,
     ].join("\n"),
     localEndpoint: [

@@ -3,8 +3,8 @@
 // or staying up and renewing on schedule.
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { RENEW_BEFORE_MS, checkEndpoint, expandHome, fetchCredentials, readClientKey, renewalTime } from "./broker-client.mjs";
-import { checkProfileName, readProfile, readText, updateFile, withProfile } from "./credentials-file.mjs";
+import { checkEndpoint, expandHome, fetchCredentials, readClientKey, renewalTime } from "./broker-client.mjs";
+import { checkProfileName, updateFile, withProfile } from "./credentials-file.mjs";
 import { BrokerRefusal, EXIT, HelperError, logLine } from "./errors.mjs";
 import { BROKER_OPTIONS, endpointOption, integerOption, parseModeOptions } from "./options.mjs";
 
@@ -22,17 +22,19 @@ each write is atomic (temporary file, then rename) and leaves the file mode 0600
   --key-file PATH         file holding the client key (or S3_BROKER_CLIENT_KEY)
   --profile NAME          the profile to write (created if missing)
   --credentials-file P    default: AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials
-  --once                  renew if due, then exit (for cron or a systemd timer); without it the
-                          helper stays running and renews on schedule
+  --once                  ask the broker once, write if the credentials changed, then exit (for
+                          cron or a systemd timer); without it the helper stays running and renews
+                          on schedule
   --check-every SECONDS   while running, also ask the broker this often whether the key still
                           stands (default 300; the broker answers from its cache, no AWS call)
 
 Renewal: 19 minutes before expiry (a minute after the broker stops handing out the current
-credentials), or at half the lifetime for credentials shorter than 38 minutes. --once renews when
-fewer than 19 minutes remain, so run it at least every 10 minutes.
+credentials), or at half the lifetime for credentials shorter than 38 minutes. With --once, run it
+every 5 to 10 minutes: the broker hands out the same credentials until 20 minutes remain (no AWS
+call), so most runs write nothing, and a revoked key is found at the next run.
 When the broker refuses the key (revoked, expired, owner gone), the profile's credentials are
-removed at once, so tools stop instead of using them until they expire (while running: within
---check-every of the revocation); the helper exits 3.
+removed at once, so tools stop instead of using them until they expire (at the next --once run;
+while running, within --check-every of the revocation); the helper exits 3.
 Exit codes: 0 fresh; 1 broker unreachable or busy (the file keeps its credentials); 2 usage;
 3 the key was refused (credentials removed).`;
 
@@ -94,14 +96,10 @@ export async function update(args) {
   };
 
   if (options.once) {
-    const current = readProfile(readText(file), profile);
-    const expires = Date.parse(current?.x_security_token_expires ?? "");
-    if (current?.aws_session_token && expires - Date.now() > RENEW_BEFORE_MS) {
-      logLine(`profile ${profile} in ${file} is fresh until ${new Date(expires).toISOString()}; nothing to do`);
-      return;
-    }
-    const { credentials } = await renew();
-    logLine(`wrote profile ${profile} in ${file} (expires ${credentials.expiration.toISOString()})`);
+    // Asked every run, so that a revoked key is found at the next run, not at the next renewal; the
+    // broker answers from its cache while its credentials have more than 20 minutes left.
+    const { credentials, changed } = await renew();
+    logLine(changed ? `wrote profile ${profile} in ${file} (expires ${credentials.expiration.toISOString()})` : `profile ${profile} in ${file} is current (expires ${credentials.expiration.toISOString()})`);
     return;
   }
 
