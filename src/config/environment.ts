@@ -13,10 +13,11 @@ const booleanString = z
   .transform((value) => value === "true" || value === "1");
 
 const userPoolId = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d_[A-Za-z0-9]+$/, "must look like <region>_<id>");
-const base64Key = z
-  .string()
-  .refine((value) => Buffer.from(value, "base64").length === 32, "must be 32 bytes, base64-encoded");
-const keyId = z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, "must be 1-32 characters of A-Z a-z 0-9 . _ -");
+/** Exactly 32 bytes in standard base64 (44 characters): Buffer.from would skip junk around a key. */
+const STRICT_BASE64_KEY = /^[A-Za-z0-9+/]{43}=$/;
+const base64Key = z.string().regex(STRICT_BASE64_KEY, "must be 32 bytes in standard base64 (44 characters, e.g. openssl rand -base64 32)");
+/** No ".": it separates the parts of a sealed value. */
+const keyId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "must be 1-32 characters of A-Z a-z 0-9 _ -");
 
 /** Exact browser origins (scheme://host[:port]), comma-separated; "*" is refused: an API that hands out credentials names its front ends. */
 const corsOrigins = z
@@ -181,8 +182,9 @@ function parseKeys(activeId: string, activeKey: string, previous: string): Map<s
   for (const entry of previous.split(",").map((e) => e.trim()).filter(Boolean)) {
     const separator = entry.indexOf(":");
     const id = entry.slice(0, separator);
-    const key = Buffer.from(entry.slice(separator + 1), "base64");
-    if (separator < 1 || !keyId.safeParse(id).success || key.length !== 32) {
+    const encoded = entry.slice(separator + 1);
+    const key = Buffer.from(encoded, "base64");
+    if (separator < 1 || !keyId.safeParse(id).success || !STRICT_BASE64_KEY.test(encoded)) {
       throw new ConfigError(["TOKEN_ENCRYPTION_PREVIOUS_KEYS: each entry must be <key id>:<32 bytes base64>"]);
     }
     if (!keys.has(id)) keys.set(id, key);

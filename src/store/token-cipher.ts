@@ -1,5 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
 /**
  * AES-256-GCM for tokens at rest. A sealed value is `v1.<keyId>.<iv>.<tag>.<ciphertext>` (base64url),
  * so values sealed under a retired key still open while it is listed, and `context` (the row and
@@ -15,23 +18,28 @@ export class TokenCipher {
   }
 
   seal(plaintext: string, context: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv("aes-256-gcm", this.keys.get(this.activeKeyId)!, iv);
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv("aes-256-gcm", this.keys.get(this.activeKeyId)!, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(context, "utf8"));
     const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
     return ["v1", this.activeKeyId, iv.toString("base64url"), cipher.getAuthTag().toString("base64url"), ciphertext.toString("base64url")].join(".");
   }
 
   open(sealed: string, context: string): string {
-    const [version, keyId, iv, tag, ciphertext] = sealed.split(".");
-    if (version !== "v1" || !keyId || iv === undefined || tag === undefined || ciphertext === undefined) {
+    const parts = sealed.split(".");
+    const [version, keyId, iv, tag, ciphertext] = parts;
+    if (parts.length !== 5 || version !== "v1" || !keyId || iv === undefined || tag === undefined || ciphertext === undefined) {
       throw new Error("sealed token has an unknown format");
     }
     const key = this.keys.get(keyId);
     if (!key) throw new Error(`no token encryption key with id ${keyId} is configured`);
-    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));
+    const ivBytes = Buffer.from(iv, "base64url");
+    const tagBytes = Buffer.from(tag, "base64url");
+    // A shorter tag would be accepted by GCM and weaken the check: only the full 16 bytes open.
+    if (ivBytes.length !== IV_BYTES || tagBytes.length !== TAG_BYTES) throw new Error("sealed token has an unknown format");
+    const decipher = createDecipheriv("aes-256-gcm", key, ivBytes, { authTagLength: TAG_BYTES });
     decipher.setAAD(Buffer.from(context, "utf8"));
-    decipher.setAuthTag(Buffer.from(tag, "base64url"));
+    decipher.setAuthTag(tagBytes);
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64url")), decipher.final()]).toString("utf8");
   }
 

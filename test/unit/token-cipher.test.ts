@@ -24,6 +24,17 @@ describe("token encryption at rest (AES-256-GCM)", () => {
     expect(() => cipher.open(sealed, "user-1/refresh_token")).toThrow();
   });
 
+  it("opens only values with the full 16-byte tag and a 12-byte IV, in exactly five parts", () => {
+    const parts = cipher.seal("token", "ctx").split(".");
+    // GCM would accept a truncated tag (down to 4 bytes) unless the length is pinned.
+    const truncated = [...parts.slice(0, 3), Buffer.from(parts[3]!, "base64url").subarray(0, 4).toString("base64url"), parts[4]].join(".");
+    expect(() => cipher.open(truncated, "ctx")).toThrow(/unknown format/);
+    const shortIv = [parts[0], parts[1], Buffer.alloc(8).toString("base64url"), parts[3], parts[4]].join(".");
+    expect(() => cipher.open(shortIv, "ctx")).toThrow(/unknown format/);
+    expect(() => cipher.open(`${parts.join(".")}.extra`, "ctx")).toThrow(/unknown format/);
+    expect(cipher.open(parts.join("."), "ctx")).toBe("token");
+  });
+
   it("refuses a tampered value", () => {
     const parts = cipher.seal("token", "ctx").split(".");
     const ciphertext = Buffer.from(parts[4]!, "base64url");
