@@ -159,6 +159,9 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
     parseOptions: { maxTokens: MAX_DOCUMENT_TOKENS },
     introspection: config.graphql.introspection,
     csrfPrevention: true,
+    // main.ts drains on SIGTERM/SIGINT (readiness fails, the listener keeps serving for the drain
+    // period); Apollo's own signal handler would stop the server at once, before any drain.
+    stopOnTerminationSignals: false,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: config.production,
