@@ -26,10 +26,13 @@ import { brokerSchema } from "./graphql/schema.js";
 import { createHttpServer } from "./http/server.js";
 import { openStore } from "./store/open-store.js";
 import type { Store } from "./store/store.js";
+import { startMetricsServer } from "./http/metrics-server.js";
 
 export interface Broker {
   app: FastifyInstance;
   store: Store;
+  /** Where Prometheus scrapes (its own listener, METRICS_HOST:METRICS_PORT). */
+  metricsUrl: string;
   /** Graceful stop: readiness fails at once, then after `drainMs` the server stops accepting, in-flight requests finish and the store closes. */
   shutdown(drainMs: number): Promise<void>;
   close(): Promise<void>;
@@ -113,9 +116,21 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   }
   if (!redisConnected) app.log.warn({ event: "redis_unavailable" }, "Redis did not answer; rate limits count in memory until it does");
   const openedStore = store;
+  let metrics;
+  try {
+    metrics = await startMetricsServer(config.metrics.host, config.metrics.port);
+  } catch (error) {
+    await app.close();
+    await rateLimits.close();
+    destroyAwsClients(aws);
+    await openedStore.close();
+    throw new Error(`cannot listen for metrics on ${config.metrics.host}:${config.metrics.port} (${(error as NodeJS.ErrnoException).code}); set METRICS_PORT`);
+  }
+  app.log.info({ event: "metrics_listening", url: metrics.url }, "metrics listening");
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= (async () => {
+      await metrics.close();
       await app.close();
       await rateLimits.close();
       destroyAwsClients(aws);
@@ -124,6 +139,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   return {
     app,
     store: openedStore,
+    metricsUrl: metrics.url,
     async shutdown(drainMs: number) {
       lifecycleState.shuttingDown = true;
       app.log.info({ event: "shutdown", drainMs }, "readiness failing; draining");

@@ -56,3 +56,8 @@ export const cacheLookups = metric(
 );
 
 export { register as metricsRegistry };
+
+export const graphqlRefusals = metric(
+  "broker_graphql_refusals_total",
+  () => new Counter({ name: "broker_graphql_refusals_total", help: "Documents refused by graphql-armor, by limit (depth, aliases, directives, cost)", labelNames: ["limit"] as const }),
+);

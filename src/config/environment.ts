@@ -37,6 +37,9 @@ const schema = z
     /** The broker's external base URL (e.g. https://broker.example.com), used in configuration snippets. */
     PUBLIC_URL: z.url().optional(),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** Prometheus metrics on a listener of their own; 0 picks a free port (logged at start). */
+    METRICS_HOST: z.string().default("127.0.0.1"),
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
     /** Browser front ends on other origins that may call the API; none by default. */
     CORS_ALLOWED_ORIGINS: corsOrigins,
 
@@ -126,6 +129,7 @@ const schema = z
       port: env.PORT,
       publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ""),
       corsAllowedOrigins: env.CORS_ALLOWED_ORIGINS,
+      metrics: { host: env.METRICS_HOST, port: env.METRICS_PORT },
       logLevel: env.LOG_LEVEL,
       aws: {
         region: env.AWS_REGION,

@@ -32,6 +32,8 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 
 interface Server {
   url: string;
+  /** The broker's metrics listener (a port of its own). */
+  metricsUrl: string;
   child: ChildProcess;
   stop(): Promise<void>;
 }
@@ -42,9 +44,10 @@ interface Server {
  */
 async function spawnServer(script: string, env: Record<string, string>): Promise<Server> {
   const port = await freePort();
+  const metricsPort = await freePort();
   const child = spawn(process.execPath, [script], {
     cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    env: { ...process.env, ...env, PORT: String(port), METRICS_PORT: String(metricsPort), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     stdio: ["ignore", "ignore", "inherit"],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -59,6 +62,7 @@ async function spawnServer(script: string, env: Record<string, string>): Promise
   }
   return {
     url,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     child,
     stop: () =>
       new Promise((done) => {
@@ -78,15 +82,15 @@ async function gql(url: string, token: string | undefined, query: string, variab
   return { status: response.status, body: (await response.json()) as { data?: any; errors?: Array<{ extensions?: { code?: string } }> } };
 }
 
-async function metricValue(url: string, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+async function metricValue(metricsUrl: string, name: string, labels: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
   const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && l.includes(labels)) ?? text.split("\n").find((l) => l.startsWith(`${name} `));
   return line ? Number(line.split(" ").at(-1)) : 0;
 }
 
 /** The sum of a counter over all its label sets. */
-async function metricSum(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+async function metricSum(metricsUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
   return text
     .split("\n")
     .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
@@ -153,15 +157,16 @@ async function createUsers(stack: StackInfo, count: number): Promise<string[]> {
 }
 
 /** 2,000 concurrent issueCredentials from 200 users, spread over the given replicas. */
-async function storm(urls: string[], tokens: string[]) {
-  const before = await Promise.all(urls.map((u) => metricValue(u, "broker_upstream_calls_total", 'operation="AssumeRoleWithWebIdentity"')));
+async function storm(servers: Server[], tokens: string[]) {
+  const urls = servers.map((s) => s.url);
+  const before = await Promise.all(servers.map((s) => metricValue(s.metricsUrl, "broker_upstream_calls_total", 'operation="AssumeRoleWithWebIdentity"')));
   const requests = tokens.flatMap((token, user) => Array.from({ length: STORM_REQUESTS_PER_USER }, (_, i) => ({ token, url: urls[(user + i) % urls.length]! })));
   const started = Date.now();
   const results = await Promise.all(
     requests.map(({ token, url }) => gql(url, token, "mutation { issueCredentials(flow: CLASSIC, durationSeconds: 3600) { accessKeyId } }").catch(() => ({ status: 0, body: { errors: [{}] } }))),
   );
   const seconds = (Date.now() - started) / 1000;
-  const after = await Promise.all(urls.map((u) => metricValue(u, "broker_upstream_calls_total", 'operation="AssumeRoleWithWebIdentity"')));
+  const after = await Promise.all(servers.map((s) => metricValue(s.metricsUrl, "broker_upstream_calls_total", 'operation="AssumeRoleWithWebIdentity"')));
   const upstream = after.reduce((sum, value, i) => sum + value - before[i]!, 0);
   const errors = results.filter((r) => r.status !== 200 || r.body.errors).length;
   return { requests: requests.length, upstream, errors, seconds };
@@ -174,8 +179,9 @@ const LATENCY_ISSUANCES = 40;
  * Real issuances one after another (each duration is new, so nothing is reused): the median time
  * per issuance and the AWS calls each made, read from the broker's own upstream-call counter.
  */
-async function issuanceLatency(url: string, token: string, scope: string, offset: number) {
-  const callsBefore = await metricSum(url, "broker_upstream_calls_total");
+async function issuanceLatency(server: Server, token: string, scope: string, offset: number) {
+  const { url } = server;
+  const callsBefore = await metricSum(server.metricsUrl, "broker_upstream_calls_total");
   const times: number[] = [];
   for (let i = 0; i < LATENCY_ISSUANCES; i += 1) {
     const started = performance.now();
@@ -183,7 +189,7 @@ async function issuanceLatency(url: string, token: string, scope: string, offset
     times.push(performance.now() - started);
     if (result.body.errors) throw new Error(`issuance failed: ${JSON.stringify(result.body.errors)}`);
   }
-  const calls = (await metricSum(url, "broker_upstream_calls_total")) - callsBefore;
+  const calls = (await metricSum(server.metricsUrl, "broker_upstream_calls_total")) - callsBefore;
   times.sort((a, b) => a - b);
   return { medianMs: times[Math.floor(times.length / 2)]!, awsCallsPerIssuance: calls / LATENCY_ISSUANCES };
 }
@@ -245,8 +251,8 @@ async function main(): Promise<void> {
 
     say(`issuance latency: ${LATENCY_ISSUANCES} real issuances each, unscoped and scoped ...`);
     const latency = {
-      unscoped: await issuanceLatency(broker.url, aliceToken, "", 0),
-      scoped: await issuanceLatency(broker.url, aliceToken, 'scope: { target: "readings/", permission: READ }', LATENCY_ISSUANCES),
+      unscoped: await issuanceLatency(broker, aliceToken, "", 0),
+      scoped: await issuanceLatency(broker, aliceToken, 'scope: { target: "readings/", permission: READ }', LATENCY_ISSUANCES),
     };
 
     say(`creating ${STORM_USERS} users and provisioning them ...`);
@@ -256,7 +262,7 @@ async function main(): Promise<void> {
       if (result.body.errors) throw new Error(`provisioning failed: ${JSON.stringify(result.body.errors)}`);
     });
     say("storm on one broker (SQLite) ...");
-    const single = await storm([broker.url], tokens);
+    const single = await storm([broker], tokens);
 
     say(`memory with ${MEMORY_CONNECTIONS} connections ...`);
     await broker.stop();
@@ -281,7 +287,7 @@ async function main(): Promise<void> {
       after = page.body.data.connections.pageInfo.hasNextPage ? page.body.data.connections.pageInfo.endCursor : null;
     } while (after);
     await load({ name: "(load before reading memory)", url: `${broker.url}/graphql`, body: JSON.stringify({ query: "{ connectionStatus { state } }" }), headers: { authorization: `Bearer ${aliceToken}` } });
-    const rssBytes = await metricValue(broker.url, "broker_process_resident_memory_bytes", "");
+    const rssBytes = await metricValue(broker.metricsUrl, "broker_process_resident_memory_bytes", "");
     await broker.stop();
 
     say("two replicas sharing PostgreSQL ...");
@@ -293,7 +299,7 @@ async function main(): Promise<void> {
     await inBatches(tokens, 10, async (token) => {
       await gql(replicas[0]!.url, token, "mutation { provisionDataPlatformUser { state } }");
     });
-    const replicated = await storm(replicas.map((r) => r.url), tokens);
+    const replicated = await storm(replicas, tokens);
     for (const replica of replicas) await replica.stop();
     await schema.drop();
 

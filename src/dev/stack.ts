@@ -50,13 +50,14 @@ async function main(): Promise<void> {
     const env = brokerEnvironment(stack, {
       NODE_ENV: "development",
       PORT: String(brokerPort),
+      METRICS_PORT: process.env.METRICS_PORT ?? "0",
       DATABASE_PATH: resolve(LOCAL_DIR, "broker.sqlite"),
       TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
       TOKEN_ENCRYPTION_KEY_ID: "local-1",
     });
     writeFileSync(STACK_FILE, JSON.stringify(stack, null, 2) + "\n", { mode: 0o600 });
     // A second broker on the same emulator: its own port and database (SQLite allows one process per file).
-    const startEnv = { ...env, ...EMULATOR_CREDENTIALS, PORT: String(brokerPort + 1), DATABASE_PATH: resolve(LOCAL_DIR, "npm-start.sqlite") };
+    const startEnv = { ...env, ...EMULATOR_CREDENTIALS, PORT: String(brokerPort + 1), METRICS_PORT: "0", DATABASE_PATH: resolve(LOCAL_DIR, "npm-start.sqlite") };
     writeFileSync(
       resolve(LOCAL_DIR, "broker.env"),
       [
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
   say(`Try it:        curl -s ${url} -H "authorization: Bearer $(npm run -s token -- alice)" \\`);
   say(`                 -H 'content-type: application/json' -d '{"query":"mutation { provisionDataPlatformUser { state prefix } }"}'`);
   say(`The helper for customers' machines: npm install -g http://127.0.0.1:${brokerPort}/helper/s3-broker.tgz`);
+  say(`Metrics (Prometheus, loopback only): ${broker.metricsUrl}`);
   say("Stop with Ctrl-C.");
 }
 

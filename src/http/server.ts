@@ -22,7 +22,7 @@ import type { GraphQLContext } from "../graphql/context.type.js";
 import { SANDBOX_EXAMPLES } from "../graphql/sandbox-examples.js";
 import { registerCredentialEndpoint } from "./credential-endpoint.js";
 import { registerHelperDownload } from "./helper-download.js";
-import { enableDefaultMetrics, graphqlPaths, httpDuration, httpRequests, metricsRegistry } from "../metrics.js";
+import { enableDefaultMetrics, graphqlPaths, graphqlRefusals, httpDuration, httpRequests } from "../metrics.js";
 import { clientRequestIdOf } from "./request-ids.js";
 import { formatErrorFor, logUnexpectedErrors, withRequestId } from "./error-formatting.js";
 import { formatExecutionErrors, PreparedOperations, rootFieldOf } from "./prepared-operations.js";
@@ -137,21 +137,25 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
     const ready = !checks.shuttingDown && checks.store === "ok" && checks.jwks === "ok";
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not ready", checks });
   });
-  app.get("/metrics", async (_request, reply) => reply.type(metricsRegistry.contentType).send(await metricsRegistry.metrics()));
 
   // Document limits, as validation rules (no per-request plugin); a refusal says the document is
-  // too large or complex, never what the limit is.
-  const armor = new ApolloArmor({
-    // Our own types nest 4 deep; 16 leaves room for Sandbox's introspection query, which counts too.
-    maxDepth: { n: 16, exposeLimits: false, ignoreIntrospection: false },
-    maxAliases: { n: 10, exposeLimits: false },
-    maxDirectives: { n: 10, exposeLimits: false },
-    // Tokens are limited by the parser itself (parseOptions below): armor's token plugin answers 500.
-    maxTokens: { enabled: false },
-    costLimit: { maxCost: 5000, exposeLimits: false, ignoreIntrospection: false },
-    // Apollo's hideSchemaDetailsFromClientErrors already hides suggestions in production.
-    blockFieldSuggestion: { enabled: false },
-  }).protect();
+  // too large or complex, never what the limit is. Refusals are counted by limit; only Apollo's copy
+  // of the rules counts, because every refused document ends there (the hot path hands it over).
+  const armorFor = (count: boolean) => {
+    const counted = (limit: string) => (count ? { onReject: [() => graphqlRefusals.inc({ limit })] } : {});
+    return new ApolloArmor({
+      // Our own types nest 4 deep; 16 leaves room for Sandbox's introspection query, which counts too.
+      maxDepth: { n: 16, exposeLimits: false, ignoreIntrospection: false, ...counted("depth") },
+      maxAliases: { n: 10, exposeLimits: false, ...counted("aliases") },
+      maxDirectives: { n: 10, exposeLimits: false, ...counted("directives") },
+      // Tokens are limited by the parser itself (parseOptions below): armor's token plugin answers 500.
+      maxTokens: { enabled: false },
+      costLimit: { maxCost: 5000, exposeLimits: false, ignoreIntrospection: false, ...counted("cost") },
+      // Apollo's hideSchemaDetailsFromClientErrors already hides suggestions in production.
+      blockFieldSuggestion: { enabled: false },
+    }).protect();
+  };
+  const armor = armorFor(true);
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema: deps.schema,
@@ -229,7 +233,7 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
 
   const apolloHandler = fastifyApolloHandler(apollo, { context: contextFor });
   const prepared = config.graphql.hotPath
-    ? new PreparedOperations(deps.schema, { validationRules: armor.validationRules, maxTokens: MAX_DOCUMENT_TOKENS })
+    ? new PreparedOperations(deps.schema, { validationRules: armorFor(false).validationRules, maxTokens: MAX_DOCUMENT_TOKENS })
     : undefined;
   const formatError = formatErrorFor({ production: config.production });
   app.route<{ Reply: string }>({

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProvisionDataPlatformUserDocument } from "../generated/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
-import { baseUrlOf } from "../support/credential-endpoint.js";
 import { execute } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
 import { demoUser, tokenFor } from "../support/users.js";
@@ -42,7 +41,7 @@ async function send(url: string, body: unknown, headers: Record<string, string>)
 }
 
 async function pathCounts(): Promise<{ prepared: number; apollo: number }> {
-  const text = await (await fetch(`${baseUrlOf(hot.url)}/metrics`)).text();
+  const text = await (await fetch(hot.metricsUrl)).text();
   const value = (path: string) => Number(text.split("\n").find((l) => l.startsWith(`broker_graphql_requests_total{path="${path}"}`))?.split(" ").at(-1) ?? 0);
   return { prepared: value("prepared"), apollo: value("apollo") };
 }

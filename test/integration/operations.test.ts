@@ -12,7 +12,7 @@ let base: string;
 let alice: string;
 
 async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await (await fetch(broker.metricsUrl)).text();
   const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && wanted.every((w) => l.includes(w)));
   return line ? Number(line.split(" ").at(-1)) : 0;
@@ -54,14 +54,34 @@ describe("operations", () => {
     expect(await metric("broker_upstream_calls_total", { operation: "AssumeRoleWithWebIdentity" })).toBe(before.assume + 1);
     expect(await metric("broker_cache_lookups_total", { cache: "verified_tokens", result: "hit" })).toBeGreaterThanOrEqual(before.tokenHits + 4);
     expect(await metric("broker_cache_lookups_total", { cache: "credentials", result: "hit" })).toBe(before.credentialHits + 1);
-    const text = await (await fetch(`${base}/metrics`)).text();
+    const text = await (await fetch(broker.metricsUrl)).text();
     expect(text).toContain("broker_http_request_duration_seconds_bucket");
     expect(text).toContain("broker_process_resident_memory_bytes");
   });
 
+  it("serves metrics on a loopback listener of their own, never on the public one", async () => {
+    expect(new URL(broker.metricsUrl).hostname).toBe("127.0.0.1");
+    expect(new URL(broker.metricsUrl).port).not.toBe(new URL(base).port);
+    expect((await fetch(`${base}/metrics`)).status).toBe(404);
+    const scraped = await fetch(broker.metricsUrl);
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toContain("broker_http_requests_total");
+    expect((await fetch(broker.metricsUrl.replace(/\/metrics$/, "/graphql"))).status).toBe(404);
+  });
+
+  it("counts graphql-armor's refusals by limit, once per refused request", async () => {
+    const before = await metric("broker_graphql_refusals_total", { limit: "aliases" });
+    const aliases = Array.from({ length: 12 }, (_, i) => `a${i}: connectionStatus { state }`).join(" ");
+    for (let i = 0; i < 3; i += 1) {
+      const refused = await fetch(broker.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: `{ ${aliases} }` }) });
+      expect(refused.status).toBe(400);
+    }
+    expect((await metric("broker_graphql_refusals_total", { limit: "aliases" })) - before).toBe(3);
+  });
+
   it("labels operations only with names the schema defines", async () => {
     await fetch(broker.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
-    const text = await (await fetch(`${base}/metrics`)).text();
+    const text = await (await fetch(broker.metricsUrl)).text();
     expect(text).toMatch(/operation="other"/);
     expect(text).not.toMatch(/operation="__typename"/);
   });

@@ -35,6 +35,7 @@ describe("SIGTERM on a real broker process", () => {
       NODE_ENV: "production",
       LOG_LEVEL: "warn",
       PORT: String(port),
+      METRICS_PORT: "0",
       DATABASE_PATH: join(dir, "broker.sqlite"),
       TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
       SHUTDOWN_DRAIN_SECONDS: String(DRAIN_SECONDS),

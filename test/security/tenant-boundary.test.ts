@@ -378,7 +378,7 @@ describe("audit", () => {
 });
 
 async function upstreamCalls(): Promise<number> {
-  const text = await (await fetch(`${baseUrlOf(broker.url)}/metrics`)).text();
+  const text = await (await fetch(broker.metricsUrl)).text();
   return text
     .split("\n")
     .filter((line) => line.startsWith("broker_upstream_calls_total"))

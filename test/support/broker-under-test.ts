@@ -9,6 +9,8 @@ import { loadEnvironment, type BrokerConfig } from "../../src/config/environment
 
 export interface BrokerUnderTest {
   url: string;
+  /** The metrics listener's /metrics (a port of its own, not the public one). */
+  metricsUrl: string;
   broker: Broker;
   config: BrokerConfig;
   /** Every line the broker logged, for tests that check what must never be logged. */
@@ -24,6 +26,7 @@ export async function startBroker(stack: StackInfo, overrides: Record<string, st
       NODE_ENV: "test",
       LOG_LEVEL: "info",
       PORT: "0",
+      METRICS_PORT: "0",
       DATABASE_PATH: join(dir, "broker.sqlite"),
       TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
       ...overrides,
@@ -40,6 +43,7 @@ export async function startBroker(stack: StackInfo, overrides: Record<string, st
   const address = await broker.app.listen({ host: "127.0.0.1", port: 0 });
   return {
     url: `${address}/graphql`,
+    metricsUrl: broker.metricsUrl,
     broker,
     config,
     logs,
