@@ -17,7 +17,7 @@ import { SessionCutoffs } from "./broker/lifecycle/session-cutoffs.js";
 import { RateLimits } from "./broker/rate-limits.js";
 import { UserLocks } from "./broker/user-lock.js";
 import { ApplicationDirectory } from "./cognito/application-directory.js";
-import { createAwsClients, destroyAwsClients } from "./cognito/aws-clients.js";
+import { createAwsClients, destroyAwsClients, requireAwsCredentials } from "./cognito/aws-clients.js";
 import { DataPlatformPool } from "./cognito/data-platform-pool.js";
 import { IdentityExchange } from "./cognito/identity-exchange.js";
 import { RolePolicies, roleNameOf } from "./cognito/role-policies.js";
@@ -56,9 +56,13 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   const directory = new ApplicationDirectory(aws.cognitoIdp, config.poolA.userPoolId);
   let store: Store | undefined;
   try {
+    // Start-up self-checks: what would otherwise be found by users, one request at a time.
+    await requireAwsCredentials(aws);
     await checkTenantNotWritable(config, directory);
     store = options.store ?? (await openStore(config));
+    await store.checkEncryptionKey();
   } catch (error) {
+    await store?.close().catch(() => undefined);
     destroyAwsClients(aws);
     throw error;
   }
@@ -92,8 +96,11 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   const redisConnected = await rateLimits.connect();
   const lifecycleState = { shuttingDown: false };
   const verifier = new PoolATokenVerifier(config.poolA);
-  // Load the JWKS ahead of the first request; /readyz retries if this fails.
-  verifier.warmUp().catch(() => undefined);
+  // Load the JWKS ahead of the first request; while it fails, /readyz answers 503 (and retries).
+  const jwksWarmUp = verifier.warmUp().then(
+    () => null,
+    (error: unknown) => (error as Error).message,
+  );
   const app = await createHttpServer({
     config,
     schema: await brokerSchema(),
@@ -114,6 +121,9 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   if (config.poolA.skipTenantWriteCheck) {
     app.log.warn({ event: "tenant_write_check_skipped" }, "POOL_A_SKIP_TENANT_WRITE_CHECK is set: the broker trusts that users cannot set their own tenant claim");
   }
+  void jwksWarmUp.then((failure) => {
+    if (failure) app.log.warn({ event: "jwks_unavailable", detail: failure }, "Pool A's keys (JWKS) could not be fetched at start: /readyz fails until they can");
+  });
   if (!redisConnected) app.log.warn({ event: "redis_unavailable" }, "Redis did not answer; rate limits count in memory until it does");
   const openedStore = store;
   let metrics;

@@ -43,3 +43,17 @@ export function destroyAwsClients(clients: AwsClients): void {
   clients.sts.destroy();
   clients.iam.destroy();
 }
+
+/**
+ * The broker's own AWS credentials resolve (environment, profile, container or instance role):
+ * without them every Cognito call fails, and users would see INTERNAL_SERVER_ERROR one by one.
+ */
+export async function requireAwsCredentials(clients: AwsClients): Promise<void> {
+  try {
+    await clients.cognitoIdp.config.credentials();
+  } catch (error) {
+    throw new Error(
+      `the broker has no AWS credentials (${(error as Error).name}): give it a role (ECS task role, instance profile, IRSA) or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; against an emulator, any value works`,
+    );
+  }
+}

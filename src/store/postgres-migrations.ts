@@ -102,4 +102,14 @@ export const postgresMigrations: ReadonlyArray<{ version: number; name: string; 
       );
     `,
   },
+  {
+    version: 4,
+    name: "broker meta: the sealed encryption canary",
+    sql: `
+      CREATE TABLE broker_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -25,6 +25,7 @@ import {
 } from "./rows.js";
 import type { AccessGrant, AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, SessionCutoff, Store } from "./store.js";
 import type { TokenCipher } from "./token-cipher.js";
+import { CANARY_KEY, checkEncryptionCanary } from "./encryption-canary.js";
 
 const INT8_OID = 20;
 /** Epoch milliseconds and serial ids fit a JavaScript number; read BIGINT as one. */
@@ -116,6 +117,14 @@ export class PostgresStore implements Store {
 
   async ping(): Promise<void> {
     await this.pool.query("SELECT 1");
+  }
+
+  async checkEncryptionKey(): Promise<void> {
+    await checkEncryptionCanary(
+      this.cipher,
+      async () => (await this.pool.query<{ value: string }>("SELECT value FROM broker_meta WHERE key = $1", [CANARY_KEY])).rows[0]?.value ?? null,
+      async (sealed) => void (await this.pool.query("INSERT INTO broker_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [CANARY_KEY, sealed])),
+    );
   }
 
   async withUserLock<T>(userId: string, task: () => Promise<T>): Promise<T> {

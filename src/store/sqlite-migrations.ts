@@ -131,4 +131,14 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       );
     `,
   },
+  {
+    version: 6,
+    name: "broker meta: the sealed encryption canary",
+    sql: `
+      CREATE TABLE broker_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -28,6 +28,7 @@ import {
 } from "./rows.js";
 import { sqliteMigrations } from "./sqlite-migrations.js";
 import type { TokenCipher } from "./token-cipher.js";
+import { CANARY_KEY, checkEncryptionCanary } from "./encryption-canary.js";
 
 /** `?, ?, ?` for an IN list: unlike json_each, it lets SQLite use the index (one statement per list length). */
 const placeholders = (count: number) => Array.from({ length: count }, () => "?").join(", ");
@@ -331,6 +332,14 @@ export class SqliteStore implements Store {
 
   async ping(): Promise<void> {
     this.sql("SELECT 1").get();
+  }
+
+  async checkEncryptionKey(): Promise<void> {
+    await checkEncryptionCanary(
+      this.cipher,
+      async () => (this.sql("SELECT value FROM broker_meta WHERE key = ?").get(CANARY_KEY) as { value: string } | undefined)?.value ?? null,
+      async (sealed) => void this.sql("INSERT INTO broker_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(CANARY_KEY, sealed),
+    );
   }
 
   /** One process owns a SQLite file; the domain's in-process lock is all that is needed. */

@@ -145,6 +145,8 @@ export interface Page<T> {
 export interface Store {
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
+  /** The sealed canary (src/store/encryption-canary.ts): throws EncryptionKeyMismatchError when the configured keys cannot open this store's data. */
+  checkEncryptionKey(): Promise<void>;
   /**
    * Runs `task` while holding a lock on the user that other broker processes sharing this store
    * respect too (PostgreSQL: an advisory lock). Within one process the domain serialises as well.

@@ -10,7 +10,7 @@ const TAG_BYTES = 16;
  */
 export class TokenCipher {
   constructor(
-    private readonly activeKeyId: string,
+    readonly activeKeyId: string,
     private readonly keys: ReadonlyMap<string, Buffer>,
   ) {
     const active = keys.get(activeKeyId);

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -5,7 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PostgresStore } from "../../src/store/postgres-store.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
-import { plainTokens, testCipher } from "../support/store-fixtures.js";
+import { EncryptionKeyMismatchError } from "../../src/store/encryption-canary.js";
+import { TokenCipher } from "../../src/store/token-cipher.js";
+import { plainTokens, testCipher, testKey } from "../support/store-fixtures.js";
 import { freshSchema } from "../support/postgres.js";
 
 const cipher = testCipher;
@@ -13,7 +16,8 @@ const tokens = plainTokens;
 
 interface Harness {
   store: Store;
-  reopen(): Promise<Store>;
+  /** The same data, opened again (with other keys when given). */
+  reopen(withCipher?: TokenCipher): Promise<Store>;
   cleanup(): Promise<void>;
 }
 
@@ -21,11 +25,11 @@ const stores: Record<string, () => Promise<Harness>> = {
   SQLite: async () => {
     const dir = mkdtempSync(join(tmpdir(), "contract-"));
     const path = join(dir, "broker.sqlite");
-    return { store: new SqliteStore(path, cipher), reopen: async () => new SqliteStore(path, cipher), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+    return { store: new SqliteStore(path, cipher), reopen: async (other = cipher) => new SqliteStore(path, other), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
   },
   PostgreSQL: async () => {
     const schema = await freshSchema();
-    return { store: await PostgresStore.open(schema.url, cipher), reopen: () => PostgresStore.open(schema.url, cipher), cleanup: () => schema.drop() };
+    return { store: await PostgresStore.open(schema.url, cipher), reopen: (other = cipher) => PostgresStore.open(schema.url, other), cleanup: () => schema.drop() };
   },
 };
 
@@ -48,6 +52,23 @@ describe.each(Object.keys(stores))("the %s store", (kind) => {
     await store.close();
     store = await harness.reopen();
     expect(await store.getConnection("u1")).toMatchObject({ tenant: "acme" });
+  });
+
+  it("keeps a sealed canary: a wrong key is refused at the check, a listed old key opens it and the canary moves to the new one", async () => {
+    await store.checkEncryptionKey(); // writes the canary into a store that has none
+    await store.checkEncryptionKey(); // and opens it
+    await store.close();
+    const activeId = cipher.activeKeyId;
+    store = await harness.reopen(new TokenCipher(activeId, new Map([[activeId, randomBytes(32)]])));
+    await expect(store.checkEncryptionKey()).rejects.toThrow(EncryptionKeyMismatchError);
+    await expect(store.checkEncryptionKey()).rejects.toThrow(`its canary was sealed with key id ${activeId}`);
+    await store.close();
+    const next = randomBytes(32);
+    store = await harness.reopen(new TokenCipher("next", new Map([["next", next], [activeId, testKey]])));
+    await store.checkEncryptionKey();
+    await store.close();
+    store = await harness.reopen(new TokenCipher("next", new Map([["next", next]])));
+    await store.checkEncryptionKey();
   });
 
   it("creates a connection once; a second create returns the first", async () => {
@@ -223,7 +244,7 @@ describe("the PostgreSQL store at rest", () => {
       const dump = JSON.stringify((await client.query("SELECT * FROM connections")).rows) + JSON.stringify((await client.query("SELECT * FROM credential_cache")).rows);
       await client.end();
       for (const plain of ["ID-TOKEN-PLAINTEXT", "REFRESH-TOKEN-PLAINTEXT", "SECRET-PLAINTEXT"]) expect(dump).not.toContain(plain);
-      expect(await store.appliedMigrations()).toEqual([1, 2, 3]);
+      expect(await store.appliedMigrations()).toEqual([1, 2, 3, 4]);
     } finally {
       await store.close();
       await schema.drop();
