@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
+import Database from "better-sqlite3";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -47,15 +47,20 @@ describe("in production", () => {
   });
 
   it("masks an unexpected failure: no message from inside, no stack trace, and a request id to quote", async () => {
-    // Stored tokens that no longer decrypt, as after a wrong key or a damaged disk: one broker
-    // provisions, another opens the same file with a different encryption key.
+    // Stored tokens that no longer decrypt, as after a damaged disk (a wrong key is refused at
+    // start by the canary): one broker provisions, the file is damaged, another broker opens it.
     const dir = mkdtempSync(join(tmpdir(), "wrong-key-"));
     const path = join(dir, "broker.sqlite");
     const alice = await tokenFor(aws.stack, "alice");
     const first = await startBroker(aws.stack, { NODE_ENV: "production", DATABASE_PATH: path });
     expect((await execute(first.url, ProvisionDataPlatformUserDocument, {}, alice)).errors).toBeUndefined();
+    const key = first.config.encryption.keys.get(first.config.encryption.activeKeyId)!.toString("base64");
     await first.close();
-    const second = await startBroker(aws.stack, { NODE_ENV: "production", DATABASE_PATH: path, TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64") });
+    const file = new Database(path);
+    // Another sealed value's ciphertext, under the same key but bound to another row and column: it does not open.
+    file.prepare("UPDATE connections SET id_token_sealed = refresh_token_sealed, refresh_token_sealed = id_token_sealed").run();
+    file.close();
+    const second = await startBroker(aws.stack, { NODE_ENV: "production", DATABASE_PATH: path, TOKEN_ENCRYPTION_KEY: key });
     try {
       const result = await execute(second.url, IssueCredentialsDocument, { flow: "ENHANCED" }, alice);
       expect(result.status).toBe(200);
