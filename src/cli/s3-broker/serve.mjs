@@ -37,7 +37,7 @@ service (IMDSv2) or the container credentials provider:
                      (else ~/.cache/s3-broker/)
   --role-name NAME   the role name IMDS lists (default s3-broker)
   --check-every S    also ask the broker this often whether the key still stands (default 300;
-                     the broker answers from its cache, no AWS call)
+                     answered from the broker's cache while more than 20 minutes remain)
 
 IMDS answers only with a session token (PUT ${IMDS_TOKEN_PATH}, as EC2 with HttpTokens=required) and
 refuses a token request carrying X-Forwarded-For; both endpoints refuse requests whose Host is not a

@@ -26,7 +26,8 @@ each write is atomic (temporary file, then rename) and leaves the file mode 0600
                           cron or a systemd timer); without it the helper stays running and renews
                           on schedule
   --check-every SECONDS   while running, also ask the broker this often whether the key still
-                          stands (default 300; the broker answers from its cache, no AWS call)
+                          stands (default 300; answered from the broker's cache while more
+                          than 20 minutes remain)
 
 Renewal: 19 minutes before expiry (a minute after the broker stops handing out the current
 credentials), or at half the lifetime for credentials shorter than 38 minutes. With --once, run it
