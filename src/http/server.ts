@@ -259,7 +259,7 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
       const context = await contextFor(request);
       context.labelOperation(match.prepared.rootField);
       const result = await prepared!.execute(match, context);
-      let status = result.thrown ? 500 : result.data === undefined ? 400 : onlyUnauthenticated(result.errors?.map((e) => ({ extensions: e.extensions })), result.data) ? 401 : 200;
+      let status = result.thrown ? 500 : result.data === undefined ? 400 : onlyUnauthenticated(result.errors, result.data) ? 401 : 200;
       if (status === 401) void reply.header("www-authenticate", bearerChallenge(missingToken()));
       let errors: GraphQLFormattedError[] | undefined;
       if (result.errors?.length) {

@@ -1,12 +1,13 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, statSync, writeFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { fromHttp } from "@aws-sdk/credential-provider-http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientKeysDocument, CreateClientKeyDocument, ProvisionDataPlatformUserDocument, RevokeClientKeyDocument } from "../generated/graphql.js";
+import { HELPER, toolEnv } from "../support/aws-tools.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { baseUrlOf } from "../support/credential-endpoint.js";
 import { execute } from "../support/graphql-client.js";
@@ -14,18 +15,12 @@ import { startLocalAws, type LocalAws } from "../support/local-aws.js";
 import { tokenFor } from "../support/users.js";
 
 const run = promisify(execFile);
-const HELPER = resolve(import.meta.dirname, "../../src/cli/s3-broker/main.mjs");
 
 let aws: LocalAws;
 let broker: BrokerUnderTest;
 let alice: string;
 let endpoint: string;
 let workDir: string;
-
-/** A clean environment for a child process: no AWS keys of the test runner, only what the client set-up gives. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: workDir, ...extra };
-}
 
 async function createKey(name: string, input: Record<string, unknown> = {}) {
   const result = await execute(broker.url, CreateClientKeyDocument, { input: { name, ...input } as never }, alice);
@@ -98,7 +93,7 @@ describe("the AWS CLI with a credential_process profile", () => {
 
   const aws_ = (...args: string[]) =>
     run("aws", ["--profile", "tenant", "--endpoint-url", aws.moto.endpoint, ...args], {
-      env: cleanEnv({ AWS_CONFIG_FILE: configFile, AWS_SHARED_CREDENTIALS_FILE: join(workDir, "no-credentials") }),
+      env: toolEnv(workDir, { AWS_CONFIG_FILE: configFile, AWS_SHARED_CREDENTIALS_FILE: join(workDir, "no-credentials") }),
     });
 
   it("runs aws s3 ls and aws s3 cp on the tenant's prefix", async () => {
@@ -120,17 +115,17 @@ describe("the AWS CLI with a credential_process profile", () => {
 
   it("fails with the broker's reason on stderr when the key is revoked", async () => {
     await execute(broker.url, RevokeClientKeyDocument, { id: keyId }, alice);
-    const helper = run("node", [HELPER, "credential-process", "--endpoint", endpoint, "--key-file", keyFile, "--no-cache"], { env: cleanEnv({}) });
+    const helper = run("node", [HELPER, "credential-process", "--endpoint", endpoint, "--key-file", keyFile, "--no-cache"], { env: toolEnv(workDir, {}) });
     await expect(helper).rejects.toMatchObject({ code: 3, stderr: expect.stringContaining("The client key was revoked.") });
   });
 
   it("explains a missing key and refuses plain http off loopback", async () => {
-    await expect(run("node", [HELPER, "credential-process", "--endpoint", endpoint], { env: cleanEnv({}) })).rejects.toMatchObject({
+    await expect(run("node", [HELPER, "credential-process", "--endpoint", endpoint], { env: toolEnv(workDir, {}) })).rejects.toMatchObject({
       code: 2,
       stderr: expect.stringContaining("no client key"),
     });
     await expect(
-      run("node", [HELPER, "credential-process", "--endpoint", "http://broker.example.com/v1/credentials"], { env: cleanEnv({ S3_BROKER_CLIENT_KEY: "s3bk_x" }) }),
+      run("node", [HELPER, "credential-process", "--endpoint", "http://broker.example.com/v1/credentials"], { env: toolEnv(workDir, { S3_BROKER_CLIENT_KEY: "s3bk_x" }) }),
     ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("https") });
   });
 });
@@ -144,7 +139,7 @@ describe("boto3 with the container credentials provider", () => {
       "print(s3.get_object(Bucket=os.environ['BUCKET'], Key='tenants/acme/README.txt')['Body'].read().decode(), end='')",
     ].join("\n");
     const { stdout } = await run(process.env.PYTHON ?? "python3", ["-c", script], {
-      env: cleanEnv({
+      env: toolEnv(workDir, {
         AWS_CONTAINER_CREDENTIALS_FULL_URI: endpoint,
         AWS_CONTAINER_AUTHORIZATION_TOKEN: secret,
         MOTO: aws.moto.endpoint,

@@ -64,9 +64,14 @@ export function readClientKey(keyFile) {
   return key;
 }
 
-/** Values end up in INI files and HTTP answers: anything but printable ASCII could inject lines. @param {unknown} value */
+/** Values end up in INI files and HTTP answers: anything but printable ASCII without spaces could inject lines. @param {unknown} value @returns {value is string} */
+export function isSingleToken(value) {
+  return typeof value === "string" && /^[\x21-\x7e]+$/.test(value);
+}
+
+/** @param {unknown} value */
 function credentialField(value) {
-  return typeof value === "string" && /^[\x21-\x7e]+$/.test(value) ? value : null;
+  return isSingleToken(value) ? value : null;
 }
 
 /**

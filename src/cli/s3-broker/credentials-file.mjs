@@ -2,6 +2,7 @@
 // exactly as it was (other profiles, comments, blank lines, line endings).
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+import { isSingleToken } from "./broker-client.mjs";
 import { EXIT, HelperError } from "./errors.mjs";
 
 /** The keys this helper owns in its profile; `x_security_token_expires` is the de-facto key other tools use for the expiry. */
@@ -76,7 +77,7 @@ export function readProfile(text, profile) {
 export function withProfile(text, profile, values) {
   if (values) {
     for (const [key, value] of Object.entries(values)) {
-      if (!/^[\x21-\x7e]+$/.test(value)) throw new HelperError(`refusing to write ${key}: not a printable single-line value`, EXIT.TRANSIENT);
+      if (!isSingleToken(value)) throw new HelperError(`refusing to write ${key}: not a printable single-line value`, EXIT.TRANSIENT);
     }
   }
   const { lines, eol, trailingNewline } = splitLines(text);

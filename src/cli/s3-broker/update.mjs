@@ -55,9 +55,8 @@ function removeCredentials(file, profile, refusal) {
   logLine(`${refusal.message}${removed ? `; removed the credentials of profile ${profile} from ${file}` : ""}`);
 }
 
-/** @param {string} until ISO time @param {{ stopped: boolean, wake?: () => void }} state */
-async function sleepUntil(until, state) {
-  const target = Date.parse(until);
+/** @param {number} target epoch milliseconds @param {{ stopped: boolean, wake?: () => void }} state */
+async function sleepUntil(target, state) {
   while (!state.stopped && Date.now() < target) {
     await new Promise((resolve) => {
       const timer = setTimeout(resolve, Math.min(WAKE_EVERY_MS, target - Date.now()));
@@ -132,7 +131,7 @@ export async function update(args) {
       next = Date.now() + delay;
       logLine(`${error.message}; the file keeps its credentials; retrying in ${Math.round(delay / 1000)} s`);
     }
-    await sleepUntil(new Date(next).toISOString(), state);
+    await sleepUntil(next, state);
   }
   logLine("stopped");
 }
