@@ -71,7 +71,9 @@ describe("the local stack, as the README has a new user run it", () => {
     const port = await freePort();
     const motoPort = await freePort();
     const first = run(folder, [resolve(REPO, "src/dev/stack.ts")], userEnv(folder, { PORT: String(port), MOTO_PORT: String(motoPort) }));
-    await first.waitFor("The broker is ready");
+    // "Stop with Ctrl-C." ends what the stack prints once it is ready; the helper line comes before it.
+    await first.waitFor("Stop with Ctrl-C.");
+    expect(first.output()).toContain("The broker is ready");
     expect(first.output()).toContain(`npm install -g http://127.0.0.1:${port}/helper/s3-broker.tgz`);
 
     const second = run(folder, [resolve(REPO, "src/dev/stack.ts")], userEnv(folder, { PORT: String(await freePort()) }));
