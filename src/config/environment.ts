@@ -29,6 +29,32 @@ const corsOrigins = z
     "must be a comma-separated list of exact origins such as https://app.example.com (no path, no trailing slash, no *)",
   );
 
+/** The store's concern (where it is, and the keys that seal its secrets): the broker and the store commands both read it. */
+const storeFields = {
+  DATABASE_PATH: z.string().min(1).default("./data/broker.sqlite"),
+  /** postgres://… selects the PostgreSQL store (several replicas); SQLite at DATABASE_PATH otherwise. */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  TOKEN_ENCRYPTION_KEY: base64Key,
+  TOKEN_ENCRYPTION_KEY_ID: keyId.default("k1"),
+  /** Retired keys kept for decryption during rotation: "id:base64,id:base64". */
+  TOKEN_ENCRYPTION_PREVIOUS_KEYS: z.string().default(""),
+};
+
+type StoreFields = z.output<z.ZodObject<typeof storeFields>>;
+
+function storeSettings(env: StoreFields) {
+  return {
+    database: { path: env.DATABASE_PATH, url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE },
+    encryption: {
+      activeKeyId: env.TOKEN_ENCRYPTION_KEY_ID,
+      keys: parseKeys(env.TOKEN_ENCRYPTION_KEY_ID, env.TOKEN_ENCRYPTION_KEY, env.TOKEN_ENCRYPTION_PREVIOUS_KEYS),
+    },
+  };
+}
+
+const storeSchema = z.object(storeFields).transform(storeSettings);
+
 const schema = z
   .object({
     NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
@@ -98,14 +124,7 @@ const schema = z
 
     TOKEN_SAFETY_MARGIN_SECONDS: z.coerce.number().int().min(30).max(1800).default(300),
 
-    DATABASE_PATH: z.string().min(1).default("./data/broker.sqlite"),
-    /** postgres://… selects the PostgreSQL store (several replicas); SQLite at DATABASE_PATH otherwise. */
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
-    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-    TOKEN_ENCRYPTION_KEY: base64Key,
-    TOKEN_ENCRYPTION_KEY_ID: keyId.default("k1"),
-    /** Retired keys kept for decryption during rotation: "id:base64,id:base64". */
-    TOKEN_ENCRYPTION_PREVIOUS_KEYS: z.string().default(""),
+    ...storeFields,
 
     RATE_LIMIT_MUTATIONS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
     RATE_LIMIT_CREDENTIAL_ENDPOINT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
@@ -160,11 +179,7 @@ const schema = z
       sessionCutoffs: { policyName: env.SESSION_CUTOFF_POLICY_NAME, maxChars: env.SESSION_CUTOFF_POLICY_MAX_CHARS },
       s3: { bucket: env.S3_BUCKET, prefixTemplate: env.S3_PREFIX_TEMPLATE },
       tokenSafetyMarginSeconds: env.TOKEN_SAFETY_MARGIN_SECONDS,
-      database: { path: env.DATABASE_PATH, url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE },
-      encryption: {
-        activeKeyId: env.TOKEN_ENCRYPTION_KEY_ID,
-        keys: parseKeys(env.TOKEN_ENCRYPTION_KEY_ID, env.TOKEN_ENCRYPTION_KEY, env.TOKEN_ENCRYPTION_PREVIOUS_KEYS),
-      },
+      ...storeSettings(env),
       rateLimits: {
         mutationsPerMinute: env.RATE_LIMIT_MUTATIONS_PER_MINUTE,
         credentialEndpointPerMinute: env.RATE_LIMIT_CREDENTIAL_ENDPOINT_PER_MINUTE,
@@ -196,11 +211,22 @@ function parseKeys(activeId: string, activeKey: string, previous: string): Map<s
   return keys;
 }
 
-/** Parses and validates the environment; throws ConfigError naming every problem (never a value). */
-export function loadEnvironment(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
-  const result = schema.safeParse(env);
+export type StoreConfig = z.output<typeof storeSchema>;
+
+function parse<T extends z.ZodType>(target: T, env: NodeJS.ProcessEnv): z.output<T> {
+  const result = target.safeParse(env);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`));
   }
   return result.data;
+}
+
+/** Parses and validates the environment; throws ConfigError naming every problem (never a value). */
+export function loadEnvironment(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
+  return parse(schema, env);
+}
+
+/** Only the store's variables, for the store commands (src/admin/), which need no AWS or Pool settings. */
+export function loadStoreEnvironment(env: NodeJS.ProcessEnv = process.env): StoreConfig {
+  return parse(storeSchema, env);
 }
