@@ -40,12 +40,14 @@ interface Server {
 
 /**
  * Each server under test runs in its own process, so the load generator never shares its event
- * loop; both run the compiled JavaScript from `npm run build` (dist/), as in production.
+ * loop. The broker runs the compiled JavaScript from `npm run build` (dist/), as in production; the
+ * baseline, which dist/ does not ship, runs through tsx (esbuild compiles it once at load; the
+ * running code is the same JavaScript).
  */
 async function spawnServer(script: string, env: Record<string, string>): Promise<Server> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [...(script.endsWith(".ts") ? ["--import", "tsx"] : []), script], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), METRICS_PORT: String(metricsPort), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     stdio: ["ignore", "ignore", "inherit"],
@@ -215,7 +217,7 @@ async function main(): Promise<void> {
       });
 
     say("starting the baseline and the broker ...");
-    const baseline = await spawnServer("dist/dev/bench-baseline.js", {});
+    const baseline = await spawnServer("src/dev/bench-baseline.ts", {});
     servers.push(baseline);
     const sqlitePath = join(work, "broker.sqlite");
     let broker = await spawnServer("dist/main.js", brokerEnv({ DATABASE_PATH: sqlitePath }));

@@ -35,6 +35,3 @@ export async function checkEncryptionCanary(cipher: TokenCipher, read: () => Pro
   await write(cipher.seal(CANARY_PLAINTEXT, CANARY_CONTEXT));
 }
 
-function TokenCipherKeyId(sealed: string): string | undefined {
-  return sealed.split(".")[1];
-}

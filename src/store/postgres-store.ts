@@ -22,10 +22,12 @@ import {
   toSessionCutoff,
   type GrantRow,
   toGrant,
+  sealedValuesPage,
 } from "./rows.js";
-import type { AccessGrant, AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, SessionCutoff, Store } from "./store.js";
+import type { AccessGrant, AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, SealedValue, SessionCutoff, Store } from "./store.js";
 import type { TokenCipher } from "./token-cipher.js";
 import { CANARY_KEY, checkEncryptionCanary } from "./encryption-canary.js";
+import { SERIAL_TABLES, type StoreTable } from "./tables.js";
 
 const INT8_OID = 20;
 /** Epoch milliseconds and serial ids fit a JavaScript number; read BIGINT as one. */
@@ -312,6 +314,76 @@ export class PostgresStore implements Store {
 
   async forgetCachedCredentials(userId: string): Promise<void> {
     await this.pool.query("DELETE FROM credential_cache WHERE user_id = $1", [userId]);
+  }
+
+  async sealedValues(afterUserId: string, limit: number): Promise<{ values: SealedValue[]; lastUserId: string | null }> {
+    // COLLATE "C": the byte order SQLite uses too, and the one "user_id > cursor" pages by.
+    const tokenRows = (
+      await this.pool.query<Parameters<typeof sealedValuesPage>[0][number]>(
+        `SELECT user_id, id_token_sealed, refresh_token_sealed FROM connections WHERE user_id COLLATE "C" > $1 ORDER BY user_id COLLATE "C" LIMIT $2`,
+        [afterUserId, limit],
+      )
+    ).rows;
+    const last = tokenRows.at(-1)?.user_id;
+    const cacheRows =
+      last === undefined
+        ? []
+        : (
+            await this.pool.query<Parameters<typeof sealedValuesPage>[1][number]>(
+              `SELECT user_id, flow, duration_seconds, sealed FROM credential_cache WHERE user_id COLLATE "C" > $1 AND user_id COLLATE "C" <= $2`,
+              [afterUserId, last],
+            )
+          ).rows;
+    return sealedValuesPage(tokenRows, cacheRows);
+  }
+
+  async replaceSealedValue(value: SealedValue, next: string): Promise<boolean> {
+    const result =
+      value.column === "credentials"
+        ? await this.pool.query("UPDATE credential_cache SET sealed = $1 WHERE user_id = $2 AND flow = $3 AND duration_seconds = $4 AND sealed = $5", [next, value.userId, value.flow, value.durationSeconds, value.sealed])
+        : await this.pool.query(`UPDATE connections SET ${value.column}_sealed = $1 WHERE user_id = $2 AND ${value.column}_sealed = $3`, [next, value.userId, value.sealed]);
+    return result.rowCount === 1;
+  }
+
+  async countRows(table: StoreTable): Promise<number> {
+    return Number((await this.pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${table}`)).rows[0]!.count);
+  }
+
+  /**
+   * Inserts rows as they are (ids included) in one transaction: the move from SQLite either lands
+   * whole or leaves the database as it was. Serial ids continue after the copied ones.
+   */
+  async importRows(tables: ReadonlyArray<{ table: StoreTable; rows: Iterable<Record<string, unknown>> }>, batchSize = 500): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      for (const { table, rows } of tables) {
+        let batch: Array<Record<string, unknown>> = [];
+        const flush = async () => {
+          if (batch.length === 0) return;
+          const columns = Object.keys(batch[0]!);
+          const values = batch.map((_, r) => `(${columns.map((__, c) => `$${r * columns.length + c + 1}`).join(", ")})`).join(", ");
+          // A canary already written by a broker started on this database gives way to the copied one.
+          const conflict = table === "broker_meta" ? " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value" : "";
+          await client.query(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${values}${conflict}`, batch.flatMap((row) => columns.map((c) => row[c])));
+          batch = [];
+        };
+        for (const row of rows) {
+          batch.push(row);
+          if (batch.length >= batchSize) await flush();
+        }
+        await flush();
+        if (SERIAL_TABLES.has(table)) {
+          await client.query(`SELECT setval(pg_get_serial_sequence($1, 'id'), COALESCE((SELECT max(id) FROM ${table}), 0) + 1, false)`, [table]);
+        }
+      }
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async close(): Promise<void> {

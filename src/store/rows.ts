@@ -1,4 +1,4 @@
-import type { AccessGrant, AuditEvent, CachedCredentials, SessionCutoff, ClientKey, Connection, ConnectionState, CredentialFlow, Issuance, PoolBTokens } from "./store.js";
+import type { AccessGrant, AuditEvent, CachedCredentials, SessionCutoff, ClientKey, Connection, ConnectionState, CredentialFlow, Issuance, PoolBTokens, SealedValue } from "./store.js";
 import type { TokenCipher } from "./token-cipher.js";
 
 /** Row shapes and their mapping to the domain, shared by the SQLite and PostgreSQL stores (same columns in both). */
@@ -129,6 +129,24 @@ export interface ConnectionRow {
 /** Additional data binding each sealed value to its row and column. */
 export const tokenContext = (userId: string, column: "id_token" | "refresh_token") => `${userId}/${column}`;
 export const credentialsContext = (userId: string, flow: CredentialFlow, durationSeconds: number) => `${userId}/credentials/${flow}/${durationSeconds}`;
+
+/** The additional data a sealed value is bound to, wherever it is read from. */
+export const contextOf = (value: SealedValue) =>
+  value.column === "credentials" ? credentialsContext(value.userId, value.flow, value.durationSeconds) : tokenContext(value.userId, value.column);
+
+/** A page of sealedValues from its two reads: the users' token columns and their cached credentials. */
+export function sealedValuesPage(
+  tokenRows: Array<{ user_id: string; id_token_sealed: string | null; refresh_token_sealed: string | null }>,
+  cacheRows: Array<{ user_id: string; flow: CredentialFlow; duration_seconds: number; sealed: string }>,
+): { values: SealedValue[]; lastUserId: string | null } {
+  const values: SealedValue[] = [];
+  for (const row of tokenRows) {
+    if (row.id_token_sealed) values.push({ userId: row.user_id, column: "id_token", sealed: row.id_token_sealed });
+    if (row.refresh_token_sealed) values.push({ userId: row.user_id, column: "refresh_token", sealed: row.refresh_token_sealed });
+  }
+  for (const row of cacheRows) values.push({ userId: row.user_id, column: "credentials", flow: row.flow, durationSeconds: Number(row.duration_seconds), sealed: row.sealed });
+  return { values, lastUserId: tokenRows.at(-1)?.user_id ?? null };
+}
 
 export function sealTokenColumns(userId: string, tokens: PoolBTokens | null, cipher: TokenCipher) {
   return {

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { LRUCache } from "lru-cache";
-import type { AccessGrant, AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, SessionCutoff, Store } from "./store.js";
+import type { AccessGrant, AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, SealedValue, SessionCutoff, Store } from "./store.js";
 import {
   type AuditRow,
   type ClientKeyRow,
@@ -25,10 +25,12 @@ import {
   toSessionCutoff,
   type GrantRow,
   toGrant,
+  sealedValuesPage,
 } from "./rows.js";
 import { sqliteMigrations } from "./sqlite-migrations.js";
 import type { TokenCipher } from "./token-cipher.js";
 import { CANARY_KEY, checkEncryptionCanary } from "./encryption-canary.js";
+import type { StoreTable } from "./tables.js";
 
 /** `?, ?, ?` for an IN list: unlike json_each, it lets SQLite use the index (one statement per list length). */
 const placeholders = (count: number) => Array.from({ length: count }, () => "?").join(", ");
@@ -388,9 +390,37 @@ export class SqliteStore implements Store {
     return { items: rows.slice(0, options.first).map(toConnection), hasNextPage: rows.length > options.first };
   }
 
+  async sealedValues(afterUserId: string, limit: number): Promise<{ values: SealedValue[]; lastUserId: string | null }> {
+    const tokenRows = this.sql("SELECT user_id, id_token_sealed, refresh_token_sealed FROM connections WHERE user_id > ? ORDER BY user_id LIMIT ?").all(afterUserId, limit) as Parameters<typeof sealedValuesPage>[0];
+    const last = tokenRows.at(-1)?.user_id;
+    const cacheRows = last === undefined ? [] : (this.sql("SELECT user_id, flow, duration_seconds, sealed FROM credential_cache WHERE user_id > ? AND user_id <= ? ORDER BY user_id").all(afterUserId, last) as Parameters<typeof sealedValuesPage>[1]);
+    return sealedValuesPage(tokenRows, cacheRows);
+  }
+
+  async replaceSealedValue(value: SealedValue, next: string): Promise<boolean> {
+    const result =
+      value.column === "credentials"
+        ? this.sql("UPDATE credential_cache SET sealed = ? WHERE user_id = ? AND flow = ? AND duration_seconds = ? AND sealed = ?").run(next, value.userId, value.flow, value.durationSeconds, value.sealed)
+        : this.sql(`UPDATE connections SET ${value.column}_sealed = ? WHERE user_id = ? AND ${value.column}_sealed = ?`).run(next, value.userId, value.sealed);
+    return result.changes === 1;
+  }
+
   async close(): Promise<void> {
     this.flushAudit();
     this.db.close();
+  }
+
+  /** Rows of one table as stored, in insertion order: what the move to PostgreSQL copies (src/store/move-to-postgres.ts). */
+  *tableRows(table: StoreTable): Generator<Record<string, unknown>> {
+    // A generator, so the statement opens only when the copy reaches this table (an open
+    // iterator keeps the connection busy, and close() would fail after a failed copy).
+    this.flushAudit();
+    yield* this.db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).iterate() as IterableIterator<Record<string, unknown>>;
+  }
+
+  countRows(table: StoreTable): number {
+    this.flushAudit();
+    return this.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
   }
 
   /** Raw row access for tests that check what is really on disk. */

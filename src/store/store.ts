@@ -137,6 +137,11 @@ export interface SessionCutoff {
   expiresAt: Date;
 }
 
+/** One sealed secret and where it lives: what key rotation re-seals and the store move verifies. */
+export type SealedValue =
+  | { userId: string; column: "id_token" | "refresh_token"; sealed: string }
+  | { userId: string; column: "credentials"; flow: CredentialFlow; durationSeconds: number; sealed: string };
+
 export interface Page<T> {
   items: T[];
   hasNextPage: boolean;
@@ -192,5 +197,13 @@ export interface Store {
   /** Records a use; returns true when it was the key's first. */
   recordClientKeyUse(id: string, at: Date): Promise<boolean>;
   auditEvents(subjectUserId: string, limit: number): Promise<AuditEvent[]>;
+  /**
+   * Every sealed value (Pool B tokens, cached credentials) of up to `limit` users after the cursor
+   * (a user id), in user id order; `lastUserId` is the next cursor, null at the end. The canary is
+   * checkEncryptionKey's.
+   */
+  sealedValues(afterUserId: string, limit: number): Promise<{ values: SealedValue[]; lastUserId: string | null }>;
+  /** Writes `next` where `value` was, if it is still there (compare-and-swap); false when a broker rewrote it meanwhile. */
+  replaceSealedValue(value: SealedValue, next: string): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -17,6 +17,11 @@ export class TokenCipher {
     if (!active || active.length !== 32) throw new Error("the active token encryption key must be 32 bytes");
   }
 
+  /** Whether values sealed with this key id can be opened. */
+  hasKey(keyId: string): boolean {
+    return this.keys.has(keyId);
+  }
+
   seal(plaintext: string, context: string): string {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv("aes-256-gcm", this.keys.get(this.activeKeyId)!, iv, { authTagLength: TAG_BYTES });

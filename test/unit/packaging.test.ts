@@ -1,0 +1,40 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { builtinModules } from "node:module";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { build } from "esbuild";
+import { describe, expect, it } from "vitest";
+
+const REPO = resolve(import.meta.dirname, "../..");
+
+/**
+ * The packages the code reachable from `entryPoints` imports, as esbuild's bundler resolves them
+ * (static and dynamic imports; packages left external), without node: built-ins.
+ */
+async function packagesReachedFrom(entryPoints: string[]): Promise<string[]> {
+  const result = await build({ entryPoints, bundle: true, write: false, metafile: true, platform: "node", format: "esm", packages: "external", logLevel: "silent", outdir: "unused" });
+  const paths = Object.values(result.metafile.inputs).flatMap((input) => input.imports.filter((i) => i.external).map((i) => i.path));
+  const names = paths.filter((p) => !p.startsWith("node:") && !builtinModules.includes(p)).map((p) => (p.startsWith("@") ? p.split("/").slice(0, 2).join("/") : p.split("/")[0]!));
+  return [...new Set(names)].sort();
+}
+
+describe("what ships", () => {
+  it("dist/ holds the server, the store commands and the helper, and the runtime dependencies are exactly what they import", { timeout: 120_000 }, async () => {
+    const out = mkdtempSync(join(tmpdir(), "dist-"));
+    try {
+      execFileSync(process.execPath, [resolve(REPO, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json", "--outDir", out], { cwd: REPO, stdio: "pipe" });
+      const files = (readdirSync(out, { recursive: true }) as string[]).filter((f) => /\.m?js$/.test(f)).map((f) => f.split("\\").join("/"));
+      expect(files).toEqual(expect.arrayContaining(["main.js", "admin/main.js", "cli/s3-broker/main.mjs"]));
+      expect(files.filter((f) => f.startsWith("dev/") || f.startsWith("infra/"))).toEqual([]);
+
+      // The helper is installed on customers' machines from its own package: it imports nothing.
+      expect(await packagesReachedFrom([join(out, "cli/s3-broker/main.mjs")])).toEqual([]);
+      // npm start and the store commands: every runtime dependency is used, and nothing else is needed.
+      const manifest = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+      expect(await packagesReachedFrom([join(out, "main.js"), join(out, "admin/main.js")])).toEqual(Object.keys(manifest.dependencies).sort());
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
