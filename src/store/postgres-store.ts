@@ -1,4 +1,5 @@
 import pg from "pg";
+import { StoreUnavailableError } from "../errors.js";
 import { postgresMigrations } from "./postgres-migrations.js";
 import {
   type AuditRow,
@@ -36,6 +37,19 @@ const types = {
     oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * Failures of the database connection itself (a restart, a refused or dropped connection, a pool
+ * wait or query past its bound), as opposed to errors in a statement: the caller may retry.
+ */
+const CONNECTION_ERROR_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "57P01", "57P02", "57P03", "08000", "08001", "08003", "08004", "08006"]);
+const CONNECTION_ERROR_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error/;
+
+export function asStoreError(error: unknown): unknown {
+  const { code, message } = (error ?? {}) as { code?: string; message?: string };
+  if ((code && CONNECTION_ERROR_CODES.has(code)) || (message && CONNECTION_ERROR_MESSAGES.test(message))) return new StoreUnavailableError().causedBy(error);
+  return error;
+}
+
 /** Lock ids for pg_advisory_lock: one for migrations, and one per user derived by hashtext(). */
 const MIGRATION_LOCK = 0x53334252; // "S3BR"
 
@@ -52,11 +66,20 @@ export class PostgresStore implements Store {
   private readonly lockPool: pg.Pool;
 
   private constructor(connectionString: string, private readonly cipher: TokenCipher, poolSize: number) {
-    this.pool = new pg.Pool({ connectionString, max: poolSize, types });
-    this.lockPool = new pg.Pool({ connectionString, max: poolSize, types });
+    // Bounds, so a database that stops answering gives typed errors rather than hung requests.
+    this.pool = new pg.Pool({ connectionString, max: poolSize, types, connectionTimeoutMillis: 5_000, query_timeout: 10_000 });
+    this.lockPool = new pg.Pool({ connectionString, max: poolSize, types, connectionTimeoutMillis: 5_000 });
     // An idle client that dies (database restart) must not take the process down; the next query reconnects.
     this.pool.on("error", () => undefined);
     this.lockPool.on("error", () => undefined);
+  }
+
+  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, values);
+    } catch (error) {
+      throw asStoreError(error);
+    }
   }
 
   static async open(connectionString: string, cipher: TokenCipher, options: { poolSize?: number } = {}): Promise<PostgresStore> {
@@ -91,57 +114,65 @@ export class PostgresStore implements Store {
   }
 
   async appliedMigrations(): Promise<number[]> {
-    return (await this.pool.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version")).rows.map((r) => r.version);
+    return (await this.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version")).rows.map((r) => r.version);
   }
 
   async createGrant(g: AccessGrant): Promise<AccessGrant> {
-    await this.pool.query(
+    await this.query(
       `INSERT INTO access_grants (id, tenant, location, permission, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (tenant, location, permission) DO NOTHING`,
       [g.id, g.tenant, g.location, g.permission, g.createdBy, g.createdAt.getTime()],
     );
-    const { rows } = await this.pool.query<GrantRow>("SELECT * FROM access_grants WHERE tenant = $1 AND location = $2 AND permission = $3", [g.tenant, g.location, g.permission]);
+    const { rows } = await this.query<GrantRow>("SELECT * FROM access_grants WHERE tenant = $1 AND location = $2 AND permission = $3", [g.tenant, g.location, g.permission]);
     return toGrant(rows[0]!);
   }
 
   async listGrants(tenant: string): Promise<AccessGrant[]> {
-    return (await this.pool.query<GrantRow>("SELECT * FROM access_grants WHERE tenant = $1 ORDER BY location, permission", [tenant])).rows.map(toGrant);
+    return (await this.query<GrantRow>("SELECT * FROM access_grants WHERE tenant = $1 ORDER BY location, permission", [tenant])).rows.map(toGrant);
   }
 
   async getGrant(id: string): Promise<AccessGrant | null> {
-    const { rows } = await this.pool.query<GrantRow>("SELECT * FROM access_grants WHERE id = $1", [id]);
+    const { rows } = await this.query<GrantRow>("SELECT * FROM access_grants WHERE id = $1", [id]);
     return rows[0] ? toGrant(rows[0]) : null;
   }
 
   async deleteGrant(id: string): Promise<boolean> {
-    return ((await this.pool.query("DELETE FROM access_grants WHERE id = $1", [id])).rowCount ?? 0) > 0;
+    return ((await this.query("DELETE FROM access_grants WHERE id = $1", [id])).rowCount ?? 0) > 0;
   }
 
   async ping(): Promise<void> {
-    await this.pool.query("SELECT 1");
+    await this.query("SELECT 1");
   }
 
   async checkEncryptionKey(): Promise<void> {
     await checkEncryptionCanary(
       this.cipher,
-      async () => (await this.pool.query<{ value: string }>("SELECT value FROM broker_meta WHERE key = $1", [CANARY_KEY])).rows[0]?.value ?? null,
-      async (sealed) => void (await this.pool.query("INSERT INTO broker_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [CANARY_KEY, sealed])),
+      async () => (await this.query<{ value: string }>("SELECT value FROM broker_meta WHERE key = $1", [CANARY_KEY])).rows[0]?.value ?? null,
+      async (sealed) => void (await this.query("INSERT INTO broker_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [CANARY_KEY, sealed])),
     );
   }
 
   async withUserLock<T>(userId: string, task: () => Promise<T>): Promise<T> {
-    const client = await this.lockPool.connect();
+    let client: pg.PoolClient;
     try {
-      await client.query("SELECT pg_advisory_lock(hashtext($1))", [`user:${userId}`]);
-      try {
-        return await task();
-      } finally {
-        await client.query("SELECT pg_advisory_unlock(hashtext($1))", [`user:${userId}`]);
-      }
+      client = await this.lockPool.connect();
+      await client.query("SELECT pg_advisory_lock(hashtext($1))", [`user:${userId}`]).catch((error: unknown) => {
+        client.release(true);
+        throw error;
+      });
+    } catch (error) {
+      throw asStoreError(error);
+    }
+    let broken = false;
+    try {
+      return await task();
     } finally {
-      client.release();
+      // A connection lost meanwhile has released the lock with its session: it is dropped, not reused.
+      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [`user:${userId}`]).catch(() => (broken = true));
+      client.release(broken);
     }
   }
+
 
   async getConnection(userId: string): Promise<Connection | null> {
     return (await this.getConnections([userId]))[0]!;
@@ -149,13 +180,13 @@ export class PostgresStore implements Store {
 
   async getConnections(userIds: readonly string[]): Promise<Array<Connection | null>> {
     if (userIds.length === 0) return [];
-    const { rows } = await this.pool.query<ConnectionColumnsRow>(`SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id = ANY($1)`, [userIds]);
+    const { rows } = await this.query<ConnectionColumnsRow>(`SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id = ANY($1)`, [userIds]);
     const byUser = new Map(rows.map((r) => [r.user_id, toConnection(r)]));
     return userIds.map((id) => byUser.get(id) ?? null);
   }
 
   async getPoolBTokens(userId: string): Promise<PoolBTokens | null> {
-    const { rows } = await this.pool.query<TokenRow>(
+    const { rows } = await this.query<TokenRow>(
       `SELECT ${TOKEN_COLUMNS} FROM connections WHERE user_id = $1`,
       [userId],
     );
@@ -164,7 +195,7 @@ export class PostgresStore implements Store {
 
   async createConnection(c: Pick<Connection, "userId" | "tenant" | "poolBUsername">): Promise<Connection> {
     const now = Date.now();
-    await this.pool.query(
+    await this.query(
       `INSERT INTO connections (user_id, tenant, pool_b_username, state, created_at, updated_at)
        VALUES ($1, $2, $3, 'PROVISIONING', $4, $4) ON CONFLICT (user_id) DO NOTHING`,
       [c.userId, c.tenant, c.poolBUsername, now],
@@ -190,11 +221,11 @@ export class PostgresStore implements Store {
       set("refresh_token_sealed", sealed.refreshToken);
       set("refresh_token_expires_at", sealed.refreshTokenExpiresAt);
     }
-    await this.pool.query(`UPDATE connections SET ${sets.join(", ")} WHERE user_id = $1`, values);
+    await this.query(`UPDATE connections SET ${sets.join(", ")} WHERE user_id = $1`, values);
   }
 
   async listConnections(options: { first: number; after?: string | null; tenant?: string | null }): Promise<Page<Connection>> {
-    const { rows } = await this.pool.query<ConnectionColumnsRow>(
+    const { rows } = await this.query<ConnectionColumnsRow>(
       `SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id > $1 AND ($2::text IS NULL OR tenant = $2) ORDER BY user_id LIMIT $3`,
       [options.after ?? "", options.tenant ?? null, options.first + 1],
     );
@@ -202,7 +233,7 @@ export class PostgresStore implements Store {
   }
 
   async recordIssuance(i: Issuance): Promise<void> {
-    await this.pool.query(
+    await this.query(
       "INSERT INTO issuances (user_id, flow, duration_seconds, issued_at, expires_at, request_id) VALUES ($1, $2, $3, $4, $5, $6)",
       [i.userId, i.flow, i.durationSeconds, i.issuedAt.getTime(), i.expiresAt.getTime(), i.requestId],
     );
@@ -214,7 +245,7 @@ export class PostgresStore implements Store {
 
   async lastIssuances(userIds: readonly string[]): Promise<Array<Issuance | null>> {
     if (userIds.length === 0) return [];
-    const { rows } = await this.pool.query<IssuanceRow>(
+    const { rows } = await this.query<IssuanceRow>(
       "SELECT DISTINCT ON (user_id) * FROM issuances WHERE user_id = ANY($1) ORDER BY user_id, id DESC",
       [userIds],
     );
@@ -224,7 +255,7 @@ export class PostgresStore implements Store {
 
   async appendAudit(e: AuditEvent): Promise<void> {
     const values = auditValues(e);
-    await this.pool.query(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${values.map((_, i) => `$${i + 1}`).join(", ")})`, values);
+    await this.query(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${values.map((_, i) => `$${i + 1}`).join(", ")})`, values);
   }
 
   async auditEvents(subjectUserId: string, limit: number): Promise<AuditEvent[]> {
@@ -232,7 +263,7 @@ export class PostgresStore implements Store {
   }
 
   async auditEventsPage(subjectUserId: string, options: { first: number; after?: number | null }): Promise<Page<AuditEvent>> {
-    const { rows } = await this.pool.query<AuditRow>(
+    const { rows } = await this.query<AuditRow>(
       "SELECT * FROM audit_events WHERE subject_user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
       [subjectUserId, options.after ?? Number.MAX_SAFE_INTEGER, options.first + 1],
     );
@@ -240,7 +271,7 @@ export class PostgresStore implements Store {
   }
 
   async createClientKey(k: Omit<ClientKey, "revokedAt" | "firstUsedAt" | "lastUsedAt">): Promise<void> {
-    await this.pool.query(
+    await this.query(
       `INSERT INTO client_keys (id, user_id, name, flow, duration_seconds, secret_hash, scope_target, scope_permission, created_by, created_at, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
       [k.id, k.userId, k.name, k.flow, k.durationSeconds, k.secretHash, k.scopeTarget, k.scopePermission, k.createdBy, k.createdAt.getTime(), k.expiresAt.getTime()],
@@ -248,7 +279,7 @@ export class PostgresStore implements Store {
   }
 
   async getClientKey(id: string): Promise<ClientKey | null> {
-    const { rows } = await this.pool.query<ClientKeyRow>("SELECT * FROM client_keys WHERE id = $1", [id]);
+    const { rows } = await this.query<ClientKeyRow>("SELECT * FROM client_keys WHERE id = $1", [id]);
     return rows[0] ? toClientKey(rows[0]) : null;
   }
 
@@ -258,22 +289,22 @@ export class PostgresStore implements Store {
 
   async listClientKeysFor(userIds: readonly string[]): Promise<ClientKey[][]> {
     if (userIds.length === 0) return [];
-    const { rows } = await this.pool.query<ClientKeyRow>("SELECT * FROM client_keys WHERE user_id = ANY($1) ORDER BY created_at, id", [userIds]);
+    const { rows } = await this.query<ClientKeyRow>("SELECT * FROM client_keys WHERE user_id = ANY($1) ORDER BY created_at, id", [userIds]);
     return userIds.map((id) => rows.filter((r) => r.user_id === id).map(toClientKey));
   }
 
   async revokeClientKey(id: string, at: Date): Promise<ClientKey | null> {
-    await this.pool.query("UPDATE client_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", [at.getTime(), id]);
+    await this.query("UPDATE client_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", [at.getTime(), id]);
     return this.getClientKey(id);
   }
 
   async revokeClientKeysOf(userId: string, at: Date): Promise<number> {
-    return (await this.pool.query("UPDATE client_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL", [at.getTime(), userId])).rowCount ?? 0;
+    return (await this.query("UPDATE client_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL", [at.getTime(), userId])).rowCount ?? 0;
   }
 
   async recordClientKeyUse(id: string, at: Date): Promise<boolean> {
     // One statement: whether this was the first use is decided atomically, also across replicas.
-    const { rows } = await this.pool.query<{ first: boolean }>(
+    const { rows } = await this.query<{ first: boolean }>(
       `UPDATE client_keys SET first_used_at = COALESCE(first_used_at, $1), last_used_at = $1 WHERE id = $2
        RETURNING first_used_at = $1 AND last_used_at = $1 AS first`,
       [at.getTime(), id],
@@ -282,7 +313,7 @@ export class PostgresStore implements Store {
   }
 
   async putSessionCutoff(c: SessionCutoff): Promise<void> {
-    await this.pool.query(
+    await this.query(
       `INSERT INTO session_cutoffs (principal_tag, cutoff_at, expires_at) VALUES ($1, $2, $3)
        ON CONFLICT (principal_tag) DO UPDATE SET cutoff_at = GREATEST(session_cutoffs.cutoff_at, EXCLUDED.cutoff_at), expires_at = GREATEST(session_cutoffs.expires_at, EXCLUDED.expires_at)`,
       [c.principalTag, c.cutoffAt.getTime(), c.expiresAt.getTime()],
@@ -290,13 +321,13 @@ export class PostgresStore implements Store {
   }
 
   async sessionCutoffs(now: Date): Promise<SessionCutoff[]> {
-    await this.pool.query("DELETE FROM session_cutoffs WHERE expires_at <= $1", [now.getTime()]);
-    const { rows } = await this.pool.query<SessionCutoffRow>("SELECT * FROM session_cutoffs ORDER BY cutoff_at, principal_tag");
+    await this.query("DELETE FROM session_cutoffs WHERE expires_at <= $1", [now.getTime()]);
+    const { rows } = await this.query<SessionCutoffRow>("SELECT * FROM session_cutoffs ORDER BY cutoff_at, principal_tag");
     return rows.map(toSessionCutoff);
   }
 
   async getCachedCredentials(userId: string, flow: CredentialFlow, durationSeconds: number): Promise<CachedCredentials | null> {
-    const { rows } = await this.pool.query<{ sealed: string }>(
+    const { rows } = await this.query<{ sealed: string }>(
       "SELECT sealed FROM credential_cache WHERE user_id = $1 AND flow = $2 AND duration_seconds = $3",
       [userId, flow, durationSeconds],
     );
@@ -305,7 +336,7 @@ export class PostgresStore implements Store {
 
   async putCachedCredentials(userId: string, flow: CredentialFlow, durationSeconds: number, credentials: CachedCredentials): Promise<void> {
     const sealed = this.cipher.seal(JSON.stringify(credentials), credentialsContext(userId, flow, durationSeconds));
-    await this.pool.query(
+    await this.query(
       `INSERT INTO credential_cache (user_id, flow, duration_seconds, sealed, expires_at) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (user_id, flow, duration_seconds) DO UPDATE SET sealed = EXCLUDED.sealed, expires_at = EXCLUDED.expires_at`,
       [userId, flow, durationSeconds, sealed, credentials.expiration.getTime()],
@@ -313,13 +344,13 @@ export class PostgresStore implements Store {
   }
 
   async forgetCachedCredentials(userId: string): Promise<void> {
-    await this.pool.query("DELETE FROM credential_cache WHERE user_id = $1", [userId]);
+    await this.query("DELETE FROM credential_cache WHERE user_id = $1", [userId]);
   }
 
   async sealedValues(afterUserId: string, limit: number): Promise<{ values: SealedValue[]; lastUserId: string | null }> {
     // COLLATE "C": the byte order SQLite uses too, and the one "user_id > cursor" pages by.
     const tokenRows = (
-      await this.pool.query<Parameters<typeof sealedValuesPage>[0][number]>(
+      await this.query<Parameters<typeof sealedValuesPage>[0][number]>(
         `SELECT user_id, id_token_sealed, refresh_token_sealed FROM connections WHERE user_id COLLATE "C" > $1 ORDER BY user_id COLLATE "C" LIMIT $2`,
         [afterUserId, limit],
       )
@@ -329,7 +360,7 @@ export class PostgresStore implements Store {
       last === undefined
         ? []
         : (
-            await this.pool.query<Parameters<typeof sealedValuesPage>[1][number]>(
+            await this.query<Parameters<typeof sealedValuesPage>[1][number]>(
               `SELECT user_id, flow, duration_seconds, sealed FROM credential_cache WHERE user_id COLLATE "C" > $1 AND user_id COLLATE "C" <= $2`,
               [afterUserId, last],
             )
@@ -340,13 +371,13 @@ export class PostgresStore implements Store {
   async replaceSealedValue(value: SealedValue, next: string): Promise<boolean> {
     const result =
       value.column === "credentials"
-        ? await this.pool.query("UPDATE credential_cache SET sealed = $1 WHERE user_id = $2 AND flow = $3 AND duration_seconds = $4 AND sealed = $5", [next, value.userId, value.flow, value.durationSeconds, value.sealed])
-        : await this.pool.query(`UPDATE connections SET ${value.column}_sealed = $1 WHERE user_id = $2 AND ${value.column}_sealed = $3`, [next, value.userId, value.sealed]);
+        ? await this.query("UPDATE credential_cache SET sealed = $1 WHERE user_id = $2 AND flow = $3 AND duration_seconds = $4 AND sealed = $5", [next, value.userId, value.flow, value.durationSeconds, value.sealed])
+        : await this.query(`UPDATE connections SET ${value.column}_sealed = $1 WHERE user_id = $2 AND ${value.column}_sealed = $3`, [next, value.userId, value.sealed]);
     return result.rowCount === 1;
   }
 
   async countRows(table: StoreTable): Promise<number> {
-    return Number((await this.pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${table}`)).rows[0]!.count);
+    return Number((await this.query<{ count: string }>(`SELECT count(*) AS count FROM ${table}`)).rows[0]!.count);
   }
 
   /**
