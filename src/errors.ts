@@ -84,14 +84,6 @@ export class UpstreamUnavailableError extends BrokerError {
   }
 }
 
-/** The broker's own database does not answer (restarting, unreachable): retryable, like an AWS outage. */
-export class StoreUnavailableError extends BrokerError {
-  readonly code = ErrorCode.UPSTREAM_UNAVAILABLE;
-  constructor() {
-    super("The broker's database is unavailable; try again shortly.", ErrorCode.UPSTREAM_UNAVAILABLE, { retryable: true });
-  }
-}
-
 export class UpstreamRejectedError extends BrokerError {
   readonly code = ErrorCode.UPSTREAM_REJECTED;
   constructor(message: string) {

@@ -25,7 +25,8 @@ export class RotationRefused extends Error {
 
 const DEFAULT_BATCH = 500;
 
-async function* everySealedValue(store: Store, batchSize: number): AsyncGenerator<SealedValue> {
+/** Every sealed value of the store, a page of users at a time. */
+export async function* everySealedValue(store: Store, batchSize: number): AsyncGenerator<SealedValue> {
   let after = "";
   for (;;) {
     const page = await store.sealedValues(after, batchSize);

@@ -1,3 +1,4 @@
+import { everySealedValue } from "./key-rotation.js";
 import { contextOf } from "./rows.js";
 import type { PostgresStore } from "./postgres-store.js";
 import type { SqliteStore } from "./sqlite-store.js";
@@ -22,16 +23,11 @@ export class MoveRefused extends Error {
 
 async function openEverySealedValue(store: Store, cipher: TokenCipher): Promise<number> {
   let opened = 0;
-  let after = "";
-  for (;;) {
-    const page = await store.sealedValues(after, 500);
-    for (const value of page.values) {
-      cipher.open(value.sealed, contextOf(value));
-      opened += 1;
-    }
-    if (page.lastUserId === null) return opened;
-    after = page.lastUserId;
+  for await (const value of everySealedValue(store, 500)) {
+    cipher.open(value.sealed, contextOf(value));
+    opened += 1;
   }
+  return opened;
 }
 
 /**

@@ -1,5 +1,5 @@
 import pg from "pg";
-import { StoreUnavailableError } from "../errors.js";
+import { UpstreamUnavailableError } from "../errors.js";
 import { postgresMigrations } from "./postgres-migrations.js";
 import {
   type AuditRow,
@@ -46,7 +46,7 @@ const CONNECTION_ERROR_MESSAGES = /Connection terminated|timeout exceeded when t
 
 export function asStoreError(error: unknown): unknown {
   const { code, message } = (error ?? {}) as { code?: string; message?: string };
-  if ((code && CONNECTION_ERROR_CODES.has(code)) || (message && CONNECTION_ERROR_MESSAGES.test(message))) return new StoreUnavailableError().causedBy(error);
+  if ((code && CONNECTION_ERROR_CODES.has(code)) || (message && CONNECTION_ERROR_MESSAGES.test(message))) return new UpstreamUnavailableError("The broker's database is unavailable; try again shortly.").causedBy(error);
   return error;
 }
 
@@ -172,7 +172,6 @@ export class PostgresStore implements Store {
       client.release(broken);
     }
   }
-
 
   async getConnection(userId: string): Promise<Connection | null> {
     return (await this.getConnections([userId]))[0]!;
