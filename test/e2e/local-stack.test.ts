@@ -65,10 +65,26 @@ async function graphql(url: string, query: string, token: string) {
   return (await response.json()) as { data?: Record<string, unknown>; errors?: Array<{ extensions?: { code?: string } }> };
 }
 
+/** Whether nothing listens on the loopback port now. */
+const portIsFree = (port: number) =>
+  new Promise<boolean>((done) => {
+    const probe = createServer();
+    probe.once("error", () => done(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => done(true)));
+  });
+
+/** A free port whose successor is free too: broker.env puts the second broker on the stack's port plus one. */
+async function freePortPair(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port < 65535 && (await portIsFree(port + 1))) return port;
+  }
+}
+
 describe("the local stack, as the README has a new user run it", () => {
   it("refuses a second stack in the same folder before starting anything, and .local/broker.env runs a working broker beside it", { timeout: 240_000 }, async () => {
     const folder = freshFolder();
-    const port = await freePort();
+    const port = await freePortPair();
     const motoPort = await freePort();
     const first = run(folder, [resolve(REPO, "src/dev/stack.ts")], userEnv(folder, { PORT: String(port), MOTO_PORT: String(motoPort) }));
     // "Stop with Ctrl-C." ends what the stack prints once it is ready; the helper line comes before it.
