@@ -208,6 +208,14 @@ describe("move-to-postgres", () => {
     expect(run.stdout).toMatch(/sealed values\s+13 open with the configured keys/);
     expect(run.stdout).not.toContain("not-for-logs");
 
+    // Sealed in PostgreSQL too: no token or credential in plain text in any copied row.
+    const raw = new pg.Client({ connectionString: schema.url });
+    await raw.connect();
+    const stored = JSON.stringify([(await raw.query("SELECT * FROM connections")).rows, (await raw.query("SELECT * FROM credential_cache")).rows]);
+    await raw.end();
+    expect(stored).toContain("v1.k1.");
+    expect(stored).not.toMatch(/ID-TOKEN-|REFRESH-TOKEN-|SECRET-|SESSION-/);
+
     const moved = await PostgresStore.open(schema.url, cipher);
     const before = new SqliteStore(sqlitePath, cipher);
     try {
