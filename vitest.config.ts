@@ -8,15 +8,11 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: "graphql/index.js" }],
   },
   test: {
-    include: ["test/**/*.test.ts"],
     setupFiles: ["test/support/setup.ts"],
     globalSetup: ["test/support/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
-    // Most suites wait on moto, child processes and the clock rather than on a core: three files at a
-    // time keep a 2-core machine busy (the default, one per spare core, would run them one by one).
-    maxWorkers: 3,
     reporters: ["default", "./test/support/summary-reporter.ts"],
     env: {
       // moto accepts any credentials; the SDK needs some to sign requests with.
@@ -24,5 +20,31 @@ export default defineConfig({
       AWS_SECRET_ACCESS_KEY: "testing",
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "suite",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/drills/**"],
+          // Most suites wait on moto, child processes and the clock rather than on a core: three
+          // files at a time keep a 2-core machine busy (the default, one per spare core, would run
+          // them one by one).
+          maxWorkers: 3,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "drills",
+          include: ["test/drills/**/*.test.ts"],
+          // The fault drills time recoveries and answers: they run after the suite, one file at a
+          // time, so the bounds they assert measure the broker, not the rest of the suite's load.
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

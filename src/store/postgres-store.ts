@@ -74,6 +74,25 @@ export class PostgresStore implements Store {
     this.lockPool.on("error", () => undefined);
   }
 
+  /**
+   * A checked-out client has no pool listener: a session the server ends meanwhile (a restart, a
+   * failover) would emit an unhandled 'error' and take the process down. This one records the loss,
+   * and `release` drops a lost client instead of returning it to the pool.
+   */
+  private static async checkout(pool: pg.Pool): Promise<{ client: pg.PoolClient; release(broken?: boolean): void }> {
+    const client = await pool.connect();
+    let lost = false;
+    const onError = () => void (lost = true);
+    client.on("error", onError);
+    return {
+      client,
+      release: (broken = false) => {
+        client.off("error", onError);
+        client.release(broken || lost);
+      },
+    };
+  }
+
   private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
     try {
       return await this.pool.query<R>(text, values);
@@ -89,7 +108,7 @@ export class PostgresStore implements Store {
   }
 
   private async migrate(): Promise<void> {
-    const client = await this.pool.connect();
+    const { client, release } = await PostgresStore.checkout(this.pool);
     try {
       // Replicas starting together: one migrates, the others wait and then find nothing to do.
       await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
@@ -109,7 +128,7 @@ export class PostgresStore implements Store {
       }
     } finally {
       await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => undefined);
-      client.release();
+      release();
     }
   }
 
@@ -153,11 +172,11 @@ export class PostgresStore implements Store {
   }
 
   async withUserLock<T>(userId: string, task: () => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
+    let held: Awaited<ReturnType<typeof PostgresStore.checkout>>;
     try {
-      client = await this.lockPool.connect();
-      await client.query("SELECT pg_advisory_lock(hashtext($1))", [`user:${userId}`]).catch((error: unknown) => {
-        client.release(true);
+      held = await PostgresStore.checkout(this.lockPool);
+      await held.client.query("SELECT pg_advisory_lock(hashtext($1))", [`user:${userId}`]).catch((error: unknown) => {
+        held.release(true);
         throw error;
       });
     } catch (error) {
@@ -168,8 +187,8 @@ export class PostgresStore implements Store {
       return await task();
     } finally {
       // A connection lost meanwhile has released the lock with its session: it is dropped, not reused.
-      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [`user:${userId}`]).catch(() => (broken = true));
-      client.release(broken);
+      await held.client.query("SELECT pg_advisory_unlock(hashtext($1))", [`user:${userId}`]).catch(() => (broken = true));
+      held.release(broken);
     }
   }
 
@@ -384,7 +403,7 @@ export class PostgresStore implements Store {
    * whole or leaves the database as it was. Serial ids continue after the copied ones.
    */
   async importRows(tables: ReadonlyArray<{ table: StoreTable; rows: Iterable<Record<string, unknown>> }>, batchSize = 500): Promise<void> {
-    const client = await this.pool.connect();
+    const { client, release } = await PostgresStore.checkout(this.pool);
     try {
       await client.query("BEGIN");
       for (const { table, rows } of tables) {
@@ -412,7 +431,7 @@ export class PostgresStore implements Store {
       await client.query("ROLLBACK").catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      release();
     }
   }
 

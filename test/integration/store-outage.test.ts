@@ -10,7 +10,7 @@ import { freshSchema } from "../support/postgres.js";
  * goes away for the store (open connections dropped, new ones refused), without touching the
  * machine's shared PostgreSQL.
  */
-async function proxyTo(host: string, port: number) {
+async function proxyTo(host: string, port: number, listenPort = 0) {
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connect(port, host);
@@ -21,7 +21,7 @@ async function proxyTo(host: string, port: number) {
     }
     client.pipe(upstream).pipe(client);
   });
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  await new Promise<void>((done) => server.listen(listenPort, "127.0.0.1", done));
   const address = server.address() as { port: number };
   return {
     port: address.port,
@@ -51,6 +51,37 @@ describe("the PostgreSQL store when its database goes away", () => {
         expect((failure as Error).message).toBe("The broker's database is unavailable; try again shortly.");
       }
     } finally {
+      await store.close().catch(() => undefined);
+      await schema.drop();
+    }
+  });
+
+  it("keeps the process running when the database goes away while a user lock is held, and the next lock works once it is back", async () => {
+    const schema = await freshSchema();
+    const database = new URL(schema.url);
+    const reopen = (listenPort = 0) => proxyTo(database.hostname, Number(database.port || 5432), listenPort);
+    let proxy = await reopen();
+    const target = new URL(schema.url);
+    target.port = String(proxy.port);
+    const store = await PostgresStore.open(target.toString(), testCipher);
+    // Without a listener on the checked-out lock connection, its 'error' is unhandled: vitest
+    // reports it and Node would end a broker there (the fault drill's PostgreSQL restart found it).
+    const unhandled: unknown[] = [];
+    const record = (error: unknown) => unhandled.push(error);
+    process.on("uncaughtException", record);
+    try {
+      const result = await store.withUserLock("u1", async () => {
+        await proxy.cut();
+        await new Promise((done) => setTimeout(done, 200));
+        return "task finished";
+      });
+      expect(result).toBe("task finished");
+      expect(unhandled).toEqual([]);
+      proxy = await reopen(Number(target.port));
+      expect(await store.withUserLock("u1", async () => "again")).toBe("again");
+    } finally {
+      process.off("uncaughtException", record);
+      await proxy.cut();
       await store.close().catch(() => undefined);
       await schema.drop();
     }
