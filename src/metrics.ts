@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, register } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, register } from "prom-client";
 
 /**
  * Prometheus metrics, in prom-client's default registry (one per process, served at /metrics).
@@ -60,4 +60,14 @@ export { register as metricsRegistry };
 export const graphqlRefusals = metric(
   "broker_graphql_refusals_total",
   () => new Counter({ name: "broker_graphql_refusals_total", help: "Documents refused by graphql-armor, by limit (depth, aliases, directives, cost)", labelNames: ["limit"] as const }),
+);
+
+export const documentCacheBytes = metric(
+  "broker_graphql_document_cache_bytes",
+  () => new Gauge({ name: "broker_graphql_document_cache_bytes", help: "Estimated bytes of the documents the hot path remembers (bounded by GRAPHQL_DOCUMENT_CACHE_BYTES)" }),
+);
+
+export const documentCacheDocuments = metric(
+  "broker_graphql_document_cache_documents",
+  () => new Gauge({ name: "broker_graphql_document_cache_documents", help: "Documents the hot path remembers" }),
 );

@@ -9,6 +9,7 @@ import {
   type GraphQLSchema,
   Kind,
   type OperationDefinitionNode,
+  type Token,
   parse,
   specifiedRules,
   validate,
@@ -16,6 +17,8 @@ import {
   visit,
   BREAK,
 } from "graphql";
+import { createHash } from "node:crypto";
+import { parse as parseContentType } from "content-type";
 import { LRUCache } from "lru-cache";
 import Negotiator from "negotiator";
 
@@ -25,9 +28,15 @@ import Negotiator from "negotiator";
  * POST of a document that parses and validates cleanly (once; the result is remembered) is executed
  * here, against the same schema, with the same context, validation rules, error formatting and
  * request ids. Everything else goes to Apollo: any document that failed, GET,
- * introspection, persisted queries, variables that do not coerce, other Accept types. So every
- * refusal of a request or document comes from Apollo, and this path only answers what Apollo would,
- * faster. The parity of the two paths is checked by test/integration/hot-path.test.ts.
+ * introspection, persisted queries, variables that do not coerce, other Accept types, any body that
+ * is not declared application/json (Apollo's CSRF prevention rests on that; the check is here
+ * rather than left to which body parsers Fastify happens to have). So every refusal of a request or
+ * document comes from Apollo, and this path only answers what Apollo would, faster. The parity of
+ * the two paths is checked by test/integration/hot-path.test.ts.
+ *
+ * The documents it remembers are keyed by a hash and bounded in (estimated) bytes, and only an
+ * authenticated caller adds one: without a token a request uses what is already remembered or goes
+ * to Apollo (whose own document cache is bounded in bytes too).
  */
 export interface PreparedOperation {
   document: DocumentNode;
@@ -59,6 +68,28 @@ function responseTypeFor(accept: string | undefined): string | undefined {
   return preferred === JSON_TYPE || preferred === GRAPHQL_RESPONSE_TYPE ? preferred : undefined;
 }
 
+/**
+ * What a remembered document holds, estimated: the query text, and its AST, which keeps every token
+ * (graphql-js links them for error locations). Measured on graphql 16: 270 to 300 bytes per token
+ * with its nodes; 320 leaves a margin.
+ */
+const BYTES_PER_TOKEN = 320;
+function estimatedBytes(query: string, document: DocumentNode | undefined): number {
+  let tokens = 0;
+  for (let token: Token | null | undefined = document?.loc?.startToken; token; token = token.next) tokens += 1;
+  return 2 * query.length + BYTES_PER_TOKEN * tokens + 200;
+}
+
+/** Only a body declared as JSON (any charset): Apollo's CSRF prevention treats anything else as a possible simple request. */
+function isJsonBody(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  try {
+    return parseContentType(contentType).type === "application/json";
+  } catch {
+    return false;
+  }
+}
+
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** The operation's first root field: its label in metrics, on both paths. */
@@ -82,20 +113,42 @@ function usesIntrospection(document: DocumentNode): boolean {
   return found;
 }
 
+/** Bytes of remembered documents by default: a front end's few dozen operations take well under 1 MiB. */
+export const DEFAULT_DOCUMENT_CACHE_BYTES = 8 * 1024 * 1024;
+
+export interface RequestFacts {
+  contentType: string | undefined;
+  accept: string | undefined;
+  /** Whether the caller is authenticated, and so may add a document to the cache. */
+  mayRemember: boolean;
+}
+
 export class PreparedOperations {
-  /** `false` remembers a document that must go to Apollo, so it is not parsed twice on every request. */
+  /**
+   * By SHA-256 of operation name and query. `false` remembers a document that must go to Apollo, so
+   * it is not parsed twice on every request.
+   */
   private readonly documents: LRUCache<string, PreparedOperation | false>;
   private readonly rules: readonly ValidationRule[];
 
   private readonly maxTokens: number;
+  private readonly onCacheChange: ((cached: { bytes: number; documents: number }) => void) | undefined;
 
   constructor(
     private readonly schema: GraphQLSchema,
-    options: { validationRules: readonly ValidationRule[]; maxTokens: number; maxDocuments?: number },
+    options: { validationRules: readonly ValidationRule[]; maxTokens: number; maxCacheBytes?: number; onCacheChange?: (cached: { bytes: number; documents: number }) => void },
   ) {
+    this.onCacheChange = options.onCacheChange;
     this.rules = [...specifiedRules, ...options.validationRules];
     this.maxTokens = options.maxTokens;
-    this.documents = new LRUCache({ max: options.maxDocuments ?? 1000 });
+    const maxSize = options.maxCacheBytes ?? DEFAULT_DOCUMENT_CACHE_BYTES;
+    // One document never takes more than an eighth of the cache; a larger one is Apollo's.
+    this.documents = new LRUCache({ maxSize, maxEntrySize: Math.floor(maxSize / 8) });
+  }
+
+  /** The cache's estimated size in bytes, and how many documents it holds. */
+  get cached(): { bytes: number; documents: number } {
+    return { bytes: this.documents.calculatedSize, documents: this.documents.size };
   }
 
   /** Clients send few distinct Accept headers; negotiating each once keeps the hot path cheap. */
@@ -112,8 +165,9 @@ export class PreparedOperations {
   }
 
   /** The request, if the hot path can answer it exactly as Apollo would; otherwise undefined. */
-  match(body: unknown, accept: string | undefined): PreparedRequest | undefined {
-    const contentType = this.responseType(accept);
+  match(body: unknown, request: RequestFacts): PreparedRequest | undefined {
+    if (!isJsonBody(request.contentType)) return undefined;
+    const contentType = this.responseType(request.accept);
     if (!contentType) return undefined;
     if (!isRecord(body) || typeof body.query !== "string") return undefined;
     const { query, variables, operationName, extensions } = body;
@@ -121,11 +175,14 @@ export class PreparedOperations {
     if (variables !== undefined && variables !== null && !isRecord(variables)) return undefined;
     if (operationName !== undefined && operationName !== null && typeof operationName !== "string") return undefined;
     const name = operationName ?? undefined;
-    const key = name === undefined ? query : `${name}\n${query}`;
+    const key = createHash("sha256").update(name ?? "").update("\n").update(query).digest("base64");
     let prepared = this.documents.get(key);
     if (prepared === undefined) {
-      prepared = this.prepare(query, name) ?? false;
-      this.documents.set(key, prepared);
+      if (!request.mayRemember) return undefined;
+      const document = this.prepare(query, name);
+      prepared = document ?? false;
+      this.documents.set(key, prepared, { size: document ? estimatedBytes(query, document.document) : 100 });
+      this.onCacheChange?.(this.cached);
     }
     if (!prepared) return undefined;
     // Variables that do not coerce are a 400 from Apollo, with its wording.

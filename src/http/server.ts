@@ -1,6 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { ApolloServer } from "@apollo/server";
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
@@ -22,7 +28,7 @@ import type { GraphQLContext } from "../graphql/context.type.js";
 import { SANDBOX_EXAMPLES } from "../graphql/sandbox-examples.js";
 import { registerCredentialEndpoint } from "./credential-endpoint.js";
 import { registerHelperDownload } from "./helper-download.js";
-import { enableDefaultMetrics, graphqlPaths, graphqlRefusals, httpDuration, httpRequests } from "../metrics.js";
+import { documentCacheBytes, documentCacheDocuments, enableDefaultMetrics, graphqlPaths, graphqlRefusals, httpDuration, httpRequests } from "../metrics.js";
 import { clientRequestIdOf } from "./request-ids.js";
 import { formatErrorFor, logUnexpectedErrors, withRequestId } from "./error-formatting.js";
 import { formatExecutionErrors, PreparedOperations, rootFieldOf } from "./prepared-operations.js";
@@ -159,6 +165,8 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema: deps.schema,
+    // Apollo's own warnings go to the broker's structured log, not to the console.
+    logger: app.log,
     validationRules: armor.validationRules,
     parseOptions: { maxTokens: MAX_DOCUMENT_TOKENS },
     introspection: config.graphql.introspection,
@@ -175,6 +183,12 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
       // No cache hints in this schema; the plugin would wrap every resolver to compute none. The
       // route sets Cache-Control: no-store itself.
       ApolloServerPluginCacheControlDisabled(),
+      // Apollo installs these by itself when APOLLO_KEY (or APOLLO_SCHEMA_REPORTING) is set; they
+      // would see only the requests Apollo answers, not the hot path's, and send operations and
+      // the schema to a third party. Off, whatever the environment says.
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
       config.graphql.sandbox
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, document: SANDBOX_EXAMPLES, headers: deps.sandboxHeaders ?? { Authorization: "Bearer <Pool A ID token>" } })
         : ApolloServerPluginLandingPageDisabled(),
@@ -233,7 +247,15 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
 
   const apolloHandler = fastifyApolloHandler(apollo, { context: contextFor });
   const prepared = config.graphql.hotPath
-    ? new PreparedOperations(deps.schema, { validationRules: armorFor(false).validationRules, maxTokens: MAX_DOCUMENT_TOKENS })
+    ? new PreparedOperations(deps.schema, {
+        validationRules: armorFor(false).validationRules,
+        maxTokens: MAX_DOCUMENT_TOKENS,
+        maxCacheBytes: config.graphql.documentCacheBytes,
+        onCacheChange: ({ bytes, documents }) => {
+          documentCacheBytes.set(bytes);
+          documentCacheDocuments.set(documents);
+        },
+      })
     : undefined;
   const formatError = formatErrorFor({ production: config.production });
   app.route<{ Reply: string }>({
@@ -244,13 +266,16 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
       void reply.header("cache-control", "no-store");
       // A token that was presented and failed is refused before execution (no data entry: a 4xx);
       // a missing one goes on, for introspection and the Sandbox, and every field refuses it.
-      const { failure } = await authenticationOf(request);
+      const { principal, failure } = await authenticationOf(request);
       if (failure && !(failure instanceof UnauthenticatedError && failure.reason === "MISSING")) {
         if (failure instanceof UnauthenticatedError) void reply.code(401).header("www-authenticate", bearerChallenge(failure));
         else void reply.code(503).header("retry-after", "5");
         return reply.type("application/json; charset=utf-8").send(`${JSON.stringify({ errors: [{ message: failure.message, extensions: { ...failure.extensions, requestId: request.id } }] })}\n`);
       }
-      const match = request.method === "POST" ? prepared?.match(request.body, request.headers.accept) : undefined;
+      const match =
+        request.method === "POST"
+          ? prepared?.match(request.body, { contentType: request.headers["content-type"], accept: request.headers.accept, mayRemember: principal !== null })
+          : undefined;
       if (!match) {
         graphqlPaths.inc({ path: "apollo" });
         return apolloHandler.call(app, request, reply);

@@ -18,12 +18,15 @@ const tokens: Record<"alice" | "bob" | "admin", string> = { alice: "", bob: "", 
 
 interface Exchange {
   status: number;
-  contentType: string | null;
-  cacheControl: string | null;
+  /** Every response header but the ones that differ on every response (date, x-request-id's value). */
+  headers: Record<string, string>;
   /** The body with request ids (different on every request) replaced. */
   body: string;
   requestIdHeader: string | null;
 }
+
+/** Headers whose values differ between any two responses, whichever path answers. */
+const PER_RESPONSE_HEADERS = new Set(["date", "x-request-id", "keep-alive", "connection"]);
 
 async function send(url: string, body: unknown, headers: Record<string, string>): Promise<Exchange> {
   const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
@@ -33,9 +36,9 @@ async function send(url: string, body: unknown, headers: Record<string, string>)
   if (requestIdHeader && text.includes('"requestId"')) expect(text).toContain(`"requestId":"${requestIdHeader}"`);
   return {
     status: response.status,
-    contentType: response.headers.get("content-type"),
-    cacheControl: response.headers.get("cache-control"),
-    body: text.replaceAll(/"requestId":"[^"]*"/g, '"requestId":"…"'),
+    headers: Object.fromEntries([...response.headers].filter(([name]) => !PER_RESPONSE_HEADERS.has(name)).sort(([a], [b]) => a.localeCompare(b))),
+    // Request ids differ on every request; a retry time may differ by a second between two brokers.
+    body: text.replaceAll(/"requestId":"[^"]*"/g, '"requestId":"…"').replaceAll(/"retryAfterSeconds":\d+/g, '"retryAfterSeconds":"…"'),
     requestIdHeader,
   };
 }
@@ -44,6 +47,13 @@ async function pathCounts(): Promise<{ prepared: number; apollo: number }> {
   const text = await (await fetch(hot.metricsUrl)).text();
   const value = (path: string) => Number(text.split("\n").find((l) => l.startsWith(`broker_graphql_requests_total{path="${path}"}`))?.split(" ").at(-1) ?? 0);
   return { prepared: value("prepared"), apollo: value("apollo") };
+}
+
+/** The hot path's document cache, as the metrics port reports it. */
+async function documentCache(): Promise<{ bytes: number; documents: number }> {
+  const text = await (await fetch(hot.metricsUrl)).text();
+  const value = (name: string) => Number(text.split("\n").find((l) => l.startsWith(`${name} `))?.split(" ").at(-1));
+  return { bytes: value("broker_graphql_document_cache_bytes"), documents: value("broker_graphql_document_cache_documents") };
 }
 
 /** Sends a request twice to each broker (the first also prepares the document) and compares the second answers. */
@@ -55,19 +65,21 @@ async function compare(body: unknown, headers: Record<string, string> = {}) {
   const fromHot = await send(hot.url, body, headers);
   const after = await pathCounts();
   expect(fromHot).toEqual({ ...fromApollo, requestIdHeader: fromHot.requestIdHeader });
+  expect(fromHot.requestIdHeader).toMatch(/^[0-9a-f-]{36}$/);
   const tookHotPath = after.prepared - before.prepared === 1 && after.apollo === before.apollo;
   // Credentials are never cached on the way (Apollo sets its own header on some of its refusals).
-  if (tookHotPath) expect(fromHot.cacheControl).toBe("no-store");
+  if (tookHotPath) expect(fromHot.headers["cache-control"]).toBe("no-store");
   return { answer: fromHot, tookHotPath };
 }
 
+const MUTATIONS_PER_MINUTE = 30;
 const bearer = (who: keyof typeof tokens) => ({ authorization: `Bearer ${tokens[who]}` });
 
 beforeAll(async () => {
   aws = await startLocalAws();
   [hot, apolloOnly] = await Promise.all([
-    startBroker(aws.stack, { NODE_ENV: "production" }),
-    startBroker(aws.stack, { NODE_ENV: "production", GRAPHQL_HOT_PATH: "false" }),
+    startBroker(aws.stack, { NODE_ENV: "production", GRAPHQL_HOT_PATH: "true", RATE_LIMIT_MUTATIONS_PER_MINUTE: String(MUTATIONS_PER_MINUTE) }),
+    startBroker(aws.stack, { NODE_ENV: "production", GRAPHQL_HOT_PATH: "false", RATE_LIMIT_MUTATIONS_PER_MINUTE: String(MUTATIONS_PER_MINUTE) }),
   ]);
   [tokens.alice, tokens.bob, tokens.admin] = await Promise.all([tokenFor(aws.stack, "alice"), tokenFor(aws.stack, "bob"), tokenFor(aws.stack, "admin")]);
   for (const broker of [hot, apolloOnly]) expect((await execute(broker.url, ProvisionDataPlatformUserDocument, {}, tokens.alice)).errors).toBeUndefined();
@@ -96,24 +108,54 @@ describe("the hot path answers validated documents exactly as Apollo does", () =
     const { answer, tookHotPath } = await compare(body, bearer(who));
     expect(tookHotPath).toBe(true);
     expect(answer.status).toBe(200);
-    expect(answer.contentType).toBe("application/json; charset=utf-8");
+    expect(answer.headers["content-type"]).toBe("application/json; charset=utf-8");
   });
 
-  it("answers without a token exactly as Apollo does (401, UNAUTHENTICATED, MISSING)", async () => {
-    const { answer, tookHotPath } = await compare({ query: "{ connectionStatus { state } }" });
+  it("answers without a token exactly as Apollo does (401, UNAUTHENTICATED, MISSING), from a document an authenticated caller sent before", async () => {
+    const query = "{ connectionStatus { state } }";
+    await send(hot.url, { query }, bearer("alice"));
+    const { answer, tookHotPath } = await compare({ query });
     expect(tookHotPath).toBe(true);
     expect(answer.status).toBe(401);
+    expect(answer.headers["www-authenticate"]).toBe('Bearer realm="s3-access-broker"');
     expect(JSON.parse(answer.body)).toEqual({
       errors: [{ message: expect.any(String), locations: [{ line: 1, column: 3 }], path: ["connectionStatus"], extensions: { code: "UNAUTHENTICATED", reason: "MISSING", requestId: "…" } }],
       data: null,
     });
   });
 
+  it("an unexpected failure in a resolver: the same masked error on both paths", async () => {
+    // A store that fails underneath a resolver cannot be produced for a single request on a real
+    // SQLite file without breaking the rest of the file, so this one read is replaced for the test.
+    const originals = [hot, apolloOnly].map((b) => b.broker.store.getConnections.bind(b.broker.store));
+    for (const b of [hot, apolloOnly]) b.broker.store.getConnections = async () => Promise.reject(new Error("disk I/O error"));
+    try {
+      const { answer, tookHotPath } = await compare({ query: "{ connectionStatus { state } }" }, bearer("alice"));
+      expect(tookHotPath).toBe(true);
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.body).errors).toEqual([{ message: "Internal server error.", path: ["connectionStatus"], extensions: { code: "INTERNAL_SERVER_ERROR", requestId: "…" } }]);
+      expect(answer.body).not.toContain("disk I/O");
+    } finally {
+      [hot, apolloOnly].forEach((b, i) => (b.broker.store.getConnections = originals[i]!));
+    }
+  });
+
+  it("a rate-limited mutation: the same RATE_LIMITED answer on both paths", async () => {
+    // Bob's own allowance (RATE_LIMIT_MUTATIONS_PER_MINUTE below), spent on each broker.
+    const mutation = { query: "mutation { issueCredentials(flow: CLASSIC, durationSeconds: 5) { accessKeyId } }" };
+    for (const broker of [hot, apolloOnly]) {
+      for (let i = 0; i < MUTATIONS_PER_MINUTE; i += 1) await send(broker.url, mutation, bearer("bob"));
+    }
+    const { answer, tookHotPath } = await compare(mutation, bearer("bob"));
+    expect(tookHotPath).toBe(true);
+    expect(JSON.parse(answer.body).errors[0].extensions).toMatchObject({ code: "RATE_LIMITED", retryAfterSeconds: "…" });
+  });
+
   it("negotiates the response type as Apollo does", async () => {
     for (const accept of ["application/graphql-response+json", "application/json", "*/*", "application/graphql-response+json, application/json;q=0.9"]) {
       const { answer, tookHotPath } = await compare({ query: "{ connectionStatus { state } }" }, { ...bearer("alice"), accept });
       expect(tookHotPath).toBe(true);
-      expect(answer.contentType).toBe(accept.startsWith("application/graphql-response+json") ? "application/graphql-response+json; charset=utf-8" : "application/json; charset=utf-8");
+      expect(answer.headers["content-type"]).toBe(accept.startsWith("application/graphql-response+json") ? "application/graphql-response+json; charset=utf-8" : "application/json; charset=utf-8");
     }
   });
 });
@@ -137,6 +179,28 @@ describe("everything else is left to Apollo, with the same answers", () => {
     expect(tookHotPath).toBe(false);
     expect(answer.status).toBe(status);
     expect(answer.body).toMatch(/error|batching/i);
+  });
+
+  it("leaves a new document sent without a token to Apollo, and does not remember it", async () => {
+    const before = await documentCache();
+    expect(before.documents).toBeGreaterThan(0);
+    const { answer, tookHotPath } = await compare({ query: "query NeverSeen { connectionStatus { state } }" });
+    expect(tookHotPath).toBe(false);
+    expect(answer.status).toBe(401);
+    expect(await documentCache()).toEqual(before);
+  });
+
+  it.each([
+    // A simple request a cross-site form could send: Apollo's CSRF prevention refuses it.
+    ["text/plain", 400],
+    ["text/plain; charset=utf-8", 400],
+    // No body parser for forms: Fastify refuses them before the route.
+    ["application/x-www-form-urlencoded", 415],
+    ["multipart/form-data; boundary=x", 415],
+  ] as const)("leaves a body of type %s to Apollo (or Fastify), with the same answer", async (contentType, status) => {
+    const { answer, tookHotPath } = await compare(JSON.stringify({ query: "{ __typename }" }), { ...bearer("alice"), "content-type": contentType });
+    expect(tookHotPath).toBe(false);
+    expect(answer.status).toBe(status);
   });
 
   it("leaves an Accept header it does not serve to Apollo", async () => {

@@ -83,3 +83,25 @@ describe("in production", () => {
     expect(await response.json()).toEqual({ status: "ok" });
   });
 });
+
+describe("Apollo's implicit plugins", () => {
+  it("stay off when APOLLO_KEY and APOLLO_SCHEMA_REPORTING are set: nothing reports operations or the schema to a third party", async () => {
+    // Apollo reads these from the process environment, as it would on a host where they are set.
+    const apolloEnv = { APOLLO_KEY: "service:example-graph:not-a-real-key", APOLLO_GRAPH_REF: "example-graph@current", APOLLO_SCHEMA_REPORTING: "true" };
+    Object.assign(process.env, apolloEnv);
+    let broker: BrokerUnderTest | undefined;
+    try {
+      broker = await startBroker(aws.stack, { NODE_ENV: "production" });
+    } finally {
+      for (const name of Object.keys(apolloEnv)) delete process.env[name];
+    }
+    try {
+      const result = await post(broker.url, { query: "{ __typename }" });
+      expect(result.data).toEqual({ __typename: "Query" });
+      // Apollo logs through the broker's logger; its reporting plugins announce themselves at start.
+      expect(broker.logs.filter((line) => /reporting|apollographql/i.test(line))).toEqual([]);
+    } finally {
+      await broker.close();
+    }
+  });
+});

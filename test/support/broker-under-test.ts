@@ -29,6 +29,9 @@ export async function startBroker(stack: StackInfo, overrides: Record<string, st
       METRICS_PORT: "0",
       DATABASE_PATH: join(dir, "broker.sqlite"),
       TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+      // CI runs the suite once more with the hot path off (.ci/run), so every operation is also
+      // tested through Apollo's pipeline alone.
+      ...(process.env.GRAPHQL_HOT_PATH ? { GRAPHQL_HOT_PATH: process.env.GRAPHQL_HOT_PATH } : {}),
       ...overrides,
     }),
   );

@@ -33,11 +33,11 @@ describe("environment validation", () => {
     expect(config.poolA.tenantClaim).toBe("custom:tenant");
     expect(config.poolA.adminGroup).toBe("broker-admins");
     expect(config.s3.prefixTemplate).toBe("tenants/{tenant}/");
-    expect(config.graphql).toEqual({ sandbox: true, introspection: true, hotPath: true });
+    expect(config.graphql).toEqual({ sandbox: true, introspection: true, hotPath: true, documentCacheBytes: 8 * 1024 * 1024 });
   });
 
   it("turns Sandbox and introspection off in production unless asked", () => {
-    expect(loadEnvironment({ ...valid, NODE_ENV: "production" }).graphql).toEqual({ sandbox: false, introspection: false, hotPath: true });
+    expect(loadEnvironment({ ...valid, NODE_ENV: "production" }).graphql).toEqual({ sandbox: false, introspection: false, hotPath: true, documentCacheBytes: 8 * 1024 * 1024 });
     expect(loadEnvironment({ ...valid, GRAPHQL_HOT_PATH: "false" }).graphql.hotPath).toBe(false);
     expect(loadEnvironment({ ...valid, NODE_ENV: "production", GRAPHQL_INTROSPECTION: "true" }).graphql.introspection).toBe(true);
   });
