@@ -3,15 +3,31 @@ import { cacheLookups } from "../../metrics.js";
 import type { IssuedCredentials } from "../client-config.js";
 
 /**
- * botocore refreshes credentials 15 minutes before they expire (and the JS SDK 5 minutes before):
- * credentials handed out with less left than that make clients refresh on every call. The cache
- * therefore only hands out credentials with comfortably more left: 15 minutes plus 5 of slack.
+ * When credentials are handed out again, decided here for every path (GraphQL, client keys, the
+ * shared store). SDKs refresh before expiry: botocore (boto3, the AWS CLI) 15 minutes before
+ * (advisory; 10 mandatory), the JS SDK v3 and the Java SDK v2 5 minutes before, the Go SDK v2 not
+ * at all unless configured. Credentials handed out inside a client's window make it ask again on
+ * every call, so long-lived ones are reused only while more than 20 minutes remain (botocore's 15
+ * plus 5 of slack).
+ *
+ * Short classic keys (under 40 minutes) can never be outside botocore's window, and with the
+ * 20-minute floor they were never reused at all: each poll cost an issuance. They are reused until
+ * half their lifetime is gone, but never with 6 minutes or less left, so the 5-minute SDKs always
+ * get credentials they accept without refreshing (botocore accepts them too, and asks again,
+ * which the cache answers). A 900 s key: 8 issuances an hour instead of one per poll.
  */
 export const REUSE_MIN_REMAINING_MS = 20 * 60 * 1000;
+/** The JS and Java SDKs' 5-minute refresh window, plus a minute of slack. */
+export const SHORT_REUSE_MIN_REMAINING_MS = 6 * 60 * 1000;
 
-/** Whether credentials may still be handed out again: comfortably more than the SDKs' refresh window left. */
-export function reusable(credentials: { expiration: Date }, now: number): boolean {
-  return credentials.expiration.getTime() - now > REUSE_MIN_REMAINING_MS;
+/** The remaining life below which credentials of this lifetime are not handed out again. */
+export function reuseFloorMs(lifetimeSeconds: number): number {
+  return Math.min(REUSE_MIN_REMAINING_MS, Math.max(SHORT_REUSE_MIN_REMAINING_MS, (lifetimeSeconds * 1000) / 2));
+}
+
+/** Whether credentials issued for `lifetimeSeconds` may still be handed out again at `now`. */
+export function reusable(credentials: { expiration: Date }, now: number, lifetimeSeconds: number): boolean {
+  return credentials.expiration.getTime() - now > reuseFloorMs(lifetimeSeconds);
 }
 
 /**
@@ -35,9 +51,9 @@ export class CredentialCache {
   }
 
   /** Cached credentials with enough life left, else the result of one shared call to `issue`. */
-  async getOrIssue(key: string, issue: () => Promise<IssuedCredentials>): Promise<{ credentials: IssuedCredentials; cached: boolean }> {
+  async getOrIssue(key: string, lifetimeSeconds: number, issue: () => Promise<IssuedCredentials>): Promise<{ credentials: IssuedCredentials; cached: boolean }> {
     const hit = this.entries.get(key);
-    if (hit && reusable(hit, this.now())) {
+    if (hit && reusable(hit, this.now(), lifetimeSeconds)) {
       cacheLookups.inc({ cache: "credentials", result: "hit" });
       return { credentials: hit, cached: true };
     }

@@ -92,7 +92,7 @@ export class CredentialIssuer {
         if (issuedFor(current, prefix, flow, durationSeconds, target, permission) !== wanted) throw accessChanged();
         // Another replica may have issued while this one waited for the lock: reuse what it stored.
         const shared = current.state === "ACTIVE" ? await store.getCachedCredentials(userId, flow, durationSeconds) : null;
-        if (shared && shared.issuedFor === wanted && reusable(shared, this.deps.now())) return shared;
+        if (shared && shared.issuedFor === wanted && reusable(shared, this.deps.now(), durationSeconds)) return shared;
         await options.beforeIssue?.(current);
         const issued = await this.issueUpstream(current, { flow, durationSeconds, roleArn, permission }, prefix + target, meta);
         await options.onIssued?.();
@@ -101,7 +101,7 @@ export class CredentialIssuer {
       });
     // A DISABLED connection must ask Cognito again every time, so it never takes from a cache.
     const credentials =
-      connection.state === "ACTIVE" ? (await this.cache.getOrIssue(CredentialCache.keyFor(userId, wanted), issue)).credentials : await issue();
+      connection.state === "ACTIVE" ? (await this.cache.getOrIssue(CredentialCache.keyFor(userId, wanted), durationSeconds, issue)).credentials : await issue();
     // Nothing is handed out once a revocation or a move has been recorded, even from the cache.
     const after = await store.getConnection(userId);
     if (after?.state === "REVOKED") throw new ForbiddenError("This user's data platform access was revoked.", "REVOKED");

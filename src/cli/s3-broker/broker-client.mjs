@@ -8,8 +8,8 @@ const REQUEST_TIMEOUT_MS = 15_000;
 
 /**
  * The broker hands out the credentials it issued while more than 20 minutes remain (README,
- * "Unattended clients"), so asking a minute after that gets the next ones. Short-lived credentials
- * (under 38 minutes) are renewed at half their lifetime instead.
+ * "Caches"), so asking a minute after that gets the next ones. Short-lived credentials (under 38
+ * minutes) are renewed at half their lifetime instead, when the broker stops reusing them too.
  */
 export const RENEW_BEFORE_MS = 19 * 60_000;
 
