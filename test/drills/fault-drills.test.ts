@@ -89,16 +89,21 @@ interface Answer {
   retryable?: boolean;
   requestId?: string | null;
   operation: "provision" | "issue";
-  /** For issuances: 900 s credentials are never reused, so each one reaches AWS. */
   durationSeconds?: number;
+  /** An issuance with a duration not asked for before in the drill: nothing cached matches, so it reaches AWS. */
+  fresh?: boolean;
 }
 
 const PROVISION = "mutation { provisionDataPlatformUser { state } }";
+let freshDurations = 0;
 const ISSUE = "mutation($d: Int) { issueCredentials(flow: CLASSIC, durationSeconds: $d) { accessKeyId } }";
 
 async function ask(replica: number, token: string, operation: Answer["operation"]): Promise<Answer> {
   const started = Date.now();
-  const durationSeconds = operation === "issue" ? [900, 1800, 2700, 3600][Math.floor(Math.random() * 4)] : undefined;
+  // A quarter of the issuances ask for a duration of their own (a new one each time, 901 s and up,
+  // more than a drill sends); the rest share four durations and are mostly reused.
+  const fresh = operation === "issue" && Math.random() < 0.25;
+  const durationSeconds = operation !== "issue" ? undefined : fresh ? 901 + (freshDurations++ % 2699) : [900, 1800, 2700, 3600][Math.floor(Math.random() * 4)];
   const body = operation === "provision" ? { query: PROVISION } : { query: ISSUE, variables: { d: durationSeconds } };
   try {
     const response = await fetch(`${replicas[replica]!.url}/graphql`, {
@@ -111,10 +116,10 @@ async function ask(replica: number, token: string, operation: Answer["operation"
     const json = JSON.parse(text || "{}") as { data?: unknown; errors?: Array<{ extensions?: { code?: string; retryable?: boolean } }> };
     const error = json.errors?.[0];
     const outcome = error ? String(error.extensions?.code) : json.data ? "ok" : `HTTP ${response.status}`;
-    return { replica, at: started, ms: Date.now() - started, outcome, retryable: error?.extensions?.retryable, requestId: response.headers.get("x-request-id"), operation, durationSeconds };
+    return { replica, at: started, ms: Date.now() - started, outcome, retryable: error?.extensions?.retryable, requestId: response.headers.get("x-request-id"), operation, durationSeconds, fresh };
   } catch (failure) {
     const timedOut = (failure as Error).name === "TimeoutError";
-    return { replica, at: started, ms: Date.now() - started, outcome: timedOut ? "no answer" : "no connection", operation, durationSeconds };
+    return { replica, at: started, ms: Date.now() - started, outcome: timedOut ? "no answer" : "no connection", operation, durationSeconds, fresh };
   }
 }
 
@@ -173,7 +178,7 @@ describe("fault drills (two replicas, their own PostgreSQL and Redis)", () => {
     await drill("PostgreSQL stopped for 3 s and started", { start: () => postgres.stop(), end: () => postgres.start(), downMs: 3_000, watchMs: 4_000 });
     await drill("Redis stopped for 3 s and started", { start: () => redis.stop(), end: () => redis.start(), downMs: 3_000, watchMs: 3_000 });
     // Reused credentials are answered while AWS is frozen; recovery counts only issuances that reach it.
-    await drill("AWS (moto) frozen for 6 s and resumed", { start: () => aws.moto.pause(), end: () => aws.moto.resume(), downMs: 6_000, watchMs: 4_000 }, { recovered: (a) => a.durationSeconds === 900 });
+    await drill("AWS (moto) frozen for 6 s and resumed", { start: () => aws.moto.pause(), end: () => aws.moto.resume(), downMs: 6_000, watchMs: 4_000 }, { recovered: (a) => a.fresh === true });
     await load.stop();
 
     const answers = load.answers;
