@@ -17,6 +17,7 @@ import { SessionCutoffs } from "./broker/lifecycle/session-cutoffs.js";
 import { RateLimits } from "./broker/rate-limits.js";
 import { UserLocks } from "./broker/user-lock.js";
 import { ApplicationDirectory } from "./cognito/application-directory.js";
+import { UpstreamBudgets } from "./cognito/upstream-budgets.js";
 import { createAwsClients, destroyAwsClients, requireAwsCredentials } from "./cognito/aws-clients.js";
 import { DataPlatformPool } from "./cognito/data-platform-pool.js";
 import { IdentityExchange } from "./cognito/identity-exchange.js";
@@ -94,6 +95,12 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   const broker = new BrokerService({ config, store, acting, tenancy, audit, issuer, custody, lifecycle, grants, locks, now });
   const rateLimits = new RateLimits(config.rateLimits);
   const redisConnected = await rateLimits.connect();
+  // From here on, every AWS call (each attempt) waits for its turn in its quota's budget.
+  const budgets = new UpstreamBudgets(config.aws.budgets, rateLimits.sharedRedis);
+  budgets.attachTo(aws.cognitoIdp);
+  budgets.attachTo(aws.cognitoIdentity);
+  budgets.attachTo(aws.sts);
+  budgets.attachTo(aws.iam);
   const lifecycleState = { shuttingDown: false };
   const verifier = new PoolATokenVerifier(config.poolA);
   // Load the JWKS ahead of the first request; while it fails, /readyz answers 503 (and retries).

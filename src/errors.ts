@@ -79,8 +79,8 @@ export class NotProvisionedError extends BrokerError {
 
 export class UpstreamUnavailableError extends BrokerError {
   readonly code = ErrorCode.UPSTREAM_UNAVAILABLE;
-  constructor(message = "AWS is unavailable or throttling requests; try again shortly.") {
-    super(message, ErrorCode.UPSTREAM_UNAVAILABLE, { retryable: true });
+  constructor(message = "AWS is unavailable or throttling requests; try again shortly.", retryAfterSeconds?: number) {
+    super(message, ErrorCode.UPSTREAM_UNAVAILABLE, { retryable: true, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) });
   }
 }
 

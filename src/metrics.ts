@@ -71,3 +71,13 @@ export const documentCacheDocuments = metric(
   "broker_graphql_document_cache_documents",
   () => new Gauge({ name: "broker_graphql_document_cache_documents", help: "Documents the hot path remembers" }),
 );
+
+export const upstreamBudgetWaits = metric(
+  "broker_upstream_budget_waits_total",
+  () => new Counter({ name: "broker_upstream_budget_waits_total", help: "AWS calls that waited for their turn in an upstream budget, by budget", labelNames: ["budget"] as const }),
+);
+
+export const upstreamBudgetRefusals = metric(
+  "broker_upstream_budget_refusals_total",
+  () => new Counter({ name: "broker_upstream_budget_refusals_total", help: "AWS calls refused because their budget's queue was full, by budget", labelNames: ["budget"] as const }),
+);

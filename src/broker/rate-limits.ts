@@ -51,6 +51,11 @@ export class RateLimits {
     return Promise.race([this.redis.connect().then(() => true, () => false), timeout]);
   }
 
+  /** The Redis connection, for other counters replicas share (upstream budgets); undefined without REDIS_URL. */
+  get sharedRedis(): Redis | undefined {
+    return this.redis;
+  }
+
   /** Takes one point for `key` from the bucket, or throws RATE_LIMITED. */
   async consume(bucket: RateLimitBucket, key: string): Promise<void> {
     try {

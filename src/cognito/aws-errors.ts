@@ -1,3 +1,4 @@
+import { BrokerError } from "../errors.js";
 import { upstreamCalls, upstreamErrors } from "../metrics.js";
 
 /**
@@ -92,6 +93,9 @@ export async function awsCall<T>(operation: string, call: () => Promise<T>): Pro
   try {
     return await call();
   } catch (error) {
+    // The broker's own refusal from inside the SDK's stack (an upstream budget): the SDK adds
+    // $metadata to what passes through it, but this never was an AWS answer.
+    if (error instanceof BrokerError) throw error;
     const upstream = isAwsOrNetworkError(error) ? toUpstreamError(operation, error) : undefined;
     upstreamErrors.inc({ operation, reason: upstream?.reason ?? "INTERNAL" });
     throw upstream ?? error;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { UPSTREAM_BUDGET_NAMES, type UpstreamBudgetName } from "../cognito/upstream-budgets.js";
 
 /** Thrown when the environment does not describe a usable broker; main() prints it and exits 1. */
 export class ConfigError extends Error {
@@ -18,6 +19,24 @@ const STRICT_BASE64_KEY = /^[A-Za-z0-9+/]{43}=$/;
 const base64Key = z.string().regex(STRICT_BASE64_KEY, "must be 32 bytes in standard base64 (44 characters, e.g. openssl rand -base64 32)");
 /** No ".": it separates the parts of a sealed value. */
 const keyId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "must be 1-32 characters of A-Z a-z 0-9 _ -");
+
+/** "GetId=20,UserCreation=40": requests per second for the named upstream budgets (src/cognito/upstream-budgets.ts). */
+const upstreamBudgets = z
+  .string()
+  .default("")
+  .transform((value, context) => {
+    const budgets: Partial<Record<UpstreamBudgetName, number>> = {};
+    for (const entry of value.split(",").map((e) => e.trim()).filter(Boolean)) {
+      const [name, rate] = entry.split("=").map((part) => part.trim());
+      const perSecond = Number(rate);
+      if (!UPSTREAM_BUDGET_NAMES.includes(name as UpstreamBudgetName) || !Number.isInteger(perSecond) || perSecond < 2 || perSecond > 100_000) {
+        context.addIssue({ code: "custom", message: `"${entry}" must be NAME=requests per second (a whole number from 2), NAME one of ${UPSTREAM_BUDGET_NAMES.join(", ")}` });
+        return z.NEVER;
+      }
+      budgets[name as UpstreamBudgetName] = perSecond;
+    }
+    return budgets;
+  });
 
 /** Exact browser origins (scheme://host[:port]), comma-separated; "*" is refused: an API that hands out credentials names its front ends. */
 const corsOrigins = z
@@ -75,6 +94,12 @@ const schema = z
     /** Per attempt; the SDK makes up to AWS_MAX_ATTEMPTS with backoff before the broker answers UPSTREAM_UNAVAILABLE. */
     AWS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
     AWS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+    /** Requests per second per AWS quota, for all replicas together (defaults: the published quotas). */
+    UPSTREAM_BUDGETS: upstreamBudgets,
+    /** How long a request may wait for its turn in an upstream budget before UPSTREAM_UNAVAILABLE. */
+    UPSTREAM_MAX_WAIT_MS: z.coerce.number().int().min(0).max(300_000).default(5_000),
+    /** Replicas with the same scope share budgets in Redis; default: the AWS account and Region. */
+    UPSTREAM_BUDGET_SCOPE: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be 1-100 characters of A-Z a-z 0-9 _ . : -").optional(),
 
     POOL_A_USER_POOL_ID: userPoolId,
     POOL_A_CLIENT_ID: z.string().min(1),
@@ -143,6 +168,7 @@ const schema = z
   })
   .transform((env) => {
     const production = env.NODE_ENV === "production";
+    const accountId = /^arn:aws[a-z-]*:iam::(\d{12}):/.exec(env.CLASSIC_ROLE_ARN)![1]!;
     const issuer = env.POOL_A_ISSUER ?? `https://cognito-idp.${env.AWS_REGION}.amazonaws.com/${env.POOL_A_USER_POOL_ID}`;
     return {
       production,
@@ -153,10 +179,17 @@ const schema = z
       metrics: { host: env.METRICS_HOST, port: env.METRICS_PORT },
       logLevel: env.LOG_LEVEL,
       aws: {
+        /** The broker's AWS account: the classic role's (the ARN's pattern is checked above). */
+        accountId,
         region: env.AWS_REGION,
         endpoint: env.AWS_ENDPOINT_URL,
         requestTimeoutMs: env.AWS_REQUEST_TIMEOUT_MS,
         maxAttempts: env.AWS_MAX_ATTEMPTS,
+        budgets: {
+          perSecond: env.UPSTREAM_BUDGETS,
+          maxWaitMs: env.UPSTREAM_MAX_WAIT_MS,
+          scope: env.UPSTREAM_BUDGET_SCOPE ?? `${accountId}:${env.AWS_REGION}`,
+        },
       },
       poolA: {
         userPoolId: env.POOL_A_USER_POOL_ID,

@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: the broker's speed against the bare framework it is built on, on this machine,
  * with one load generator (autocannon), plus a credential storm, memory with 10,000 connections,
- * and the storm again against two replicas sharing PostgreSQL. Prints a table; asserts nothing.
+ * the storm again against two replicas sharing PostgreSQL, a storm of distinct users against a
+ * small upstream budget, and AWS calls per client-hour under the reuse rule. Prints tables; asserts
+ * nothing.
  */
 import "reflect-metadata";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -11,6 +13,9 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import autocannon from "autocannon";
 import { AdminCreateUserCommand, AdminSetUserPasswordCommand, CognitoIdentityProviderClient } from "@aws-sdk/client-cognito-identity-provider";
+import { ENHANCED_FLOW_SECONDS } from "../broker/duration.js";
+import { reusable } from "../broker/credentials/credential-cache.js";
+import { UPSTREAM_BUDGET_NAMES } from "../cognito/upstream-budgets.js";
 import { SqliteStore } from "../store/sqlite-store.js";
 import { TokenCipher } from "../store/token-cipher.js";
 import { bootstrapAws, brokerEnvironment, type StackInfo } from "./bootstrap.js";
@@ -18,6 +23,7 @@ import { freshSchema } from "./ensure-database.js";
 import { useEmulatorCredentials } from "./local-stack.js";
 import { freePort, startMoto } from "./moto.js";
 import { poolAIdToken } from "./pool-a-sign-in.js";
+import { peakCalls, startRecordingProxy } from "./recording-proxy.js";
 
 const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -47,7 +53,9 @@ interface Server {
 async function spawnServer(script: string, env: Record<string, string>, args: string[] = []): Promise<Server> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const child = spawn(process.execPath, [...(script.endsWith(".ts") ? ["--import", "tsx"] : []), script, ...args], {
+  // BENCH_CPU_PROFILE=<dir>: each broker process writes a V8 CPU profile there when it stops.
+  const profile = process.env.BENCH_CPU_PROFILE && script.startsWith("dist/") ? ["--cpu-prof", "--cpu-prof-dir", resolve(process.env.BENCH_CPU_PROFILE)] : [];
+  const child = spawn(process.execPath, [...profile, ...(script.endsWith(".ts") ? ["--import", "tsx"] : []), script, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), METRICS_PORT: String(metricsPort), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     stdio: ["ignore", "ignore", "inherit"],
@@ -144,11 +152,11 @@ async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(work));
 }
 
-async function createUsers(stack: StackInfo, count: number): Promise<string[]> {
+async function createUsers(stack: StackInfo, count: number, prefix = "storm"): Promise<string[]> {
   const idp = new CognitoIdentityProviderClient({ region: stack.region, endpoint: stack.endpoint! });
   const tokens: string[] = [];
   await inBatches([...Array(count).keys()], 20, async (i) => {
-    const username = `storm-${i}`;
+    const username = `${prefix}-${i}`;
     const password = `Bench-${randomBytes(6).toString("hex")}1a!`;
     await idp.send(new AdminCreateUserCommand({ UserPoolId: stack.poolA.userPoolId, Username: username, MessageAction: "SUPPRESS", UserAttributes: [{ Name: "custom:tenant", Value: `tenant${i % 20}` }] }));
     await idp.send(new AdminSetUserPasswordCommand({ UserPoolId: stack.poolA.userPoolId, Username: username, Password: password, Permanent: true }));
@@ -174,6 +182,82 @@ async function storm(servers: Server[], tokens: string[]) {
   return { requests: requests.length, upstream, errors, seconds };
 }
 
+/** Distinct users issuing at once against one small budget for every AWS quota. */
+const BUDGET_STORM_USERS = Number(process.env.BENCH_BUDGET_USERS ?? 2000);
+const BUDGET_PER_SECOND = 50;
+
+async function budgetStorm(stack: StackInfo, env: (extra: Record<string, string>) => Record<string, string>, work: string, servers: Server[]) {
+  const proxy = await startRecordingProxy(stack.endpoint!);
+  try {
+    const server = await spawnServer(
+      "dist/main.js",
+      env({
+        DATABASE_PATH: join(work, "budget.sqlite"),
+        AWS_ENDPOINT_URL: proxy.endpoint,
+        UPSTREAM_BUDGETS: UPSTREAM_BUDGET_NAMES.map((name) => `${name}=${BUDGET_PER_SECOND}`).join(","),
+        // The whole storm fits in the queue: nobody is refused, everybody waits their turn.
+        UPSTREAM_MAX_WAIT_MS: "120000",
+      }),
+    );
+    servers.push(server);
+    say(`  creating ${BUDGET_STORM_USERS} users ...`);
+    const tokens = await createUsers(stack, BUDGET_STORM_USERS, "budget");
+    say(`  provisioning them through the budget ...`);
+    const provisionFrom = Date.now();
+    await inBatches(tokens, 100, async (token) => {
+      const result = await gql(server.url, token, "mutation { provisionDataPlatformUser { state } }");
+      if (result.body.errors) throw new Error(`provisioning failed: ${JSON.stringify(result.body.errors)}`);
+    });
+    const provisionSeconds = (Date.now() - provisionFrom) / 1000;
+    const provisionCalls = proxy.calls.filter((c) => c.at >= provisionFrom);
+    say(`  the storm: ${BUDGET_STORM_USERS} issueCredentials at once ...`);
+    const from = Date.now();
+    const latencies: number[] = [];
+    const results = await Promise.all(
+      tokens.map(async (token) => {
+        const started = performance.now();
+        const result = await gql(server.url, token, "mutation { issueCredentials(flow: CLASSIC, durationSeconds: 3600) { accessKeyId } }").catch(() => ({ status: 0, body: { errors: [{}] } }));
+        latencies.push(performance.now() - started);
+        return result;
+      }),
+    );
+    const seconds = (Date.now() - from) / 1000;
+    const calls = proxy.calls.filter((c) => c.at >= from);
+    latencies.sort((a, b) => a - b);
+    await server.stop();
+    const peakOf = (operations: string[], among: typeof calls) => Math.max(...operations.map((o) => peakCalls(among, o)));
+    return {
+      errors: results.filter((r) => r.status !== 200 || r.body.errors).length,
+      seconds,
+      p50: latencies[Math.floor(latencies.length / 2)]! / 1000,
+      p99: latencies[Math.floor(latencies.length * 0.99)]! / 1000,
+      peakIssuance: peakOf(["GetOpenIdToken", "AssumeRoleWithWebIdentity"], calls),
+      issuanceCalls: calls.filter((c) => c.operation === "AssumeRoleWithWebIdentity").length,
+      provisionSeconds,
+      peakProvisioning: peakOf(["AdminCreateUser", "AdminSetUserPassword", "AdminInitiateAuth", "GetId"], provisionCalls),
+    };
+  } finally {
+    await proxy.stop();
+  }
+}
+
+/**
+ * Issuances a client causes in an hour, polling every 10 s (a scheduled job, the helper), under the
+ * broker's reuse rule (src/broker/credentials/credential-cache.ts) with the lifetimes AWS gives.
+ * A simulation of the rule's decisions; the AWS calls per issuance are measured against moto.
+ */
+function issuancesPerClientHour(lifetimeSeconds: number, rule: (expiration: Date, now: number) => boolean): number {
+  let expiration: Date | undefined;
+  let issued = 0;
+  for (let now = 0; now < 3_600_000; now += 10_000) {
+    if (!expiration || !rule(expiration, now)) {
+      expiration = new Date(now + lifetimeSeconds * 1000);
+      issued += 1;
+    }
+  }
+  return issued;
+}
+
 const SCOPED_ISSUE = 'mutation { issueCredentials(flow: CLASSIC, durationSeconds: 3600, scope: { target: "readings/", permission: READ }) { accessKeyId secretAccessKey sessionToken expiration } }';
 const LATENCY_ISSUANCES = 40;
 
@@ -181,13 +265,13 @@ const LATENCY_ISSUANCES = 40;
  * Real issuances one after another (each duration is new, so nothing is reused): the median time
  * per issuance and the AWS calls each made, read from the broker's own upstream-call counter.
  */
-async function issuanceLatency(server: Server, token: string, scope: string, offset: number) {
+async function issuanceLatency(server: Server, token: string, mutationFor: (i: number) => string) {
   const { url } = server;
   const callsBefore = await metricSum(server.metricsUrl, "broker_upstream_calls_total");
   const times: number[] = [];
   for (let i = 0; i < LATENCY_ISSUANCES; i += 1) {
     const started = performance.now();
-    const result = await gql(url, token, `mutation { issueCredentials(flow: CLASSIC, durationSeconds: ${1000 + offset + i} ${scope}) { accessKeyId } }`);
+    const result = await gql(url, token, mutationFor(i));
     times.push(performance.now() - started);
     if (result.body.errors) throw new Error(`issuance failed: ${JSON.stringify(result.body.errors)}`);
   }
@@ -257,8 +341,10 @@ async function main(): Promise<void> {
 
     say(`issuance latency: ${LATENCY_ISSUANCES} real issuances each, unscoped and scoped ...`);
     const latency = {
-      unscoped: await issuanceLatency(broker, aliceToken, "", 0),
-      scoped: await issuanceLatency(broker, aliceToken, 'scope: { target: "readings/", permission: READ }', LATENCY_ISSUANCES),
+      unscoped: await issuanceLatency(broker, aliceToken, (i) => `mutation { issueCredentials(flow: CLASSIC, durationSeconds: ${1000 + i}) { accessKeyId } }`),
+      scoped: await issuanceLatency(broker, aliceToken, (i) => `mutation { issueCredentials(flow: CLASSIC, durationSeconds: ${1000 + LATENCY_ISSUANCES + i}, scope: { target: "readings/", permission: READ }) { accessKeyId } }`),
+      // moto's enhanced-flow credentials last 90 s (AWS's an hour), so none is reused here.
+      enhanced: await issuanceLatency(broker, aliceToken, () => "mutation { issueCredentials(flow: ENHANCED) { accessKeyId } }"),
     };
 
     say(`creating ${STORM_USERS} users and provisioning them ...`);
@@ -309,6 +395,19 @@ async function main(): Promise<void> {
     for (const replica of replicas) await replica.stop();
     await schema.drop();
 
+    say(`storm of ${BUDGET_STORM_USERS} distinct users against a ${BUDGET_PER_SECOND}/s budget ...`);
+    const budgeted = await budgetStorm(stack, brokerEnv, work, servers);
+    const hourly = [
+      { name: "ENHANCED (one hour)", lifetime: ENHANCED_FLOW_SECONDS, callsPerIssuance: latency.enhanced.awsCallsPerIssuance },
+      { name: "CLASSIC, 3600 s", lifetime: 3600, callsPerIssuance: latency.unscoped.awsCallsPerIssuance },
+      { name: "CLASSIC, 900 s key", lifetime: 900, callsPerIssuance: latency.unscoped.awsCallsPerIssuance },
+    ].map((row) => ({
+      ...row,
+      issuances: issuancesPerClientHour(row.lifetime, (expiration, now) => reusable({ expiration }, now, row.lifetime)),
+      // The rule before this release: reuse only with more than 20 minutes left.
+      before: issuancesPerClientHour(row.lifetime, (expiration, now) => expiration.getTime() - now > 20 * 60_000),
+    }));
+
     type Row = (typeof rows)[number];
     const [route, jit, base, status, issue, scoped] = rows as [Row, Row, Row, Row, Row, Row];
     const cpu = cpus()[0]?.model ?? "unknown CPU";
@@ -333,11 +432,25 @@ async function main(): Promise<void> {
       `| --- | ---: | ---: |`,
       `| unscoped CLASSIC | ${latency.unscoped.medianMs.toFixed(1)} | ${latency.unscoped.awsCallsPerIssuance.toFixed(1)} |`,
       `| scoped READ readings/ | ${latency.scoped.medianMs.toFixed(1)} | ${latency.scoped.awsCallsPerIssuance.toFixed(1)} |`,
+      `| ENHANCED | ${latency.enhanced.medianMs.toFixed(1)} | ${latency.enhanced.awsCallsPerIssuance.toFixed(1)} |`,
       "",
       `| storm: ${STORM_USERS} users × ${STORM_REQUESTS_PER_USER} concurrent issueCredentials | requests | upstream issuances | errors | seconds |`,
       `| --- | ---: | ---: | ---: | ---: |`,
       `| one broker, SQLite | ${single.requests} | ${single.upstream} (target ${STORM_USERS}) | ${single.errors} (target 0) | ${single.seconds.toFixed(1)} |`,
       `| two replicas, one PostgreSQL | ${replicated.requests} | ${replicated.upstream} (target ${STORM_USERS}) | ${replicated.errors} (target 0) | ${replicated.seconds.toFixed(1)} |`,
+      "",
+      `| storm: ${BUDGET_STORM_USERS} distinct users, one issueCredentials each, every upstream budget ${BUDGET_PER_SECOND}/s | value |`,
+      `| --- | ---: |`,
+      `| errors | ${budgeted.errors} (target 0) |`,
+      `| AssumeRoleWithWebIdentity calls (one per user) | ${budgeted.issuanceCalls} |`,
+      `| peak AWS calls in any second, GetOpenIdToken / AssumeRoleWithWebIdentity | ${budgeted.peakIssuance} (budget ${BUDGET_PER_SECOND}) |`,
+      `| storm duration | ${budgeted.seconds.toFixed(1)} s |`,
+      `| latency p50 / p99 | ${budgeted.p50.toFixed(1)} s / ${budgeted.p99.toFixed(1)} s |`,
+      `| provisioning the ${BUDGET_STORM_USERS} users first (100 at a time): duration, peak calls in any second per operation | ${budgeted.provisionSeconds.toFixed(1)} s, ${budgeted.peakProvisioning} (budget ${BUDGET_PER_SECOND}) |`,
+      "",
+      `| a client polling every 10 s for an hour | issuances | AWS calls | before this release (20-minute floor) |`,
+      `| --- | ---: | ---: | ---: |`,
+      ...hourly.map((h) => `| ${h.name} | ${h.issuances} | ${(h.issuances * h.callsPerIssuance).toFixed(0)} | ${h.before} issuances, ${(h.before * h.callsPerIssuance).toFixed(0)} calls |`),
       "",
       `Resident memory with ${MEMORY_CONNECTIONS} provisioned connections in the store (all ${listed} listed once, then load): ${(rssBytes / 2 ** 20).toFixed(0)} MB (target < 200 MB)`,
       "",

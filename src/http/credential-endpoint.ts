@@ -50,7 +50,7 @@ export function registerCredentialEndpoint(app: FastifyInstance, deps: { clientK
       });
     } catch (error) {
       if (error instanceof BrokerError) {
-        const retryAfter = error.code === ErrorCode.RATE_LIMITED ? Number(error.extensions.retryAfterSeconds ?? 1) : error.code === ErrorCode.UPSTREAM_UNAVAILABLE ? 5 : undefined;
+        const retryAfter = error.code === ErrorCode.RATE_LIMITED ? Number(error.extensions.retryAfterSeconds ?? 1) : error.code === ErrorCode.UPSTREAM_UNAVAILABLE ? Number(error.extensions.retryAfterSeconds ?? 5) : undefined;
         return sendError(reply, STATUS_BY_CODE[error.code] ?? 500, error.code, error.message, retryAfter);
       }
       request.log.error({ event: "unexpected_error", err: error }, "unexpected error in the credential endpoint");

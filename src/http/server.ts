@@ -300,7 +300,7 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
     },
   });
 
-  const accountId = /^arn:aws[a-z-]*:iam::(\d{12}):/.exec(config.classicRole.arn)?.[1];
+  const accountId = config.aws.accountId;
   registerCredentialEndpoint(app, {
     clientKeys: deps.clientKeys,
     // Classic-flow credentials belong to the configured role's account; the enhanced flow's role is the identity pool's choice.

@@ -1,0 +1,111 @@
+import { randomUUID } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { budgetOf } from "../../src/cognito/upstream-budgets.js";
+import { peakCalls, startRecordingProxy } from "../../src/dev/recording-proxy.js";
+import { IssueCredentialsDocument, ProvisionDataPlatformUserDocument } from "../generated/graphql.js";
+import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
+import { execute } from "../support/graphql-client.js";
+import { startLocalAws, type LocalAws } from "../support/local-aws.js";
+import { freshPoolAUser } from "../support/pool-a-users.js";
+
+/**
+ * Upstream budgets (src/cognito/upstream-budgets.ts): brokers reach moto through a proxy that
+ * records every request, so the test sees when each AWS call really went out.
+ */
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+let aws: LocalAws;
+let proxy: Awaited<ReturnType<typeof startRecordingProxy>>;
+const brokers: BrokerUnderTest[] = [];
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  proxy = await startRecordingProxy(aws.moto.endpoint);
+});
+
+afterAll(async () => {
+  for (const broker of brokers) await broker.close();
+  await proxy?.stop();
+  await aws?.stop();
+});
+
+async function budgetedBroker(env: Record<string, string>): Promise<BrokerUnderTest> {
+  const broker = await startBroker(aws.stack, { AWS_ENDPOINT_URL: proxy.endpoint, RATE_LIMIT_MUTATIONS_PER_MINUTE: "100000", ...env });
+  brokers.push(broker);
+  return broker;
+}
+
+/** Fresh, provisioned users: each one's first classic issuance needs GetOpenIdToken and AssumeRoleWithWebIdentity. */
+async function provisionedTokens(broker: BrokerUnderTest, count: number): Promise<string[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const token = (await (await freshPoolAUser(aws.stack)).signIn()).idToken;
+      expect((await execute(broker.url, ProvisionDataPlatformUserDocument, {}, token)).errors).toBeUndefined();
+      return token;
+    }),
+  );
+}
+
+/** Everyone issues at once; answers in the order of `targets`. */
+async function storm(targets: Array<{ broker: BrokerUnderTest; token: string }>) {
+  const from = Date.now();
+  const answers = await Promise.all(targets.map(({ broker, token }) => execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds: 3600 }, token)));
+  return { answers, calls: proxy.calls.filter((c) => c.at >= from), seconds: (Date.now() - from) / 1000 };
+}
+
+describe("upstream budgets", () => {
+  it("makes a storm wait for its turn: every issuance answered, AWS never asked faster than the budget", async () => {
+    const broker = await budgetedBroker({ UPSTREAM_BUDGETS: "GetOpenIdToken=5,AssumeRoleWithWebIdentity=5", UPSTREAM_MAX_WAIT_MS: "20000" });
+    const tokens = await provisionedTokens(broker, 15);
+    const { answers, calls, seconds } = await storm(tokens.map((token) => ({ broker, token })));
+    expect(answers.filter((a) => a.errors)).toEqual([]);
+    expect(calls.filter((c) => c.operation === "AssumeRoleWithWebIdentity")).toHaveLength(15);
+    console.log(`15 issuances at 5/s: ${seconds.toFixed(1)} s; peak per second GetOpenIdToken ${peakCalls(calls, "GetOpenIdToken")}, AssumeRoleWithWebIdentity ${peakCalls(calls, "AssumeRoleWithWebIdentity")}`);
+    expect(peakCalls(calls, "GetOpenIdToken")).toBeLessThanOrEqual(5);
+    expect(peakCalls(calls, "AssumeRoleWithWebIdentity")).toBeLessThanOrEqual(5);
+    // 15 calls at most 5 in any second cannot take less than two seconds.
+    expect(seconds).toBeGreaterThanOrEqual(2);
+  });
+
+  it("refuses at once, retryable with a retry time, what would wait longer than the bound, and sends it nowhere", async () => {
+    const broker = await budgetedBroker({ UPSTREAM_BUDGETS: "GetOpenIdToken=3", UPSTREAM_MAX_WAIT_MS: "1000" });
+    const tokens = await provisionedTokens(broker, 10);
+    const { answers, calls } = await storm(tokens.map((token) => ({ broker, token })));
+    const refused = answers.filter((a) => a.errors);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const answer of refused) {
+      expect(answer.errors![0]!.extensions).toMatchObject({ code: "UPSTREAM_UNAVAILABLE", retryable: true, retryAfterSeconds: 1 });
+      expect(answer.errors![0]!.message).not.toMatch(/\d+ ?(requests|\/s)/);
+    }
+    // Only what was served went to AWS.
+    expect(calls.filter((c) => c.operation === "GetOpenIdToken")).toHaveLength(answers.length - refused.length);
+    const metrics = await (await fetch(broker.metricsUrl)).text();
+    expect(metrics).toMatch(/broker_upstream_budget_refusals_total\{budget="GetOpenIdToken"\} [1-9]/);
+  });
+
+  it("is shared by replicas through Redis: two brokers together stay within one budget", async () => {
+    const shared = { UPSTREAM_BUDGETS: "GetOpenIdToken=4,AssumeRoleWithWebIdentity=4", UPSTREAM_MAX_WAIT_MS: "20000", REDIS_URL, UPSTREAM_BUDGET_SCOPE: `test-${randomUUID()}` };
+    const [one, two] = [await budgetedBroker(shared), await budgetedBroker(shared)];
+    // Each test broker has a store of its own; the budget is what they share.
+    const targets = [...(await provisionedTokens(one!, 6)).map((token) => ({ broker: one!, token })), ...(await provisionedTokens(two!, 6)).map((token) => ({ broker: two!, token }))];
+    const { answers, calls } = await storm(targets);
+    expect(answers.filter((a) => a.errors)).toEqual([]);
+    console.log(`12 issuances on two replicas at 4/s: peak per second AssumeRoleWithWebIdentity ${peakCalls(calls, "AssumeRoleWithWebIdentity")}`);
+    expect(peakCalls(calls, "AssumeRoleWithWebIdentity")).toBeLessThanOrEqual(4);
+  });
+
+  it("has a budget for every AWS operation the service layer calls", () => {
+    const operations = new Set<string>();
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (path.endsWith(".ts")) for (const match of readFileSync(path, "utf8").matchAll(/awsCall\("([A-Za-z]+)"/g)) operations.add(match[1]!);
+      }
+    };
+    walk(resolve(import.meta.dirname, "../../src"));
+    expect(operations.size).toBeGreaterThan(10);
+    expect([...operations].filter((operation) => budgetOf(operation) === undefined)).toEqual([]);
+  });
+});
