@@ -1,6 +1,6 @@
 import type { FinalizeRequestMiddleware, MiddlewareStack } from "@smithy/types";
 import type { Redis } from "ioredis";
-import { RateLimiterMemory, RateLimiterQueue, RateLimiterQueueError, RateLimiterRedis, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { setTimeout as sleep } from "node:timers/promises";
 import { UpstreamUnavailableError } from "../errors.js";
 import { upstreamBudgetRefusals, upstreamBudgetWaits } from "../metrics.js";
 
@@ -51,13 +51,73 @@ export interface UpstreamBudgetSettings {
 }
 
 /**
- * Token buckets per budget (rate-limiter-flexible, one-second windows), in Redis when the broker
- * has one so that replicas share them, with a bounded queue in front: a request over the budget
- * waits for its turn rather than being throttled by AWS, and one that would wait longer than
- * `maxWaitMs` is refused at once with UPSTREAM_UNAVAILABLE and a retry time.
+ * Spaces calls at least `intervalMs` apart (a leaky bucket without burst): no second then holds
+ * more than the budget, and a call that finds the way clear goes at once. `reserve` answers how
+ * long this call waits for its slot, or undefined (no slot taken) when that is longer than `maxWaitMs`.
+ */
+interface Pacer {
+  reserve(intervalMs: number, maxWaitMs: number): Promise<number | undefined>;
+}
+
+/** One process's slots. */
+class LocalPacer implements Pacer {
+  private nextSlot = 0;
+
+  async reserve(intervalMs: number, maxWaitMs: number): Promise<number | undefined> {
+    const now = Date.now();
+    const slot = Math.max(now, this.nextSlot);
+    if (slot - now > maxWaitMs) return undefined;
+    this.nextSlot = slot + intervalMs;
+    return slot - now;
+  }
+}
+
+/**
+ * The same slots kept in Redis, so that replicas share them: one atomic script reads Redis's own
+ * clock (replicas' clocks may differ) and takes the next slot. rate-limiter-flexible, used for the
+ * client rate limits, counts whole-second windows in Redis, which let two windows meeting make a
+ * burst of twice the budget; well-kept libraries for shared sub-second pacing on plain Redis were
+ * not found (Bottleneck's clustering is unmaintained), hence these few lines.
+ */
+const RESERVE_SLOT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local nextSlot = tonumber(redis.call('GET', KEYS[1]) or '0')
+local slot = math.max(now, nextSlot)
+local wait = slot - now
+if wait > tonumber(ARGV[2]) then return -1 end
+local interval = tonumber(ARGV[1])
+redis.call('SET', KEYS[1], string.format('%d', slot + interval), 'PX', math.ceil((wait + interval) / 1000) + 1000)
+return math.ceil(wait / 1000)
+`;
+
+class SharedPacer implements Pacer {
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    /** While Redis does not answer, this process keeps its own slots (each replica then spends the whole budget). */
+    private readonly fallback: LocalPacer,
+  ) {}
+
+  async reserve(intervalMs: number, maxWaitMs: number): Promise<number | undefined> {
+    let answer: unknown;
+    try {
+      answer = await this.redis.eval(RESERVE_SLOT, 1, this.key, String(Math.ceil(intervalMs * 1000)), String(maxWaitMs * 1000));
+    } catch {
+      return this.fallback.reserve(intervalMs, maxWaitMs);
+    }
+    return Number(answer) < 0 ? undefined : Number(answer);
+  }
+}
+
+/**
+ * Per budget, a pacer: in this process, or with Redis shared by the replicas of one AWS account and
+ * Region (`scope`). A request over the budget waits for its turn rather than being throttled by
+ * AWS; one that would wait longer than `maxWaitMs` is refused at once with UPSTREAM_UNAVAILABLE and
+ * a retry time, and never reaches AWS.
  */
 export class UpstreamBudgets {
-  private readonly queues = new Map<UpstreamBudgetName, RateLimiterQueue>();
+  private readonly pacers = new Map<UpstreamBudgetName, Pacer>();
   private readonly retryAfterSeconds: number;
 
   constructor(
@@ -66,16 +126,8 @@ export class UpstreamBudgets {
   ) {
     this.retryAfterSeconds = Math.max(1, Math.ceil(settings.maxWaitMs / 1000));
     for (const name of UPSTREAM_BUDGET_NAMES) {
-      // One-second windows, each call spread evenly over its window (execEvenly): a sliding second can
-      // then see one call more than a window holds, so a window holds one less than the budget.
-      const points = Math.max(1, this.rateOf(name) - 1);
-      const options = { keyPrefix: `s3broker:aws:${settings.scope}:${name}`, points, duration: 1, execEvenly: true };
-      // Redis trouble falls back to a bucket in this process (each replica then spends the whole budget).
-      const limiter: RateLimiterAbstract = redis
-        ? new RateLimiterRedis({ ...options, storeClient: redis, insuranceLimiter: new RateLimiterMemory(options) })
-        : new RateLimiterMemory(options);
-      // The queue holds what the budget serves within the longest wait; beyond that, refuse now.
-      this.queues.set(name, new RateLimiterQueue(limiter, { maxQueueSize: Math.max(1, Math.floor((points * settings.maxWaitMs) / 1000)) }));
+      const local = new LocalPacer();
+      this.pacers.set(name, redis ? new SharedPacer(redis, `s3broker:aws:${settings.scope}:${name}`, local) : local);
     }
   }
 
@@ -87,19 +139,17 @@ export class UpstreamBudgets {
   async take(operation: string): Promise<void> {
     const name = budgetOf(operation);
     if (!name) return;
-    const started = Date.now();
-    try {
-      // The deadline also bounds waits that replicas sharing the budget make longer.
-      await this.queues.get(name)!.removeTokens(1, "calls", Math.ceil((started + this.settings.maxWaitMs) / 1000));
-    } catch (error) {
-      // A full queue, or a deadline passed while waiting.
-      if (error instanceof RateLimiterQueueError) {
-        upstreamBudgetRefusals.inc({ budget: name });
-        throw new UpstreamUnavailableError(`The broker is pacing its requests to AWS to stay within the account's quotas; try again in ${this.retryAfterSeconds} s.`, this.retryAfterSeconds);
-      }
-      throw error;
+    // 5% slower than the budget: the time between a call leaving and reaching AWS varies by a few
+    // milliseconds, and that margin keeps any second AWS measures within the budget.
+    const wait = await this.pacers.get(name)!.reserve(1050 / this.rateOf(name), this.settings.maxWaitMs);
+    if (wait === undefined) {
+      upstreamBudgetRefusals.inc({ budget: name });
+      throw new UpstreamUnavailableError(`The broker is pacing its requests to AWS to stay within the account's quotas; try again in ${this.retryAfterSeconds} s.`, this.retryAfterSeconds);
     }
-    if (Date.now() - started >= 5) upstreamBudgetWaits.inc({ budget: name });
+    if (wait > 0) {
+      upstreamBudgetWaits.inc({ budget: name });
+      await sleep(wait);
+    }
   }
 
   /** Every attempt the client sends (retries included) takes its turn first. */

@@ -29,8 +29,8 @@ const upstreamBudgets = z
     for (const entry of value.split(",").map((e) => e.trim()).filter(Boolean)) {
       const [name, rate] = entry.split("=").map((part) => part.trim());
       const perSecond = Number(rate);
-      if (!UPSTREAM_BUDGET_NAMES.includes(name as UpstreamBudgetName) || !Number.isInteger(perSecond) || perSecond < 2 || perSecond > 100_000) {
-        context.addIssue({ code: "custom", message: `"${entry}" must be NAME=requests per second (a whole number from 2), NAME one of ${UPSTREAM_BUDGET_NAMES.join(", ")}` });
+      if (!UPSTREAM_BUDGET_NAMES.includes(name as UpstreamBudgetName) || !Number.isInteger(perSecond) || perSecond < 1 || perSecond > 100_000) {
+        context.addIssue({ code: "custom", message: `"${entry}" must be NAME=requests per second (a whole number from 1), NAME one of ${UPSTREAM_BUDGET_NAMES.join(", ")}` });
         return z.NEVER;
       }
       budgets[name as UpstreamBudgetName] = perSecond;

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { budgetOf } from "../../src/cognito/upstream-budgets.js";
+import { freePort } from "../../src/dev/moto.js";
 import { peakCalls, startRecordingProxy } from "../../src/dev/recording-proxy.js";
 import { IssueCredentialsDocument, ProvisionDataPlatformUserDocument } from "../generated/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
@@ -93,6 +94,15 @@ describe("upstream budgets", () => {
     expect(answers.filter((a) => a.errors)).toEqual([]);
     console.log(`12 issuances on two replicas at 4/s: peak per second AssumeRoleWithWebIdentity ${peakCalls(calls, "AssumeRoleWithWebIdentity")}`);
     expect(peakCalls(calls, "AssumeRoleWithWebIdentity")).toBeLessThanOrEqual(4);
+  });
+
+  it("keeps pacing in the process while Redis does not answer, and serves", async () => {
+    const closed = await freePort();
+    const broker = await budgetedBroker({ UPSTREAM_BUDGETS: "GetOpenIdToken=5,AssumeRoleWithWebIdentity=5", UPSTREAM_MAX_WAIT_MS: "20000", REDIS_URL: `redis://127.0.0.1:${closed}` });
+    const tokens = await provisionedTokens(broker, 8);
+    const { answers, calls } = await storm(tokens.map((token) => ({ broker, token })));
+    expect(answers.filter((a) => a.errors)).toEqual([]);
+    expect(peakCalls(calls, "AssumeRoleWithWebIdentity")).toBeLessThanOrEqual(5);
   });
 
   it("has a budget for every AWS operation the service layer calls", () => {
