@@ -52,23 +52,37 @@ export interface UpstreamBudgetSettings {
 
 /**
  * Spaces calls at least `intervalMs` apart (a leaky bucket without burst): no second then holds
- * more than the budget, and a call that finds the way clear goes at once. `reserve` answers how
- * long this call waits for its slot, or undefined (no slot taken) when that is longer than `maxWaitMs`.
+ * more than the budget, and a call that finds the way clear goes at once. `reserve` waits for this
+ * call's slot and answers how long that took, or answers undefined at once (no slot taken) when the
+ * wait would be longer than `maxWaitMs`.
  */
 interface Pacer {
   reserve(intervalMs: number, maxWaitMs: number): Promise<number | undefined>;
 }
 
-/** One process's slots. */
+/**
+ * One process's slots, spaced from when each call really left: a timer that fires late (a busy
+ * event loop) delays the calls after it instead of letting them bunch up.
+ */
 class LocalPacer implements Pacer {
-  private nextSlot = 0;
+  private lastSent = 0;
+  private queued = 0;
+  private tail: Promise<void> = Promise.resolve();
 
   async reserve(intervalMs: number, maxWaitMs: number): Promise<number | undefined> {
-    const now = Date.now();
-    const slot = Math.max(now, this.nextSlot);
-    if (slot - now > maxWaitMs) return undefined;
-    this.nextSlot = slot + intervalMs;
-    return slot - now;
+    const ahead = Math.max(0, this.lastSent + intervalMs - Date.now()) + this.queued * intervalMs;
+    if (ahead > maxWaitMs) return undefined;
+    this.queued += 1;
+    const started = Date.now();
+    const turn = this.tail.then(async () => {
+      const wait = this.lastSent + intervalMs - Date.now();
+      if (wait > 0) await sleep(wait);
+      this.lastSent = Date.now();
+      this.queued -= 1;
+    });
+    this.tail = turn;
+    await turn;
+    return Date.now() - started;
   }
 }
 
@@ -106,7 +120,12 @@ class SharedPacer implements Pacer {
     } catch {
       return this.fallback.reserve(intervalMs, maxWaitMs);
     }
-    return Number(answer) < 0 ? undefined : Number(answer);
+    const wait = Number(answer);
+    if (wait < 0) return undefined;
+    if (wait > 0) await sleep(wait);
+    // This process's own spacing too, so that late timers here cannot bunch calls together.
+    const local = await this.fallback.reserve(intervalMs, maxWaitMs);
+    return local === undefined ? undefined : wait + local;
   }
 }
 
@@ -141,15 +160,12 @@ export class UpstreamBudgets {
     if (!name) return;
     // 5% slower than the budget: the time between a call leaving and reaching AWS varies by a few
     // milliseconds, and that margin keeps any second AWS measures within the budget.
-    const wait = await this.pacers.get(name)!.reserve(1050 / this.rateOf(name), this.settings.maxWaitMs);
-    if (wait === undefined) {
+    const waited = await this.pacers.get(name)!.reserve(1050 / this.rateOf(name), this.settings.maxWaitMs);
+    if (waited === undefined) {
       upstreamBudgetRefusals.inc({ budget: name });
       throw new UpstreamUnavailableError(`The broker is pacing its requests to AWS to stay within the account's quotas; try again in ${this.retryAfterSeconds} s.`, this.retryAfterSeconds);
     }
-    if (wait > 0) {
-      upstreamBudgetWaits.inc({ budget: name });
-      await sleep(wait);
-    }
+    if (waited >= 5) upstreamBudgetWaits.inc({ budget: name });
   }
 
   /** Every attempt the client sends (retries included) takes its turn first. */

@@ -148,6 +148,32 @@ async function measure(scenarios: Scenario[]) {
   });
 }
 
+function machineLine(): string {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  return `Machine: ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; autocannon ${CONNECTIONS} connections × ${DURATION_SECONDS} s in the bench process, ${WARM_UP_SECONDS} s warm-up, ${ROUNDS} interleaved rounds (median shown); each server in its own process (compiled JS); broker with NODE_ENV=production, LOG_LEVEL=warn, SQLite`;
+}
+
+type ThroughputRow = Awaited<ReturnType<typeof measure>>[number];
+
+/** The throughput scenarios and their ratios, as README tables. */
+function throughputTable(rows: ThroughputRow[]): string[] {
+  const [route, jit, base, status, issue, scoped] = rows as [ThroughputRow, ThroughputRow, ThroughputRow, ThroughputRow, ThroughputRow, ThroughputRow];
+  return [
+    "| scenario | req/s (median) | p50 ms | p99 ms | errors | every round, req/s |",
+    "| --- | ---: | ---: | ---: | ---: | --- |",
+    ...rows.map((r) => `| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.rounds.join(", ")} |`),
+    "",
+    `| ratio | value | target |`,
+    `| --- | ---: | ---: |`,
+    `| connectionStatus / bare Fastify route (2/A) | ${(status.rps / route.rps).toFixed(2)} | |`,
+    `| connectionStatus / Mercurius + graphql-jit (2/B) | ${(status.rps / jit.rps).toFixed(2)} | ≥ 0.5 |`,
+    `| connectionStatus / baseline (2/1) | ${(status.rps / base.rps).toFixed(2)} | ≥ 1.2 |`,
+    `| issueCredentials warm / baseline (3/1) | ${(issue.rps / base.rps).toFixed(2)} | |`,
+    `| issueCredentials warm / connectionStatus (3/2) | ${(issue.rps / status.rps).toFixed(2)} | ≥ 0.9 |`,
+    `| scoped issueCredentials warm / unscoped (4/3) | ${(scoped.rps / issue.rps).toFixed(2)} | |`,
+  ];
+}
+
 async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<void>) {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(work));
 }
@@ -339,6 +365,11 @@ async function main(): Promise<void> {
       },
     ]);
 
+    if (process.env.BENCH_ONLY === "throughput") {
+      process.stdout.write(["", machineLine(), "", ...throughputTable(rows), ""].join("\n"));
+      return;
+    }
+
     say(`issuance latency: ${LATENCY_ISSUANCES} real issuances each, unscoped and scoped ...`);
     const latency = {
       unscoped: await issuanceLatency(broker, aliceToken, (i) => `mutation { issueCredentials(flow: CLASSIC, durationSeconds: ${1000 + i}) { accessKeyId } }`),
@@ -408,25 +439,11 @@ async function main(): Promise<void> {
       before: issuancesPerClientHour(row.lifetime, (expiration, now) => expiration.getTime() - now > 20 * 60_000),
     }));
 
-    type Row = (typeof rows)[number];
-    const [route, jit, base, status, issue, scoped] = rows as [Row, Row, Row, Row, Row, Row];
-    const cpu = cpus()[0]?.model ?? "unknown CPU";
     const out = [
       "",
-      `Machine: ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; autocannon ${CONNECTIONS} connections × ${DURATION_SECONDS} s in the bench process, ${WARM_UP_SECONDS} s warm-up, ${ROUNDS} interleaved rounds (median shown); each server in its own process (compiled JS); broker with NODE_ENV=production, LOG_LEVEL=warn, SQLite`,
+      machineLine(),
       "",
-      "| scenario | req/s (median) | p50 ms | p99 ms | errors | every round, req/s |",
-      "| --- | ---: | ---: | ---: | ---: | --- |",
-      ...rows.map((r) => `| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.rounds.join(", ")} |`),
-      "",
-      `| ratio | value | target |`,
-      `| --- | ---: | ---: |`,
-      `| connectionStatus / bare Fastify route (2/A) | ${(status.rps / route.rps).toFixed(2)} | |`,
-      `| connectionStatus / Mercurius + graphql-jit (2/B) | ${(status.rps / jit.rps).toFixed(2)} | ≥ 0.5 |`,
-      `| connectionStatus / baseline (2/1) | ${(status.rps / base.rps).toFixed(2)} | ≥ 1.2 |`,
-      `| issueCredentials warm / baseline (3/1) | ${(issue.rps / base.rps).toFixed(2)} | |`,
-      `| issueCredentials warm / connectionStatus (3/2) | ${(issue.rps / status.rps).toFixed(2)} | ≥ 0.9 |`,
-      `| scoped issueCredentials warm / unscoped (4/3) | ${(scoped.rps / issue.rps).toFixed(2)} | |`,
+      ...throughputTable(rows),
       "",
       `| real issuance (moto), ${LATENCY_ISSUANCES} in a row | median ms | AWS calls per issuance |`,
       `| --- | ---: | ---: |`,

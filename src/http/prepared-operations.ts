@@ -233,7 +233,8 @@ export function formatExecutionErrors(
   let status: number | undefined;
   const headers: Array<[string, string]> = [];
   const formatted = errors.map((error) => {
-    const extensions: Record<string, unknown> = { ...error.extensions, code: error.extensions.code ?? "INTERNAL_SERVER_ERROR" };
+    // Defensive: an error built elsewhere may carry no extensions at all.
+    const extensions: Record<string, unknown> = { ...error.extensions, code: error.extensions?.code ?? "INTERNAL_SERVER_ERROR" };
     const http = extensions.http as { status?: unknown; headers?: unknown } | undefined;
     if (http && typeof http === "object") {
       if (typeof http.status === "number") status = http.status;

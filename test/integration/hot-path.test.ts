@@ -102,6 +102,9 @@ describe("the hot path answers validated documents exactly as Apollo does", () =
     ["an administrator reading another user", { query: "query($id: ID) { connectionStatus(userId: $id) { state } }", variables: { id: "someone-else" } }, "admin"],
     ["a domain refusal with a field: BAD_USER_INPUT", { query: "mutation { issueCredentials(flow: CLASSIC, durationSeconds: 5) { accessKeyId } }" }, "alice"],
     ["a mutation", { query: "mutation { provisionDataPlatformUser { state tenant } }" }, "alice"],
+    // Input objects whose fields have defaults (flow, expiresAt): coerced as graphql-js does.
+    ["an input object literal with defaulted fields", { query: 'mutation { createClientKey(input: { name: "" }) { secret } }' }, "alice"],
+    ["an input object variable with defaulted fields", { query: "mutation($input: CreateClientKeyInput!) { createClientKey(input: $input) { secret } }", variables: { input: { name: "" } } }, "alice"],
     ["the operation chosen by name", { query: "query A { __typename } query B { connectionStatus { state } }", operationName: "B" }, "alice"],
     ["JSON null for optional members", { query: "{ __typename }", variables: null, operationName: null, extensions: null }, "alice"],
   ] as const)("%s", async (_name, body, who) => {
