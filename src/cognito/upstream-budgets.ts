@@ -150,7 +150,7 @@ export class UpstreamBudgets {
     }
   }
 
-  rateOf(name: UpstreamBudgetName): number {
+  private rateOf(name: UpstreamBudgetName): number {
     return this.settings.perSecond[name] ?? UPSTREAM_BUDGETS[name].perSecond;
   }
 
@@ -174,7 +174,6 @@ export class UpstreamBudgets {
       await this.take((context.commandName ?? "").replace(/Command$/, ""));
       return next(args);
     };
-    client.middlewareStack.addRelativeTo(middleware, { relation: "after", toMiddleware: "retryMiddleware", name: "brokerUpstreamBudget", override: true },
-    );
+    client.middlewareStack.addRelativeTo(middleware, { relation: "after", toMiddleware: "retryMiddleware", name: "brokerUpstreamBudget", override: true });
   }
 }

@@ -113,9 +113,6 @@ function usesIntrospection(document: DocumentNode): boolean {
   return found;
 }
 
-/** Bytes of remembered documents by default: a front end's few dozen operations take well under 1 MiB. */
-export const DEFAULT_DOCUMENT_CACHE_BYTES = 8 * 1024 * 1024;
-
 export interface RequestFacts {
   contentType: string | undefined;
   accept: string | undefined;
@@ -136,12 +133,12 @@ export class PreparedOperations {
 
   constructor(
     private readonly schema: GraphQLSchema,
-    options: { validationRules: readonly ValidationRule[]; maxTokens: number; maxCacheBytes?: number; onCacheChange?: (cached: { bytes: number; documents: number }) => void },
+    options: { validationRules: readonly ValidationRule[]; maxTokens: number; maxCacheBytes: number; onCacheChange?: (cached: { bytes: number; documents: number }) => void },
   ) {
     this.onCacheChange = options.onCacheChange;
     this.rules = [...specifiedRules, ...options.validationRules];
     this.maxTokens = options.maxTokens;
-    const maxSize = options.maxCacheBytes ?? DEFAULT_DOCUMENT_CACHE_BYTES;
+    const maxSize = options.maxCacheBytes;
     // One document never takes more than an eighth of the cache; a larger one is Apollo's.
     this.documents = new LRUCache({ maxSize, maxEntrySize: Math.floor(maxSize / 8) });
   }

@@ -43,16 +43,23 @@ async function send(url: string, body: unknown, headers: Record<string, string>)
   };
 }
 
+/** The hot broker's metrics port, read once: a series (name and labels as printed) to its value. */
+async function hotMetrics(): Promise<(series: string) => number | undefined> {
+  const lines = (await (await fetch(hot.metricsUrl)).text()).split("\n");
+  return (series) => {
+    const line = lines.find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.split(" ").at(-1));
+  };
+}
+
 async function pathCounts(): Promise<{ prepared: number; apollo: number }> {
-  const text = await (await fetch(hot.metricsUrl)).text();
-  const value = (path: string) => Number(text.split("\n").find((l) => l.startsWith(`broker_graphql_requests_total{path="${path}"}`))?.split(" ").at(-1) ?? 0);
-  return { prepared: value("prepared"), apollo: value("apollo") };
+  const value = await hotMetrics();
+  return { prepared: value('broker_graphql_requests_total{path="prepared"}') ?? 0, apollo: value('broker_graphql_requests_total{path="apollo"}') ?? 0 };
 }
 
 /** The hot path's document cache, as the metrics port reports it. */
-async function documentCache(): Promise<{ bytes: number; documents: number }> {
-  const text = await (await fetch(hot.metricsUrl)).text();
-  const value = (name: string) => Number(text.split("\n").find((l) => l.startsWith(`${name} `))?.split(" ").at(-1));
+async function documentCache(): Promise<{ bytes: number | undefined; documents: number | undefined }> {
+  const value = await hotMetrics();
   return { bytes: value("broker_graphql_document_cache_bytes"), documents: value("broker_graphql_document_cache_documents") };
 }
 
