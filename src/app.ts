@@ -77,8 +77,8 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   const locks = new UserLocks(store);
   const audit = new AuditTrail(store, now);
   const standing = new ApplicationStanding(directory, config.poolA.standingCacheMs, now);
-  const acting = new Acting(config, standing, audit);
   const tenancy = new Tenancy(config, standing, audit);
+  const acting = new Acting(config, standing, tenancy, audit, store);
   let issuer: CredentialIssuer | undefined;
   const custody = new TokenCustody({ config, store, pool, now, forgetCredentials: (userId) => issuer!.forget(userId) });
   const grants = new GrantsService({ store, acting, tenancy, audit, now });
@@ -102,7 +102,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   budgets.attachTo(aws.sts);
   budgets.attachTo(aws.iam);
   const lifecycleState = { shuttingDown: false };
-  const verifier = new PoolATokenVerifier(config.poolA);
+  const verifier = new PoolATokenVerifier(config.poolA, config.partners);
   // Load the JWKS ahead of the first request; while it fails, /readyz answers 503 (and retries).
   const jwksWarmUp = verifier.warmUp().then(
     () => null,

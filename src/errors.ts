@@ -54,7 +54,10 @@ export type ForbiddenReason =
   | "OWNER_GONE"
   | "OWNER_DISABLED"
   | "CREATOR_NOT_ADMIN"
-  | "NO_GRANT";
+  | "NO_GRANT"
+  | "PARTNER_SCOPE"
+  | "PARTNER_TENANT"
+  | "PARTNER_NOT_ALLOWED";
 
 export class ForbiddenError extends BrokerError {
   readonly code = ErrorCode.FORBIDDEN;

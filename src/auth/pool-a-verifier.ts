@@ -8,6 +8,7 @@ import { cacheLookups } from "../metrics.js";
 import { SimpleJwksCache } from "aws-jwt-verify/jwk";
 import type { JwtPayload } from "aws-jwt-verify/jwt-model";
 import type { BrokerConfig } from "../config/environment.js";
+import { partnerActorId, partnerScopesOf, type PartnerSettings } from "./partners.js";
 import type { Principal } from "./principal.js";
 
 /** Longer than any Cognito token; refusing earlier spares the parser. */
@@ -68,13 +69,23 @@ const jwksFetcher: Fetcher = {
 export class PoolATokenVerifier {
   private readonly verifier;
 
-  constructor(private readonly settings: BrokerConfig["poolA"]) {
+  constructor(
+    private readonly settings: BrokerConfig["poolA"],
+    private readonly partners: PartnerSettings = { resourceServer: "", clients: new Map() },
+  ) {
     this.verifier = JwtVerifier.create({
       issuer: settings.issuer,
       jwksUri: settings.jwksUri,
       audience: null, // checked per token use below: `aud` on ID tokens, `client_id` on access tokens
       customJwtCheck: ({ payload }) => {
-        validateCognitoJwtFields(payload, { tokenUse: settings.tokenUse, clientId: settings.clientId, groups: null });
+        if (this.isPartnerToken(payload)) {
+          // Cognito's client-credentials tokens: an access token whose sub is the app client itself.
+          validateCognitoJwtFields(payload, { tokenUse: "access", clientId: [...partners.clients.keys()], groups: null });
+          if (payload.sub !== payload.client_id || payload.username !== undefined) throw new TokenRejected("INVALID", "partner app clients are for client credentials only");
+          if (typeof payload.scope !== "string") throw new TokenRejected("INVALID", "scope missing");
+        } else {
+          validateCognitoJwtFields(payload, { tokenUse: settings.tokenUse, clientId: settings.clientId, groups: null });
+        }
         if (typeof payload.iat !== "number" || payload.iat > Date.now() / 1000 + CLOCK_SKEW_SECONDS) {
           throw new TokenRejected("INVALID", "iat missing or in the future");
         }
@@ -120,6 +131,11 @@ export class PoolATokenVerifier {
     return principal;
   }
 
+  /** Whether a token claims to come from a partner app client (its signature and claims are checked all the same). */
+  private isPartnerToken(payload: JwtPayload): boolean {
+    return payload.token_use === "access" && typeof payload.client_id === "string" && this.partners.clients.has(payload.client_id);
+  }
+
   private async verifyUncached(token: string): Promise<{ principal: Principal; expiresAt: number }> {
     let payload: JwtPayload;
     try {
@@ -127,9 +143,15 @@ export class PoolATokenVerifier {
     } catch (error) {
       throw rejectionOf(error);
     }
+    this.hydrated = true;
+    const expiresAt = (payload.exp as number) * 1000;
+    if (this.isPartnerToken(payload)) {
+      const clientId = payload.client_id as string;
+      const partner = { clientId, tenants: this.partners.clients.get(clientId)!, scopes: partnerScopesOf(payload.scope as string, this.partners.resourceServer) };
+      return { principal: { userId: partnerActorId(clientId), username: null, tokenUse: "access", tenantClaim: null, groups: [], isAdmin: false, partner }, expiresAt };
+    }
     const sub = payload.sub as string;
     const claim = payload[this.settings.tenantClaim];
-    this.hydrated = true;
     const groups = Array.isArray(payload["cognito:groups"]) ? (payload["cognito:groups"] as unknown[]).filter((g): g is string => typeof g === "string") : [];
     const username = payload["cognito:username"] ?? payload.username;
     const principal: Principal = {
@@ -141,7 +163,7 @@ export class PoolATokenVerifier {
       groups,
       isAdmin: groups.includes(this.settings.adminGroup),
     };
-    return { principal, expiresAt: (payload.exp as number) * 1000 };
+    return { principal, expiresAt };
   }
 }
 

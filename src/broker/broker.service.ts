@@ -174,7 +174,7 @@ export class BrokerService {
       issuer.credentialsFor(subject.userId, { flow: args.flow, durationSeconds, target, permission }, meta, {
         checkTenant: async (pinned) => {
           tenant = pinned;
-          if (subject.self) await this.deps.tenancy.requireBound(pinned, await this.deps.tenancy.ofCaller(principal), parties, meta);
+          await this.deps.tenancy.requireSubjectBound(subject, principal, pinned, parties, meta);
         },
       }),
     );
@@ -186,7 +186,7 @@ export class BrokerService {
     const parties = { actorUserId: principal.userId, subjectUserId: subject.userId };
     return audit.audited("REFRESH", parties, meta, {}, async () => {
       const pinned = requireUsable(await store.getConnection(subject.userId)).tenant;
-      if (subject.self) await tenancy.requireBound(pinned, await tenancy.ofCaller(principal), parties, meta);
+      await tenancy.requireSubjectBound(subject, principal, pinned, parties, meta);
       await locks.run(subject.userId, async () => custody.freshIdToken(requireUsable(await store.getConnection(subject.userId)), { force: true }));
       return connectionStatusView(this.deps.config.s3, subject.userId, await store.getConnection(subject.userId), null);
     });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isValidTenant } from "../broker/access/tenant.js";
 import { UPSTREAM_BUDGET_NAMES, type UpstreamBudgetName } from "../cognito/upstream-budgets.js";
 
 /** Thrown when the environment does not describe a usable broker; main() prints it and exits 1. */
@@ -36,6 +37,24 @@ const upstreamBudgets = z
       budgets[name as UpstreamBudgetName] = perSecond;
     }
     return budgets;
+  });
+
+/** "<app client id>=acme+globex,<app client id>=initech": the partner app clients of Pool A and the tenants each may act in. */
+const partnerClients = z
+  .string()
+  .default("")
+  .transform((value, context) => {
+    const clients = new Map<string, readonly string[]>();
+    for (const entry of value.split(",").map((e) => e.trim()).filter(Boolean)) {
+      const [clientId, tenantList] = entry.split("=").map((part) => part.trim());
+      const tenants = (tenantList ?? "").split("+").map((t) => t.trim()).filter(Boolean);
+      if (!clientId || !/^[A-Za-z0-9_+]{1,128}$/.test(clientId) || tenants.length === 0 || !tenants.every(isValidTenant) || clients.has(clientId)) {
+        context.addIssue({ code: "custom", message: `"${entry}" must be <app client id>=<tenant>[+<tenant>…], each client once, tenants as in POOL_A_TENANT_CLAIM values` });
+        return z.NEVER;
+      }
+      clients.set(clientId, tenants);
+    }
+    return clients as ReadonlyMap<string, readonly string[]>;
   });
 
 /** Exact browser origins (scheme://host[:port]), comma-separated; "*" is refused: an API that hands out credentials names its front ends. */
@@ -125,6 +144,11 @@ const schema = z
     /** How long a Pool A look-up (user enabled and present, groups, tenant attribute) is trusted. */
     POOL_A_STANDING_CACHE_SECONDS: z.coerce.number().int().min(0).max(60).default(60),
 
+    /** Partner app clients (client-credentials tokens) and their tenants; none by default. */
+    PARTNER_CLIENTS: partnerClients,
+    /** The identifier of Pool A's resource server whose scopes partner tokens carry. */
+    PARTNER_RESOURCE_SERVER: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,256}$/, "must be a resource server identifier (printable, no spaces, quotes or backslashes)").default("s3-broker"),
+
     POOL_B_USER_POOL_ID: userPoolId,
     POOL_B_CLIENT_ID: z.string().min(1),
     POOL_B_CLIENT_SECRET: z.string().min(1).optional(),
@@ -166,6 +190,10 @@ const schema = z
     /** Estimated bytes of documents the hot path remembers (64 KiB to 1 GiB); one document takes at most an eighth. */
     GRAPHQL_DOCUMENT_CACHE_BYTES: z.coerce.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(8 * 1024 * 1024),
   })
+  .refine((env) => !env.PARTNER_CLIENTS.has(env.POOL_A_CLIENT_ID), {
+    path: ["PARTNER_CLIENTS"],
+    message: "must not name POOL_A_CLIENT_ID: the application's own app client signs in end users, not partners",
+  })
   .transform((env) => {
     const production = env.NODE_ENV === "production";
     const accountId = /^arn:aws[a-z-]*:iam::(\d{12}):/.exec(env.CLASSIC_ROLE_ARN)![1]!;
@@ -203,6 +231,7 @@ const schema = z
         skipTenantWriteCheck: env.POOL_A_SKIP_TENANT_WRITE_CHECK,
         standingCacheMs: env.POOL_A_STANDING_CACHE_SECONDS * 1000,
       },
+      partners: { resourceServer: env.PARTNER_RESOURCE_SERVER, clients: env.PARTNER_CLIENTS },
       poolB: {
         userPoolId: env.POOL_B_USER_POOL_ID,
         clientId: env.POOL_B_CLIENT_ID,

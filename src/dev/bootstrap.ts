@@ -11,13 +11,16 @@ import {
   AdminSetUserPasswordCommand,
   CognitoIdentityProviderClient,
   CreateGroupCommand,
+  CreateResourceServerCommand,
   CreateUserPoolClientCommand,
+  CreateUserPoolDomainCommand,
   CreateUserPoolCommand,
   type SchemaAttributeType,
 } from "@aws-sdk/client-cognito-identity-provider";
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { CreateBucketCommand, PutObjectCommand, S3Client, type BucketLocationConstraint } from "@aws-sdk/client-s3";
 import { randomBytes } from "node:crypto";
+import { PARTNER_SCOPE_MEANINGS, PARTNER_SCOPES } from "../auth/partners.js";
 import { identityPoolRoleTrustPolicy, PRINCIPAL_TAG_MAP, TENANT_ATTRIBUTE, tenantReadRolePolicy, tenantWriterRolePolicy } from "../policy/policies.js";
 
 export interface DemoUser {
@@ -33,6 +36,12 @@ export interface StackInfo {
   region: string;
   endpoint: string | null;
   poolA: { userPoolId: string; clientId: string };
+  /**
+   * A partner app client of Pool A (client credentials, every broker scope) and the tenant it may
+   * act in; its token endpoint is Pool A's domain on AWS (the emulator has none: src/dev/token.ts
+   * mints its tokens instead).
+   */
+  partner: { clientId: string; clientSecret: string; tenants: string[]; resourceServer: string; tokenEndpoint: string | null };
   poolB: { userPoolId: string; clientId: string; clientSecret: string };
   identityPoolId: string;
   roleArn: string;
@@ -56,6 +65,7 @@ export interface BootstrapOptions {
 const ROLE_MAX_SESSION_SECONDS = 43200;
 const PREFIX_TEMPLATE = "tenants/{tenant}/";
 const ADMIN_GROUP = "broker-admins";
+const PARTNER_RESOURCE_SERVER = "s3-broker";
 
 const tenantSchema: SchemaAttributeType = {
   Name: TENANT_ATTRIBUTE.replace(/^custom:/, ""),
@@ -118,6 +128,38 @@ export async function bootstrapAws(options: BootstrapOptions): Promise<StackInfo
     );
     await idp.send(new CreateGroupCommand({ UserPoolId: poolAId, GroupName: ADMIN_GROUP, Description: "May act for any user through the broker" }));
     log(`Pool A ${poolAId} (application users)`);
+
+    // A partner: the broker's resource server with its scopes, and an app client allowed client credentials only.
+    await idp.send(
+      new CreateResourceServerCommand({
+        UserPoolId: poolAId,
+        Identifier: PARTNER_RESOURCE_SERVER,
+        Name: `${name} broker API`,
+        Scopes: PARTNER_SCOPES.map((scope) => ({ ScopeName: scope, ScopeDescription: PARTNER_SCOPE_MEANINGS[scope].slice(0, 256) })),
+      }),
+    );
+    const partnerClient = await idp.send(
+      new CreateUserPoolClientCommand({
+        UserPoolId: poolAId,
+        ClientName: `${name}-partner-example`,
+        GenerateSecret: true,
+        AllowedOAuthFlows: ["client_credentials"],
+        AllowedOAuthFlowsUserPoolClient: true,
+        AllowedOAuthScopes: PARTNER_SCOPES.map((scope) => `${PARTNER_RESOURCE_SERVER}/${scope}`),
+        ExplicitAuthFlows: [],
+        ReadAttributes: [],
+        WriteAttributes: [],
+        AccessTokenValidity: 60,
+        TokenValidityUnits: { AccessToken: "minutes" },
+      }),
+    );
+    const domain = `${name}-${randomBytes(4).toString("hex")}`;
+    let tokenEndpoint: string | null = null;
+    await tolerateOnEmulator("user pool domains", async () => {
+      await idp.send(new CreateUserPoolDomainCommand({ UserPoolId: poolAId, Domain: domain }));
+      tokenEndpoint = emulator ? null : `https://${domain}.auth.${options.region}.amazoncognito.com/oauth2/token`;
+    });
+    log(`  partner app client ${partnerClient.UserPoolClient!.ClientId!} (tenant acme, scopes ${PARTNER_SCOPES.join(", ")})`);
 
     const demoUsers: DemoUser[] = [];
     for (const [username, tenant, admin] of [
@@ -248,6 +290,13 @@ export async function bootstrapAws(options: BootstrapOptions): Promise<StackInfo
       region: options.region,
       endpoint: options.endpoint ?? null,
       poolA: { userPoolId: poolAId, clientId: poolAClient.UserPoolClient!.ClientId! },
+      partner: {
+        clientId: partnerClient.UserPoolClient!.ClientId!,
+        clientSecret: partnerClient.UserPoolClient!.ClientSecret!,
+        tenants: ["acme"],
+        resourceServer: PARTNER_RESOURCE_SERVER,
+        tokenEndpoint,
+      },
       poolB: { userPoolId: poolBId, clientId: poolBClient.UserPoolClient!.ClientId!, clientSecret: poolBClient.UserPoolClient!.ClientSecret! },
       identityPoolId,
       roleArn,
@@ -276,6 +325,8 @@ export function brokerEnvironment(stack: StackInfo, extra: Record<string, string
     POOL_A_USER_POOL_ID: stack.poolA.userPoolId,
     POOL_A_CLIENT_ID: stack.poolA.clientId,
     POOL_A_ADMIN_GROUP: stack.adminGroup,
+    PARTNER_CLIENTS: `${stack.partner.clientId}=${stack.partner.tenants.join("+")}`,
+    PARTNER_RESOURCE_SERVER: stack.partner.resourceServer,
     POOL_B_USER_POOL_ID: stack.poolB.userPoolId,
     POOL_B_CLIENT_ID: stack.poolB.clientId,
     POOL_B_CLIENT_SECRET: stack.poolB.clientSecret,

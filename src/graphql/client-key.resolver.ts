@@ -3,16 +3,18 @@ import type { Principal } from "../auth/principal.js";
 import { clientKeySetup } from "../broker/client-keys/client-key-setup.js";
 import { clientKeyView, type ClientKeyView } from "../broker/views.js";
 import { ClientKey, CreatedClientKey } from "./client-key.type.js";
+import { userIdArg } from "./user-id-arg.js";
+import type { PartnerScope } from "../auth/partners.js";
 import type { GraphQLContext } from "./context.type.js";
 import { CreateClientKeyInput } from "./create-client-key.input.js";
 import { CurrentUser } from "./current-user.decorator.js";
 import { RateLimited } from "./rate-limit.middleware.js";
 
-const userIdArg = { nullable: true, description: "Act for this Pool A user (administrators only)." } as const;
 
 @Authorized()
 @Resolver(() => ClientKey)
 export class ClientKeyResolver {
+  @Authorized<PartnerScope>(["keys"])
   @Query(() => [ClientKey], { description: "The user's client keys, newest last. Secrets are never shown again." })
   async clientKeys(
     @CurrentUser() principal: Principal,
@@ -23,6 +25,7 @@ export class ClientKeyResolver {
     return keys.map((key) => clientKeyView(key, Date.now()));
   }
 
+  @Authorized<PartnerScope>(["keys"])
   @Mutation(() => CreatedClientKey, { description: "Creates a client key for an unattended client. The answer holds the secret, once." })
   @RateLimited()
   async createClientKey(
@@ -39,6 +42,7 @@ export class ClientKeyResolver {
     };
   }
 
+  @Authorized<PartnerScope>(["keys"])
   @Mutation(() => ClientKey, { description: "Revokes a client key at once: the credential endpoint refuses it from now on." })
   async revokeClientKey(
     @CurrentUser() principal: Principal,

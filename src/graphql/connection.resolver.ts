@@ -5,16 +5,18 @@ import { AuditEventPage } from "./audit-event.type.js";
 import { ClientKey } from "./client-key.type.js";
 import { ConnectionPage, ConnectionStatus } from "./connection-status.type.js";
 import { CredentialFlow } from "./enums.js";
+import { userIdArg } from "./user-id-arg.js";
+import type { PartnerScope } from "../auth/partners.js";
 import type { GraphQLContext } from "./context.type.js";
 import { CredentialExpiry } from "./credential-expiry.type.js";
 import { CurrentUser } from "./current-user.decorator.js";
 import { RateLimited } from "./rate-limit.middleware.js";
 
-const userIdArg = { nullable: true, description: "Act for this Pool A user (administrators only)." } as const;
 
 @Authorized()
 @Resolver(() => ConnectionStatus)
 export class ConnectionResolver {
+  @Authorized<PartnerScope>(["provision", "issue"])
   @Query(() => ConnectionStatus, { description: "Where the user stands: provisioned, tokens, last credentials." })
   connectionStatus(
     @CurrentUser() principal: Principal,
@@ -24,6 +26,7 @@ export class ConnectionResolver {
     return context.broker.connectionStatus(principal, userId, context.loaders, context);
   }
 
+  @Authorized<PartnerScope>(["provision", "issue"])
   @Query(() => CredentialExpiry, { nullable: true, description: "Expiry of the most recently issued credentials; null when none were issued." })
   credentialExpiry(
     @CurrentUser() principal: Principal,
@@ -45,6 +48,7 @@ export class ConnectionResolver {
     return { nodes: page.nodes, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
   }
 
+  @Authorized<PartnerScope>(["audit"])
   @Query(() => AuditEventPage, { description: "A user's audit trail, newest first (administrators for anyone)." })
   async auditEvents(
     @CurrentUser() principal: Principal,
@@ -59,21 +63,25 @@ export class ConnectionResolver {
 
   // Per-connection lookups are field resolvers batched through DataLoader, so a list of any length
   // costs one store call per kind of lookup.
+  @Authorized<PartnerScope>(["provision", "issue"])
   @FieldResolver(() => CredentialFlow, { nullable: true })
   async lastCredentialFlow(@Root() status: ConnectionStatusView, @Ctx() context: GraphQLContext) {
     return (await context.loaders.lastIssuance.load(status.userId))?.flow ?? null;
   }
 
+  @Authorized<PartnerScope>(["provision", "issue"])
   @FieldResolver(() => GraphQLISODateTime, { nullable: true })
   async lastCredentialExpiresAt(@Root() status: ConnectionStatusView, @Ctx() context: GraphQLContext) {
     return (await context.loaders.lastIssuance.load(status.userId))?.expiresAt ?? null;
   }
 
+  @Authorized<PartnerScope>(["keys"])
   @FieldResolver(() => [ClientKey], { description: "The user's client keys (never their secrets)." })
   async clientKeys(@Root() status: ConnectionStatusView, @Ctx() context: GraphQLContext): Promise<ClientKeyView[]> {
     return (await context.loaders.clientKeys.load(status.userId)).map((key) => clientKeyView(key, Date.now()));
   }
 
+  @Authorized<PartnerScope>(["provision"])
   @Mutation(() => ConnectionStatus, { description: "Creates (or finds) the user's data platform user. Idempotent." })
   @RateLimited()
   provisionDataPlatformUser(
@@ -84,6 +92,7 @@ export class ConnectionResolver {
     return context.broker.provision(principal, userId, context);
   }
 
+  @Authorized<PartnerScope>(["provision"])
   @Mutation(() => ConnectionStatus, {
     description:
       "Revokes the user's data platform access: disables the data platform user, signs it out everywhere, revokes every client key and cuts off the AWS sessions already issued (an IAM deny on sessions of this user issued before now, effective as IAM propagates). Final until an administrator reinstates with provisionDataPlatformUser(userId). Administrators and the user themselves.",
@@ -109,6 +118,7 @@ export class ConnectionResolver {
     return context.broker.moveDataPlatformUser(principal, userId, tenant, context);
   }
 
+  @Authorized<PartnerScope>(["issue"])
   @Mutation(() => ConnectionStatus, { description: "Renews the data platform user's tokens now." })
   @RateLimited()
   refreshTokens(

@@ -1,6 +1,7 @@
 import { Args, Authorized, Ctx, Mutation, Resolver } from "type-graphql";
 import type { Principal } from "../auth/principal.js";
 import type { TemporaryCredentialsView } from "../broker/views.js";
+import type { PartnerScope } from "../auth/partners.js";
 import type { GraphQLContext } from "./context.type.js";
 import { CurrentUser } from "./current-user.decorator.js";
 import { RateLimited } from "./rate-limit.middleware.js";
@@ -10,6 +11,7 @@ import { TemporaryCredentials } from "./temporary-credentials.type.js";
 @Authorized()
 @Resolver(() => TemporaryCredentials)
 export class CredentialsResolver {
+  @Authorized<PartnerScope>(["issue"])
   @Mutation(() => TemporaryCredentials, { description: "Issues temporary AWS credentials scoped to the user's tenant prefix." })
   @RateLimited()
   issueCredentials(

@@ -3,12 +3,14 @@ import type { Principal } from "../auth/principal.js";
 import type { AccessView } from "../broker/grants/grants.service.js";
 import type { AccessGrant as AccessGrantRecord } from "../store/store.js";
 import { Access, AccessGrant, CreateAccessGrantInput } from "./access-grant.type.js";
+import type { PartnerScope } from "../auth/partners.js";
 import type { GraphQLContext } from "./context.type.js";
 import { CurrentUser } from "./current-user.decorator.js";
 
 @Authorized()
 @Resolver(() => AccessGrant)
 export class GrantsResolver {
+  @Authorized<PartnerScope>(["provision", "issue"])
   @Query(() => Access, { description: "What the user can reach (administrators: any user with userId)." })
   myAccess(
     @CurrentUser() principal: Principal,

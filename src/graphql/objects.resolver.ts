@@ -1,17 +1,19 @@
 import { Arg, Authorized, Ctx, Float, ID, Int, Mutation, Query, Resolver } from "type-graphql";
 import type { Principal } from "../auth/principal.js";
 import type { PresignedDownloadView, PresignedUploadView } from "../broker/grants/object-access.service.js";
+import { userIdArg } from "./user-id-arg.js";
+import type { PartnerScope } from "../auth/partners.js";
 import type { GraphQLContext } from "./context.type.js";
 import { CurrentUser } from "./current-user.decorator.js";
 import { ObjectPage, PresignedDownload, PresignedUpload } from "./objects.type.js";
 import { RateLimited } from "./rate-limit.middleware.js";
 
-const userIdArg = { nullable: true, description: "Act for this Pool A user (administrators only)." } as const;
 const expiresArg = { nullable: true, description: "1 to 3600 seconds; default 900. Never later than the signing credentials." } as const;
 
 @Authorized()
 @Resolver()
 export class ObjectsResolver {
+  @Authorized<PartnerScope>(["issue"])
   @Query(() => ObjectPage, { description: "Objects under a prefix within a READ grant, a page at a time (keys relative to the tenant's root)." })
   async objects(
     @CurrentUser() principal: Principal,
@@ -25,6 +27,7 @@ export class ObjectsResolver {
     return { objects: page.objects, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
   }
 
+  @Authorized<PartnerScope>(["issue"])
   @Mutation(() => PresignedDownload, { description: "A download URL for one object within a READ grant." })
   @RateLimited()
   presignDownload(
@@ -37,6 +40,7 @@ export class ObjectsResolver {
     return context.objects.download(principal, { key, expiresInSeconds, userId }, context);
   }
 
+  @Authorized<PartnerScope>(["issue"])
   @Mutation(() => PresignedUpload, { description: "A presigned POST for exactly one key within a WRITE grant, at most maxBytes." })
   @RateLimited()
   presignUpload(

@@ -52,6 +52,7 @@ export type AuditAction =
   | "MOVE_TENANT"
   | "ACCESS_REFUSED"
   | "ADMIN_READ"
+  | "PARTNER_READ"
   | "GRANT_CREATE"
   | "GRANT_DELETE";
 export type AuditOutcome = "SUCCESS" | "FAILURE";

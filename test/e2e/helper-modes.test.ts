@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readProfile } from "../../src/cli/s3-broker/credentials-file.mjs";
-import { CreateClientKeyDocument, ProvisionDataPlatformUserDocument } from "../generated/graphql.js";
+import { CreateClientKeyDocument, ProvisionDataPlatformUserDocument } from "../../src/client/graphql.js";
 import { HELPER, listWith, startServe, toolEnv, type S3Target, type Tool } from "../support/aws-tools.js";
 import type { BrokerUnderTest } from "../support/broker-under-test.js";
 import { startHelperTestBed, type HelperTestBed } from "../support/client-keys.js";

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { fromHttp } from "@aws-sdk/credential-provider-http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateClientKeyDocument, ProvisionDataPlatformUserDocument, RevokeClientKeyDocument } from "../generated/graphql.js";
+import { CreateClientKeyDocument, ProvisionDataPlatformUserDocument, RevokeClientKeyDocument } from "../../src/client/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { baseUrlOf } from "../support/credential-endpoint.js";
 import { execute } from "../support/graphql-client.js";

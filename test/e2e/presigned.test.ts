@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ObjectsDocument, PresignDownloadDocument, PresignUploadDocument } from "../generated/graphql.js";
+import { ObjectsDocument, PresignDownloadDocument, PresignUploadDocument } from "../../src/client/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { errorCodes, execute } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IssueCredentialsDocument, ProvisionDataPlatformUserDocument, type IssueCredentialsMutation } from "../generated/graphql.js";
+import { IssueCredentialsDocument, ProvisionDataPlatformUserDocument, type IssueCredentialsMutation } from "../../src/client/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { execute } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";

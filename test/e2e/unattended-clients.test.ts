@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { fromHttp } from "@aws-sdk/credential-provider-http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClientKeysDocument, CreateClientKeyDocument, ProvisionDataPlatformUserDocument, RevokeClientKeyDocument } from "../generated/graphql.js";
+import { ClientKeysDocument, CreateClientKeyDocument, ProvisionDataPlatformUserDocument, RevokeClientKeyDocument } from "../../src/client/graphql.js";
 import { HELPER, toolEnv } from "../support/aws-tools.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { baseUrlOf } from "../support/credential-endpoint.js";

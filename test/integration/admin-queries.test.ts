@@ -9,7 +9,7 @@ import { loadEnvironment } from "../../src/config/environment.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
 import { TokenCipher } from "../../src/store/token-cipher.js";
-import { AuditEventsDocument, ConnectionsDocument, ProvisionDataPlatformUserDocument } from "../generated/graphql.js";
+import { AuditEventsDocument, ConnectionsDocument, ProvisionDataPlatformUserDocument } from "../../src/client/graphql.js";
 import { errorCodes, execute } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
 import { tokenFor } from "../support/users.js";

@@ -11,7 +11,7 @@ import {
   IssueCredentialsDocument,
   ProvisionDataPlatformUserDocument,
   RefreshTokensDocument,
-} from "../generated/graphql.js";
+} from "../../src/client/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { errorCodes, execute } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
@@ -75,7 +75,7 @@ describe("provisioning", () => {
       new AdminCreateUserCommand({ UserPoolId: aws.stack.poolB.userPoolId, Username: username, MessageAction: "SUPPRESS", UserAttributes: [{ Name: "custom:tenant", Value: "stale" }] }),
     );
     pool.destroy();
-    const { mintPoolAToken } = await import("../support/tokens.js");
+    const { mintPoolAToken } = await import("../../src/dev/moto-tokens.js");
     const token = await mintPoolAToken(aws.stack, sub, { claims: { "custom:tenant": "initech" } });
 
     const result = await execute(broker.url, ProvisionDataPlatformUserDocument, {}, token);
@@ -139,7 +139,7 @@ describe("issuing credentials", () => {
   });
 
   it("answers NOT_PROVISIONED for a user without a data platform user", async () => {
-    const { mintPoolAToken } = await import("../support/tokens.js");
+    const { mintPoolAToken } = await import("../../src/dev/moto-tokens.js");
     const stranger = await mintPoolAToken(aws.stack, "never-provisioned-user");
     const result = await execute(broker.url, IssueCredentialsDocument, { flow: "ENHANCED" }, stranger);
     expect(errorCodes(result)).toEqual(["NOT_PROVISIONED"]);

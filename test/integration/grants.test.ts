@@ -10,7 +10,7 @@ import {
   IssueCredentialsWithKeysDocument,
   IssueScopedCredentialsDocument,
   MyAccessDocument,
-} from "../generated/graphql.js";
+} from "../../src/client/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { baseUrlOf, fetchCredentials } from "../support/credential-endpoint.js";
 import { errorCodes, execute } from "../support/graphql-client.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConnectionStatusDocument, IssueCredentialsDocument, ProvisionDataPlatformUserDocument } from "../generated/graphql.js";
+import { ConnectionStatusDocument, IssueCredentialsDocument, ProvisionDataPlatformUserDocument } from "../../src/client/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { baseUrlOf } from "../support/credential-endpoint.js";
 import { execute } from "../support/graphql-client.js";

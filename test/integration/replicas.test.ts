@@ -5,7 +5,7 @@ import {
   MoveDataPlatformUserDocument,
   ProvisionDataPlatformUserDocument,
   RevokeDataPlatformUserDocument,
-} from "../generated/graphql.js";
+} from "../../src/client/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { errorCodes, execute } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConnectionStatusDocument, ProvisionDataPlatformUserDocument } from "../generated/graphql.js";
+import { ConnectionStatusDocument, ProvisionDataPlatformUserDocument } from "../../src/client/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { errorCodes, execute, post } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
-import { b64url, mintPoolAToken } from "../support/tokens.js";
+import { b64url, mintPoolAToken } from "../../src/dev/moto-tokens.js";
 import { demoUser, tokenFor } from "../support/users.js";
 
 let aws: LocalAws;

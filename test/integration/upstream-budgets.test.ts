@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { budgetOf } from "../../src/cognito/upstream-budgets.js";
 import { freePort } from "../../src/dev/moto.js";
 import { peakCalls, startRecordingProxy } from "../../src/dev/recording-proxy.js";
-import { IssueCredentialsDocument, ProvisionDataPlatformUserDocument } from "../generated/graphql.js";
+import { IssueCredentialsDocument, ProvisionDataPlatformUserDocument } from "../../src/client/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { execute } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";

@@ -11,12 +11,12 @@ import {
   ProvisionDataPlatformUserDocument,
   RefreshTokensDocument,
   RevokeDataPlatformUserDocument,
-} from "../generated/graphql.js";
+} from "../../src/client/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { baseUrlOf, fetchCredentials } from "../support/credential-endpoint.js";
 import { errorCodes, execute, post } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
-import { mintPoolAToken, motoSigningKey } from "../support/tokens.js";
+import { mintPoolAToken, motoSigningKey } from "../../src/dev/moto-tokens.js";
 import { demoUser, poolBUsers, tokenFor } from "../support/users.js";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";

@@ -19,13 +19,13 @@ import {
   ProvisionDataPlatformUserDocument,
   RevokeClientKeyDocument,
   RevokeDataPlatformUserDocument,
-} from "../generated/graphql.js";
+} from "../../src/client/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { baseUrlOf, fetchCredentials } from "../support/credential-endpoint.js";
 import { errorCodes, execute, post } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
 import { freshPoolAUser, poolAAdmin, type TestPoolAUser } from "../support/pool-a-users.js";
-import { mintPoolAToken } from "../support/tokens.js";
+import { mintPoolAToken } from "../../src/dev/moto-tokens.js";
 import { poolBUsers } from "../support/users.js";
 
 /**

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { ClientKeysDocument, CreateClientKeyDocument, ProvisionDataPlatformUserDocument, RevokeClientKeyDocument } from "../generated/graphql.js";
+import { ClientKeysDocument, CreateClientKeyDocument, ProvisionDataPlatformUserDocument, RevokeClientKeyDocument } from "../../src/client/graphql.js";
 import type { S3Target } from "./aws-tools.js";
 import { startBroker, type BrokerUnderTest } from "./broker-under-test.js";
 import { baseUrlOf } from "./credential-endpoint.js";

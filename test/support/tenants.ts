@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { expect } from "vitest";
 import type { StackInfo } from "../../src/dev/bootstrap.js";
-import { CreateAccessGrantDocument, ProvisionDataPlatformUserDocument } from "../generated/graphql.js";
+import { CreateAccessGrantDocument, ProvisionDataPlatformUserDocument } from "../../src/client/graphql.js";
 import { execute } from "./graphql-client.js";
 import { freshPoolAUser, type TestPoolAUser } from "./pool-a-users.js";
 

@@ -1,36 +1,75 @@
+import { partnerClientIdOf, partnerMayActIn } from "../../auth/partners.js";
 import type { Principal } from "../../auth/principal.js";
 import type { BrokerConfig } from "../../config/environment.js";
 import { BadUserInputError, ForbiddenError } from "../../errors.js";
+import type { Store } from "../../store/store.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import type { RequestMeta } from "../request-meta.js";
 import type { ApplicationStanding } from "./standing.js";
+import type { Tenancy } from "./tenancy.js";
 
-/** The end user a request acts on: the caller, or (administrators only) the user named by `userId`. */
+/** The end user a request acts on: the caller, or the user named by `userId` (administrators, partners). */
 export interface Subject {
   userId: string;
   /** True when the caller acts for themselves. */
   self: boolean;
+  /** For a partner's subject: the user's tenant per Pool A, one of the partner's; the connection must be pinned to it. */
+  partnerTenant?: string;
 }
 
 /**
- * Who may act for whom. Anyone for themselves; only administrators for others, and an
- * administrator's role is re-checked in Pool A (at most a minute old), not taken from the token
- * alone. Refusals are audited; so are administrators' reads of other users.
+ * Who may act for whom. Anyone for themselves; administrators for others, and an administrator's
+ * role is re-checked in Pool A (at most a minute old), not taken from the token alone; partners
+ * only for a named user whose tenant in Pool A is one of theirs, never for themselves. Refusals
+ * are audited; so are administrators' and partners' reads of other users.
  */
 export class Acting {
   constructor(
     private readonly config: BrokerConfig,
     private readonly standing: ApplicationStanding,
+    private readonly tenancy: Tenancy,
     private readonly audit: AuditTrail,
+    private readonly store: Pick<Store, "getConnection">,
   ) {}
 
   async subjectFor(principal: Principal, userId: string | null | undefined, meta: RequestMeta, options: { read?: boolean } = {}): Promise<Subject> {
+    if (principal.partner) return this.partnerSubject(principal, userId, meta, options);
     if (userId === null || userId === undefined || userId === principal.userId) return { userId: principal.userId, self: true };
-    if (userId.length === 0 || userId.length > 128) throw new BadUserInputError("userId must be a Pool A user's sub.", "userId");
+    validUserId(userId);
     const parties = { actorUserId: principal.userId, subjectUserId: userId };
     await this.requireAdmin(principal, meta, parties);
     if (options.read) await this.audit.record("ADMIN_READ", parties, meta, "SUCCESS");
     return { userId, self: false };
+  }
+
+  /**
+   * A partner names the user, and the user's tenant in Pool A must be one of the partner's, and so
+   * must the tenant the user's connection is pinned to, if any (a user Pool A has moved but the
+   * broker not yet: the old tenant's trail and keys are not the partner's). An unknown user gets
+   * the same refusal as another tenant's, so a partner cannot probe for users.
+   */
+  private async partnerSubject(principal: Principal, userId: string | null | undefined, meta: RequestMeta, options: { read?: boolean }): Promise<Subject> {
+    if (userId === null || userId === undefined) throw new BadUserInputError("A partner acts for a user of its tenants: name that user's userId (their Pool A sub).", "userId");
+    validUserId(userId);
+    const parties = { actorUserId: principal.userId, subjectUserId: userId };
+    const tenant = await this.tenancy.ofUserIfAny(userId);
+    const pinned = tenant === null ? null : ((await this.store.getConnection(userId))?.tenant ?? tenant);
+    if (tenant === null || pinned !== tenant || !principal.partner!.tenants.includes(tenant)) {
+      await this.audit.record("ACCESS_REFUSED", parties, meta, "FAILURE", { reason: "PARTNER_TENANT", errorCode: "FORBIDDEN", ...(tenant ? { tenant } : {}) });
+      throw new ForbiddenError("No user with that userId is in a tenant this partner may act in.", "PARTNER_TENANT");
+    }
+    if (options.read) await this.audit.record("PARTNER_READ", parties, meta, "SUCCESS", { tenant });
+    return { userId, self: false, partnerTenant: tenant };
+  }
+
+  /**
+   * Whether whoever made a client key for someone else may still stand behind it: an
+   * administrator still holding the role, or a partner still configured for the key's tenant.
+   */
+  async creatorStillEntitled(createdBy: string, tenant: string): Promise<boolean> {
+    const partnerClientId = partnerClientIdOf(createdBy);
+    if (partnerClientId !== null) return partnerMayActIn(this.config.partners, partnerClientId, tenant);
+    return this.isAdminNow(createdBy);
   }
 
   /** The caller is an administrator now: in the token and, within the last minute, in Pool A. */
@@ -50,4 +89,8 @@ export class Acting {
     const standing = await this.standing.of(userId, username);
     return standing.present && standing.enabled && standing.groups.includes(this.config.poolA.adminGroup);
   }
+}
+
+function validUserId(userId: string): void {
+  if (userId.length === 0 || userId.length > 128) throw new BadUserInputError("userId must be a Pool A user's sub.", "userId");
 }

@@ -3,6 +3,7 @@ import type { BrokerConfig } from "../../config/environment.js";
 import { BadUserInputError, ForbiddenError } from "../../errors.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import type { RequestMeta } from "../request-meta.js";
+import type { Subject } from "./acting.js";
 import type { ApplicationStanding } from "./standing.js";
 import { isValidTenant, prefixForTenant } from "./tenant.js";
 
@@ -36,6 +37,33 @@ export class Tenancy {
     const standing = await this.standing.of(userId);
     if (!standing.present) throw new BadUserInputError("No user with that userId exists in the application's user pool.", "userId");
     return this.decide(standing.attributes[this.config.poolA.tenantClaim], userId);
+  }
+
+  /** A user's usable tenant per Pool A, or null when the user does not exist or has none usable (no error to tell which). */
+  async ofUserIfAny(userId: string): Promise<string | null> {
+    const standing = await this.standing.of(userId);
+    if (!standing.present) return null;
+    try {
+      return this.decide(standing.attributes[this.config.poolA.tenantClaim], userId);
+    } catch (error) {
+      if (error instanceof ForbiddenError) return null;
+      throw error;
+    }
+  }
+
+  /** The tenant a subject's connection is (or would be) pinned to: the caller's, the partner-checked one, or the named user's. */
+  async ofSubject(subject: Subject, principal: Principal): Promise<string> {
+    if (subject.self) return this.ofCaller(principal);
+    return subject.partnerTenant ?? this.ofUser(subject.userId);
+  }
+
+  /**
+   * A connection may be used only by whoever its pinned tenant fits: the user themselves with that
+   * tenant now, a partner whose checked tenant it is; administrators act for users in any tenant.
+   */
+  async requireSubjectBound(subject: Subject, principal: Principal, pinned: string, parties: { actorUserId: string; subjectUserId: string }, meta: RequestMeta): Promise<void> {
+    if (subject.self) return this.requireBound(pinned, await this.ofCaller(principal), parties, meta);
+    if (subject.partnerTenant !== undefined) return this.requireBound(pinned, subject.partnerTenant, parties, meta);
   }
 
   /** For display only (NOT_PROVISIONED status): the caller's claim when it is a usable tenant, never a look-up. */

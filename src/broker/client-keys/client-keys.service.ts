@@ -1,3 +1,4 @@
+import { partnerClientIdOf } from "../../auth/partners.js";
 import type { Principal } from "../../auth/principal.js";
 import type { BrokerConfig } from "../../config/environment.js";
 import { BadUserInputError, ForbiddenError, type ForbiddenReason, UnauthenticatedError, UpstreamRejectedError } from "../../errors.js";
@@ -85,7 +86,7 @@ export class ClientKeyService {
     return audit.audited("CLIENT_KEY_CREATE", parties, meta, { flow: request.flow, durationSeconds, clientKeyId: id, target: scopeTarget }, async () => {
       // The same answers as issuance: NOT_PROVISIONED, FORBIDDEN when revoked or another tenant; a disabled user gets no new key.
       const connection = requireUsable(await store.getConnection(subject.userId));
-      if (subject.self) await tenancy.requireBound(connection.tenant, await tenancy.ofCaller(principal), parties, meta);
+      await tenancy.requireSubjectBound(subject, principal, connection.tenant, parties, meta);
       if (connection.state === "DISABLED") throw new UpstreamRejectedError("The data platform user is disabled.");
       // A key's scope must lie within a grant now; every issuance through it is checked again.
       roleFor(config, request.flow, scopePermission);
@@ -152,8 +153,10 @@ export class ClientKeyService {
     // The same look-up (cached); a tenant Pool A no longer gives, or gives differently, is a mismatch.
     else if ((await tenancy.ofUser(key.userId).catch((error: unknown) => (error instanceof ForbiddenError ? null : Promise.reject(error)))) !== connection.tenant) {
       refusal = ["TENANT_MISMATCH", "The key's owner now belongs to another tenant; an administrator must move the user (moveDataPlatformUser)."];
-    } else if (key.createdBy && key.createdBy !== key.userId && !(await acting.isAdminNow(key.createdBy))) {
-      refusal = ["CREATOR_NOT_ADMIN", "The administrator who created this key no longer holds the role."];
+    } else if (key.createdBy && key.createdBy !== key.userId && !(await acting.creatorStillEntitled(key.createdBy, connection.tenant))) {
+      refusal = partnerClientIdOf(key.createdBy)
+        ? ["PARTNER_NOT_ALLOWED", "The partner that created this key may no longer act in its tenant."]
+        : ["CREATOR_NOT_ADMIN", "The administrator who created this key no longer holds the role."];
     }
     if (!refusal) return;
     await this.refuse(key, refusal[0], meta, connection.tenant);

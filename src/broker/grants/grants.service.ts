@@ -48,7 +48,7 @@ export class GrantsService {
     const subject = await this.deps.acting.subjectFor(principal, userId, meta, { read: true });
     const connection = await this.deps.store.getConnection(subject.userId);
     // The pinned tenant once provisioned; before that, the tenant the caller would be pinned to.
-    const tenant = connection?.tenant ?? (subject.self ? await this.deps.tenancy.ofCaller(principal) : await this.deps.tenancy.ofUser(subject.userId));
+    const tenant = connection?.tenant ?? (await this.deps.tenancy.ofSubject(subject, principal));
     return { userId: subject.userId, tenant, prefix: this.deps.tenancy.prefixFor(tenant), grants: await this.grantsOf(tenant) };
   }
 

@@ -60,7 +60,7 @@ export class LifecycleService {
     let tenant: string | undefined;
     return audit.audited("PROVISION", parties, meta, () => (tenant ? { tenant } : {}), () =>
       locks.run(subject.userId, async () => {
-        tenant = subject.self ? await tenancy.ofCaller(principal) : await tenancy.ofUser(subject.userId);
+        tenant = await tenancy.ofSubject(subject, principal);
         const existing = await store.getConnection(subject.userId);
         // The tenant is pinned at the first provisioning; a different one is refused before any Cognito call.
         if (existing) await tenancy.requireBound(existing.tenant, tenant, parties, meta);

@@ -1,8 +1,13 @@
 import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { importPKCS8, SignJWT } from "jose";
-import type { StackInfo } from "../../src/dev/bootstrap.js";
+import type { PartnerScope } from "../auth/partners.js";
+import type { StackInfo } from "./bootstrap.js";
 
 /**
+ * Tokens signed with the emulator's key, for the local stack (moto has no OAuth token endpoint)
+ * and for the tests.
+ *
  * moto signs every user pool token with one RS256 key (kid "dummy") whose private half ships in
  * moto's source (cognitoidp/resources/jwks-private.json.gz), so tests can mint tokens that are
  * correctly signed but wrong in one chosen way. That JWK lacks the CRT parameters WebCrypto needs,
@@ -45,6 +50,32 @@ export async function mintPoolAToken(stack: StackInfo, sub: string, options: Min
     auth_time: now,
     exp: now + 3600,
     "custom:tenant": "acme",
+    ...options.claims,
+  })
+    .setProtectedHeader({ alg: "RS256", kid, ...options.header } as { alg: string })
+    .sign(key);
+}
+
+/**
+ * A partner's client-credentials access token, with the claims Cognito's token endpoint gives one
+ * (`sub` and `client_id` the app client, the granted scopes, no username), signed with moto's key.
+ */
+export async function mintPartnerToken(stack: StackInfo, scopes: readonly PartnerScope[] | null, options: MintOptions & { clientId?: string } = {}): Promise<string> {
+  const { kid, pem } = motoSigningKey();
+  const key = await importPKCS8(pem, "RS256");
+  const now = Math.floor(Date.now() / 1000);
+  const clientId = options.clientId ?? stack.partner.clientId;
+  return new SignJWT({
+    iss: `https://cognito-idp.${stack.region}.amazonaws.com/${stack.poolA.userPoolId}`,
+    sub: clientId,
+    client_id: clientId,
+    token_use: "access",
+    ...(scopes ? { scope: scopes.map((s) => `${stack.partner.resourceServer}/${s}`).join(" ") } : {}),
+    auth_time: now,
+    iat: now,
+    exp: now + 3600,
+    version: 2,
+    jti: randomUUID(),
     ...options.claims,
   })
     .setProtectedHeader({ alg: "RS256", kid, ...options.header } as { alg: string })
