@@ -10,13 +10,13 @@ export class AuditEvent {
   @Field(() => GraphQLISODateTime)
   at!: Date;
 
-  @Field(() => ID, { description: "The Pool A user who made the request (an administrator when acting for someone)." })
+  @Field(() => ID, { description: "Who made the request: a Pool A user (an administrator when acting for someone), or partner:<app client id> for a partner." })
   actorUserId!: string;
 
   @Field(() => ID)
   subjectUserId!: string;
 
-  @Field(() => String, { description: "PROVISION, ISSUE, REFRESH, REVOKE_DATA_PLATFORM_USER, MOVE_TENANT, GRANT_CREATE, GRANT_DELETE, CLIENT_KEY_CREATE, CLIENT_KEY_FIRST_USE, CLIENT_KEY_REVOKE, CLIENT_KEY_REFUSED, ACCESS_REFUSED (cross-user or cross-tenant attempts) or ADMIN_READ." })
+  @Field(() => String, { description: "PROVISION, ISSUE, REFRESH, REVOKE_DATA_PLATFORM_USER, MOVE_TENANT, GRANT_CREATE, GRANT_DELETE, CLIENT_KEY_CREATE, CLIENT_KEY_FIRST_USE, CLIENT_KEY_REVOKE, CLIENT_KEY_REFUSED, ACCESS_REFUSED (cross-user or cross-tenant attempts), ADMIN_READ or PARTNER_READ (another party read the user's data; the actor says who)." })
   action!: string;
 
   @Field(() => String, { description: "SUCCESS or FAILURE." })

@@ -11,11 +11,16 @@ const HELPER_DIR = fileURLToPath(new URL("../../src/cli/s3-broker/", import.meta
 // A fixed time in the archive, so the same helper always gives the same bytes (and ETag).
 const ARCHIVE_MTIME = new Date("2026-01-01T00:00:00Z");
 
-/** The helper as an npm package tarball (`package/…`), which `npm install -g <url>` puts on PATH. */
+/**
+ * The helper as an npm package tarball (`package/…`), which `npm install -g <url>` puts on PATH,
+ * with the typed operations' documents in `operations/` (a link to src/client/operations/ in the
+ * repository, stored as the files it points to).
+ */
 export async function helperPackage(): Promise<Buffer> {
-  const files = readdirSync(HELPER_DIR).filter((name) => name === "package.json" || name.endsWith(".mjs")).sort();
+  const files = readdirSync(HELPER_DIR).filter((name) => name === "package.json" || name === "operations.json" || name.endsWith(".mjs")).sort();
+  const operations = readdirSync(`${HELPER_DIR}operations`).filter((name) => name.endsWith(".graphql")).sort().map((name) => `operations/${name}`);
   const chunks: Buffer[] = [];
-  for await (const chunk of create({ gzip: true, cwd: HELPER_DIR, prefix: "package", portable: true, mtime: ARCHIVE_MTIME }, files)) {
+  for await (const chunk of create({ gzip: true, cwd: HELPER_DIR, prefix: "package", portable: true, follow: true, mtime: ARCHIVE_MTIME }, [...files, ...operations])) {
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

@@ -49,19 +49,28 @@ export function checkEndpoint(endpoint) {
   return url.toString();
 }
 
-/** The key from --key-file, else S3_BROKER_CLIENT_KEY; never from the command line, where `ps` would show it. @param {string | undefined} keyFile */
-export function readClientKey(keyFile) {
-  let key = process.env.S3_BROKER_CLIENT_KEY;
-  if (keyFile) {
+/**
+ * A secret from a file option, else from an environment variable; never from the command line,
+ * where `ps` would show it.
+ * @param {string | undefined} file @param {string} variable @param {{ what: string, missing: string }} words
+ */
+export function readSecret(file, variable, words) {
+  let secret = process.env[variable];
+  if (file) {
     try {
-      key = readFileSync(expandHome(keyFile), "utf8");
+      secret = readFileSync(expandHome(file), "utf8");
     } catch (error) {
-      throw new HelperError(`cannot read the client key file ${keyFile}: ${/** @type {NodeJS.ErrnoException} */ (error).code ?? error}`, EXIT.USAGE);
+      throw new HelperError(`cannot read the ${words.what} file ${file}: ${/** @type {NodeJS.ErrnoException} */ (error).code ?? error}`, EXIT.USAGE);
     }
   }
-  key = key?.trim();
-  if (!key) throw new HelperError("no client key: pass --key-file PATH or set S3_BROKER_CLIENT_KEY", EXIT.USAGE);
-  return key;
+  secret = secret?.trim();
+  if (!secret) throw new HelperError(words.missing, EXIT.USAGE);
+  return secret;
+}
+
+/** The key from --key-file, else S3_BROKER_CLIENT_KEY. @param {string | undefined} keyFile */
+export function readClientKey(keyFile) {
+  return readSecret(keyFile, "S3_BROKER_CLIENT_KEY", { what: "client key", missing: "no client key: pass --key-file PATH or set S3_BROKER_CLIENT_KEY" });
 }
 
 /** Values end up in INI files and HTTP answers: anything but printable ASCII without spaces could inject lines. @param {unknown} value @returns {value is string} */

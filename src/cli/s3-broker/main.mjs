@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // The broker's client-side helper, for customers' machines: AWS credentials from the broker with a
-// client key, in the three ways unchanged tools read them. Needs nothing but Node (20 or later).
+// client key, in the three ways unchanged tools read them; and the broker's API for scripts. Needs
+// nothing but Node (20 or later).
+import { API_USAGE, keysCommand, userCommand } from "./api-commands.mjs";
 import { CREDENTIAL_PROCESS_USAGE, credentialProcess } from "./credential-process.mjs";
 import { EXIT, HelperError } from "./errors.mjs";
+import { ApiError } from "./graphql-client.mjs";
 import { SERVE_USAGE, serve } from "./serve.mjs";
 import { UPDATE_USAGE, update } from "./update.mjs";
 
@@ -10,6 +13,11 @@ const MODES = {
   "credential-process": { run: credentialProcess, usage: CREDENTIAL_PROCESS_USAGE },
   update: { run: update, usage: UPDATE_USAGE },
   serve: { run: serve, usage: SERVE_USAGE },
+  status: { run: (/** @type {string[]} */ args) => userCommand("status", args), usage: API_USAGE.status },
+  provision: { run: (/** @type {string[]} */ args) => userCommand("provision", args), usage: API_USAGE.provision },
+  issue: { run: (/** @type {string[]} */ args) => userCommand("issue", args), usage: API_USAGE.issue },
+  keys: { run: keysCommand, usage: API_USAGE.keys },
+  audit: { run: (/** @type {string[]} */ args) => userCommand("audit", args), usage: API_USAGE.audit },
 };
 
 const USAGE = `Usage: s3-broker <mode> [options]     (s3-broker <mode> --help for each)
@@ -21,8 +29,17 @@ that cannot be changed:
   update               keep a profile of a shared credentials file fresh (rclone, s3cmd, cron jobs)
   serve                a loopback IMDSv2 and container credentials endpoint (any SDK, rclone)
 
-Exit codes, in every mode: 0 done; 1 broker unreachable or busy (retry); 2 usage or local
-configuration; 3 the broker refused the key (revoked, expired, owner gone): a person must act.`;
+The broker's API for scripts, with a bearer token (a user's, or a partner's client-credentials
+token); JSON on stdout:
+
+  status               the user's connection
+  provision            create (or find) the user's data platform user
+  issue                temporary AWS credentials, with ready set-ups
+  keys list|create|revoke   client keys
+  audit                the user's audit trail
+
+Exit codes, in every mode: 0 done; 1 broker unreachable or busy (retry); 2 usage, local
+configuration or bad input; 3 the broker refused (the key or token, or the request): a person must act.`;
 
 async function main() {
   const [mode, ...args] = process.argv.slice(2);
@@ -38,6 +55,8 @@ async function main() {
 main().then(
   () => process.exit(EXIT.OK),
   (error) => {
+    // Scripts read the error from stdout as JSON, people from stderr.
+    if (error instanceof ApiError) process.stdout.write(`${JSON.stringify({ error: error.error })}\n`);
     process.stderr.write(`s3-broker: ${error instanceof HelperError ? error.message : error}\n`);
     process.exit(error instanceof HelperError ? error.exitCode : EXIT.TRANSIENT);
   },
