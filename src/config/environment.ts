@@ -183,6 +183,8 @@ const schema = z
     /** On SIGTERM, how long readiness fails before the server stops accepting (for the load balancer to notice). */
     SHUTDOWN_DRAIN_SECONDS: z.coerce.number().min(0).max(120).optional(),
 
+    /** The reference console at /console/: on by default outside production. */
+    CONSOLE_ENABLED: booleanString.optional(),
     GRAPHQL_SANDBOX: booleanString.optional(),
     GRAPHQL_INTROSPECTION: booleanString.optional(),
     /** The hot path for already-validated documents (src/http/prepared-operations.ts); off sends every request through Apollo's pipeline. */
@@ -250,6 +252,11 @@ const schema = z
         redisUrl: env.REDIS_URL,
       },
       shutdownDrainMs: (env.SHUTDOWN_DRAIN_SECONDS ?? (production ? 5 : 0)) * 1000,
+      console: {
+        enabled: env.CONSOLE_ENABLED ?? !production,
+        // Where the browser calls Pool A (InitiateAuth): the emulator's endpoint, or Cognito's in the Region.
+        cognitoEndpoint: env.AWS_ENDPOINT_URL ?? `https://cognito-idp.${env.AWS_REGION}.amazonaws.com/`,
+      },
       graphql: {
         sandbox: env.GRAPHQL_SANDBOX ?? !production,
         introspection: env.GRAPHQL_INTROSPECTION ?? !production,

@@ -81,11 +81,12 @@ async function main(): Promise<void> {
   }
 
   say("");
+  say(`The console:   http://127.0.0.1:${brokerPort}/console/  (sign in as a demo user: passwords in ${STACK_FILE})`);
   say(`The broker is ready: ${url} (Apollo Sandbox opens there in a browser, signed in as alice, with example operations;`);
   say("  it loads from Apollo's CDN, so a machine without internet shows a blank page: use curl or the typed operations then)");
   say(`Stack details and demo passwords: ${STACK_FILE}`);
   say("Demo users: alice (tenant acme), bob (tenant globex), admin (tenant acme, broker-admins)");
-  say("Get a token:   npm run -s token -- alice");
+  say("Get a token:   npm run -s token -- alice        (a partner's: npm run -s token -- --partner)");
   say(`Try it:        curl -s ${url} -H "authorization: Bearer $(npm run -s token -- alice)" \\`);
   say(`                 -H 'content-type: application/json' -d '{"query":"mutation { provisionDataPlatformUser { state prefix } }"}'`);
   say(`The helper for customers' machines: npm install -g http://127.0.0.1:${brokerPort}/helper/s3-broker.tgz`);

@@ -27,6 +27,7 @@ import type { BrokerConfig } from "../config/environment.js";
 import type { GraphQLContext } from "../graphql/context.type.js";
 import { SANDBOX_EXAMPLES } from "../graphql/sandbox-examples.js";
 import { registerCredentialEndpoint } from "./credential-endpoint.js";
+import { registerConsole } from "./console.js";
 import { registerHelperDownload } from "./helper-download.js";
 import { documentCacheBytes, documentCacheDocuments, enableDefaultMetrics, graphqlPaths, graphqlRefusals, httpDuration, httpRequests } from "../metrics.js";
 import { clientRequestIdOf } from "./request-ids.js";
@@ -308,6 +309,7 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
   });
 
   registerHelperDownload(app);
+  registerConsole(app, config);
 
   app.get("/", async (_request, reply) => reply.redirect("/graphql"));
 

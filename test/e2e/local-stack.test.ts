@@ -91,6 +91,9 @@ describe("the local stack, as the README has a new user run it", () => {
     await first.waitFor("Stop with Ctrl-C.");
     expect(first.output()).toContain("The broker is ready");
     expect(first.output()).toContain(`npm install -g http://127.0.0.1:${port}/helper/s3-broker.tgz`);
+    // The console's address, and the console is there.
+    expect(first.output()).toContain(`The console:   http://127.0.0.1:${port}/console/`);
+    expect((await fetch(`http://127.0.0.1:${port}/console/`)).status).toBe(200);
 
     const second = run(folder, [resolve(REPO, "src/dev/stack.ts")], userEnv(folder, { PORT: String(await freePort()) }));
     expect(await second.exited).toBe(1);

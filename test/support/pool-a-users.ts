@@ -14,6 +14,8 @@ import { poolBAdmin } from "./users.js";
 /** A Pool A user made for one test, so that no test depends on what another did to a shared user. */
 export interface TestPoolAUser {
   username: string;
+  /** For tests that sign in as a person does (the console's form). */
+  password: string;
   sub: string;
   /** Signs in as the application's front end would: both tokens. */
   signIn(): Promise<{ idToken: string; accessToken: string }>;
@@ -42,6 +44,7 @@ export async function freshPoolAUser(stack: StackInfo, options: { tenant?: strin
     const sub = user.UserAttributes!.find((a) => a.Name === "sub")!.Value!;
     return {
       username,
+      password,
       sub,
       signIn: () => poolASignIn(stack, username, password),
       async setTenant(value: string) {

@@ -1,0 +1,341 @@
+// The broker's reference console: what a front end needs, in one plain module. It signs the user in
+// to Pool A from the browser, keeps the tokens in memory only (nothing in localStorage, sessionStorage
+// or cookies, so nothing outlives the tab or a sign-out), and sends the typed operations
+// (operations.json, generated from src/client/operations/) to /graphql with the user's token.
+// Every value from the broker or Pool A is put in the page as text, never as HTML.
+
+/** @type {{ region: string, cognitoEndpoint: string, clientId: string, tokenUse: "id" | "access", adminGroup: string }} */
+let settings;
+/** @type {Record<string, string>} */
+let operations;
+/** @type {{ idToken: string, accessToken: string, refreshToken?: string, expiresAt: number, username: string, groups: string[] } | null} */
+let session = null;
+/** @type {ReturnType<typeof setInterval> | undefined} */
+let countdownTimer;
+
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+class ApiError extends Error {
+  /** @param {string} message @param {string} code @param {string | undefined} reason */
+  constructor(message, code, reason) {
+    super(message);
+    this.code = code;
+    this.reason = reason;
+  }
+}
+
+// ---- Pool A ---------------------------------------------------------------------------------
+
+/** One call of Cognito's user pool API; these calls are unsigned, as from any browser app. @param {string} action @param {object} body */
+async function cognito(action, body) {
+  const response = await fetch(settings.cognitoEndpoint, {
+    method: "POST",
+    headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `AWSCognitoIdentityProviderService.${action}` },
+    body: JSON.stringify(body),
+  });
+  /** @type {any} */
+  const json = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const type = String(json.__type ?? "Error").split("#").pop();
+    throw new ApiError(type === "NotAuthorizedException" || type === "UserNotFoundException" ? "Incorrect username or password." : `Sign-in failed (${type}).`, "UNAUTHENTICATED", type);
+  }
+  return json;
+}
+
+/** The claims of a JWT, for display and timing only: the broker verifies every token itself. @param {string} token */
+function claimsOf(token) {
+  const part = token.split(".")[1] ?? "";
+  return JSON.parse(atob(part.replace(/-/g, "+").replace(/_/g, "/")));
+}
+
+/** @param {{ IdToken: string, AccessToken: string, RefreshToken?: string }} result @param {string | undefined} refreshToken */
+function startSession(result, refreshToken) {
+  const claims = claimsOf(result.IdToken);
+  session = {
+    idToken: result.IdToken,
+    accessToken: result.AccessToken,
+    refreshToken: result.RefreshToken ?? refreshToken,
+    expiresAt: claims.exp * 1000,
+    username: claims["cognito:username"] ?? claims.sub,
+    groups: Array.isArray(claims["cognito:groups"]) ? claims["cognito:groups"] : [],
+  };
+}
+
+/** @param {string} username @param {string} password */
+async function signIn(username, password) {
+  const answer = await cognito("InitiateAuth", { AuthFlow: "USER_PASSWORD_AUTH", ClientId: settings.clientId, AuthParameters: { USERNAME: username, PASSWORD: password } });
+  if (!answer.AuthenticationResult) throw new ApiError(`Pool A asks for another step (${answer.ChallengeName ?? "unknown"}), which this console does not do.`, "UNAUTHENTICATED", undefined);
+  startSession(answer.AuthenticationResult, undefined);
+}
+
+/** The token to send, refreshed when less than a minute is left. */
+async function currentToken() {
+  if (!session) throw new ApiError("Sign in first.", "UNAUTHENTICATED", "MISSING");
+  if (session.expiresAt - Date.now() < 60_000 && session.refreshToken) {
+    const answer = await cognito("InitiateAuth", { AuthFlow: "REFRESH_TOKEN_AUTH", ClientId: settings.clientId, AuthParameters: { REFRESH_TOKEN: session.refreshToken } });
+    startSession(answer.AuthenticationResult, session.refreshToken);
+  }
+  return settings.tokenUse === "access" ? session.accessToken : session.idToken;
+}
+
+// ---- the broker -----------------------------------------------------------------------------
+
+/** Runs one typed operation; rejects with the broker's code and reason. @param {string} name @param {Record<string, unknown>} variables */
+async function call(name, variables = {}) {
+  const response = await fetch("/graphql", {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${await currentToken()}` },
+    body: JSON.stringify({ query: operations[name], operationName: name, variables }),
+  });
+  /** @type {any} */
+  const body = await response.json().catch(() => ({}));
+  const error = body.errors?.[0];
+  if (error) throw new ApiError(error.message, error.extensions?.code ?? "ERROR", error.extensions?.reason);
+  return body.data;
+}
+
+// ---- the page -------------------------------------------------------------------------------
+
+/** @param {unknown} error */
+function showError(error) {
+  const e = /** @type {ApiError} */ (error);
+  const message = $("message");
+  message.textContent = e.code ? `${e.message} (${e.code}${e.reason ? `, ${e.reason}` : ""})` : String(e.message ?? e);
+  message.className = "error";
+  message.hidden = false;
+}
+
+/** @param {string} text */
+function showNotice(text) {
+  const message = $("message");
+  message.textContent = text;
+  message.className = "notice";
+  message.hidden = false;
+}
+
+/** Runs an action of the page; its failure is shown, never thrown away. @param {() => Promise<void>} action */
+async function attempt(action) {
+  $("message").hidden = true;
+  try {
+    await action();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+/** @param {string} tag @param {Record<string, string>} attributes @param {(Node | string)[]} children */
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+/** A set-up to copy: its text in a <pre> and a button that copies it. @param {string} title @param {string} text */
+function setup(title, text) {
+  const id = `setup-${title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
+  const copy = element("button", { type: "button", "aria-describedby": id }, `Copy ${title[0]?.toLowerCase()}${title.slice(1)}`);
+  copy.addEventListener("click", () =>
+    attempt(async () => {
+      await navigator.clipboard.writeText(text);
+      showNotice(`${title} copied.`);
+    }),
+  );
+  return element("div", { class: "setup" }, element("h3", { id }, title), element("pre", {}, text), copy);
+}
+
+/** @param {string | null | undefined} iso */
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : "–");
+
+async function renderConnection() {
+  const { connectionStatus: status } = await call("ConnectionStatus");
+  const list = $("connection");
+  list.replaceChildren();
+  for (const [term, value] of [
+    ["State", status.state],
+    ["Tenant", status.tenant ?? "–"],
+    ["Bucket and prefix", status.bucket && status.prefix ? `s3://${status.bucket}/${status.prefix}` : "–"],
+    ["Last credentials", status.lastCredentialExpiresAt ? `${status.lastCredentialFlow}, until ${when(status.lastCredentialExpiresAt)}` : "none yet"],
+  ]) {
+    list.append(element("dt", {}, term), element("dd", {}, value));
+  }
+  $("provision").hidden = status.provisioned;
+  // Credentials, keys and the trail only once there is access to use.
+  for (const section of document.querySelectorAll(".needs-access")) /** @type {HTMLElement} */ (section).hidden = !status.provisioned;
+  return status;
+}
+
+/** @param {string} expiration */
+function startCountdown(expiration) {
+  clearInterval(countdownTimer);
+  const end = Date.parse(expiration);
+  const tick = () => {
+    const left = Math.max(0, Math.round((end - Date.now()) / 1000));
+    const minutes = Math.floor(left / 60);
+    $("countdown").textContent = left === 0 ? "expired: issue new credentials" : `${minutes} min ${String(left % 60).padStart(2, "0")} s left`;
+    if (left === 0) clearInterval(countdownTimer);
+  };
+  tick();
+  countdownTimer = setInterval(tick, 1000);
+}
+
+async function issue() {
+  const flow = /** @type {HTMLSelectElement} */ ($("flow")).value;
+  const duration = Number(/** @type {HTMLInputElement} */ ($("duration")).value);
+  const { issueCredentials: credentials } = await call("IssueCredentials", { flow, ...(flow === "CLASSIC" ? { durationSeconds: duration } : {}) });
+  $("access-key-id").textContent = credentials.accessKeyId;
+  $("s3-uri").textContent = credentials.s3Uri;
+  $("expires-at").textContent = when(credentials.expiration);
+  $("expires-at").setAttribute("datetime", credentials.expiration);
+  const config = credentials.clientConfiguration;
+  $("setups").replaceChildren(
+    setup("Shell exports", config.shellExports),
+    setup("Credentials file profile", config.credentialsFileProfile),
+    setup("credential_process JSON", JSON.stringify(config.credentialProcessJson)),
+  );
+  $("credentials").hidden = false;
+  startCountdown(credentials.expiration);
+  await Promise.all([renderConnection(), renderAudit()]);
+}
+
+async function renderKeys() {
+  const { clientKeys } = await call("ClientKeys");
+  const rows = clientKeys.map((/** @type {any} */ key) => {
+    const state = key.revoked ? "revoked" : key.expired ? "expired" : "active";
+    const action = element("td");
+    if (state === "active") {
+      const revoke = element("button", { type: "button" }, `Revoke ${key.name}`);
+      revoke.addEventListener("click", () =>
+        attempt(async () => {
+          await call("RevokeClientKey", { id: key.id });
+          showNotice(`Client key ${key.name} revoked.`);
+          await Promise.all([renderKeys(), renderAudit()]);
+        }),
+      );
+      action.append(revoke);
+    }
+    return element("tr", {}, element("td", {}, key.name), element("td", {}, key.flow), element("td", {}, when(key.createdAt)), element("td", {}, when(key.expiresAt)), element("td", {}, when(key.lastUsedAt)), element("td", {}, state), action);
+  });
+  /** @type {HTMLElement} */ ($("keys").querySelector("tbody")).replaceChildren(...rows);
+}
+
+async function createKey() {
+  const name = /** @type {HTMLInputElement} */ ($("key-name")).value;
+  const flow = /** @type {HTMLSelectElement} */ ($("key-flow")).value;
+  const { createClientKey: created } = await call("CreateClientKey", { input: { name, flow } });
+  const s = created.setup;
+  $("key-setups").replaceChildren(
+    setup("Client key secret", created.secret),
+    setup("Helper install command", s.installHelper),
+    setup("AWS CLI profile (credential_process)", s.credentialProcessProfile),
+    setup("Container provider environment", s.containerEnvironment),
+    setup("Credentials file updater", s.credentialsFileUpdate),
+  );
+  $("new-key").hidden = false;
+  /** @type {HTMLFormElement} */ ($("key-form")).reset();
+  await Promise.all([renderKeys(), renderAudit()]);
+}
+
+function forgetNewKey() {
+  $("key-setups").replaceChildren();
+  $("new-key").hidden = true;
+}
+
+async function renderAudit() {
+  const { auditEvents } = await call("AuditEvents", { first: 20 });
+  const rows = auditEvents.nodes.map((/** @type {any} */ e) => {
+    const details = [e.flow, e.durationSeconds ? `${e.durationSeconds} s` : null, e.tenant, e.reason, e.errorCode].filter(Boolean).join(", ");
+    return element("tr", {}, element("td", {}, when(e.at)), element("td", {}, e.action), element("td", {}, e.outcome), element("td", {}, e.actorUserId === e.subjectUserId ? "you" : e.actorUserId), element("td", {}, details));
+  });
+  /** @type {HTMLElement} */ ($("audit").querySelector("tbody")).replaceChildren(...rows);
+}
+
+async function renderConnections() {
+  const { connections } = await call("Connections", { first: 50 });
+  const rows = connections.nodes.map((/** @type {any} */ c) => {
+    const action = element("td");
+    if (c.state === "ACTIVE") {
+      const revoke = element("button", { type: "button" }, `Revoke user ${c.userId}`);
+      revoke.addEventListener("click", () =>
+        attempt(async () => {
+          if (!window.confirm(`Revoke ${c.userId}'s data platform access? Their keys and sessions end.`)) return;
+          await call("RevokeDataPlatformUser", { userId: c.userId });
+          showNotice(`User ${c.userId} revoked.`);
+          await renderConnections();
+        }),
+      );
+      action.append(revoke);
+    }
+    return element("tr", {}, element("td", {}, c.userId), element("td", {}, c.tenant ?? "–"), element("td", {}, c.state), element("td", {}, c.lastCredentialExpiresAt ? `${c.lastCredentialFlow}, until ${when(c.lastCredentialExpiresAt)}` : "–"), action);
+  });
+  /** @type {HTMLElement} */ ($("connections").querySelector("tbody")).replaceChildren(...rows);
+}
+
+async function showSignedIn() {
+  if (!session) return;
+  $("who-name").textContent = `Signed in as ${session.username}`;
+  $("who").hidden = false;
+  $("sign-in").hidden = true;
+  $("signed-in").hidden = false;
+  const admin = session.groups.includes(settings.adminGroup);
+  $("admin").hidden = !admin;
+  const status = await renderConnection();
+  if (status.provisioned) await Promise.all([renderKeys(), renderAudit()]);
+  if (admin) await renderConnections();
+  $("connection-title").focus();
+}
+
+/** Forgets everything of the session: tokens, secrets and credentials on the page, and Pool A's sign-in. */
+async function signOut() {
+  const ending = session;
+  session = null;
+  clearInterval(countdownTimer);
+  for (const id of ["connection", "setups", "key-setups", "access-key-id", "s3-uri", "expires-at", "countdown", "who-name"]) $(id).replaceChildren();
+  for (const table of ["keys", "audit", "connections"]) /** @type {HTMLElement} */ ($(table).querySelector("tbody")).replaceChildren();
+  for (const id of ["credentials", "new-key", "signed-in", "who", "admin"]) $(id).hidden = true;
+  for (const section of document.querySelectorAll(".needs-access")) /** @type {HTMLElement} */ (section).hidden = true;
+  $("sign-in").hidden = false;
+  /** @type {HTMLFormElement} */ ($("sign-in-form")).reset();
+  sessionStorage.clear();
+  localStorage.clear();
+  if (ending) await cognito("GlobalSignOut", { AccessToken: ending.accessToken }).catch(() => undefined);
+  showNotice("Signed out.");
+  $("username").focus();
+}
+
+async function start() {
+  [settings, operations] = await Promise.all([fetch("settings.json").then((r) => r.json()), fetch("operations.json").then((r) => r.json())]);
+  $("connection-title").tabIndex = -1;
+  $("sign-in-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    void attempt(async () => {
+      await signIn(/** @type {HTMLInputElement} */ ($("username")).value, /** @type {HTMLInputElement} */ ($("password")).value);
+      /** @type {HTMLInputElement} */ ($("password")).value = "";
+      await showSignedIn();
+    });
+  });
+  $("sign-out").addEventListener("click", () => void attempt(signOut));
+  $("provision").addEventListener("click", () =>
+    attempt(async () => {
+      await call("ProvisionDataPlatformUser");
+      showNotice("Access provisioned.");
+      await showSignedIn();
+    }),
+  );
+  $("flow").addEventListener("change", () => {
+    /** @type {HTMLInputElement} */ ($("duration")).disabled = /** @type {HTMLSelectElement} */ ($("flow")).value === "ENHANCED";
+  });
+  $("issue-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    void attempt(issue);
+  });
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    void attempt(createKey);
+  });
+  $("forget-key").addEventListener("click", forgetNewKey);
+  $("audit-refresh").addEventListener("click", () => attempt(renderAudit));
+  $("connections-refresh").addEventListener("click", () => attempt(renderConnections));
+}
+
+void start().catch(showError);

@@ -1,0 +1,55 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { FastifyInstance } from "fastify";
+import type { BrokerConfig } from "../config/environment.js";
+
+export const CONSOLE_PATH = "/console/";
+
+// The console's files and the operations it sends, from src/http/ and from dist/http/ alike.
+const CONSOLE_DIR = fileURLToPath(new URL("../../src/console/", import.meta.url));
+const OPERATIONS_FILE = fileURLToPath(new URL("../../src/cli/s3-broker/operations.json", import.meta.url));
+
+const FILES = {
+  "": { file: "index.html", type: "text/html; charset=utf-8" },
+  "console.js": { file: "console.js", type: "text/javascript; charset=utf-8" },
+  "console.css": { file: "console.css", type: "text/css; charset=utf-8" },
+} as const;
+
+/**
+ * The reference console: a static page and script that sign an end user in to Pool A in the
+ * browser and use the typed operations against /graphql with the user's token. The broker serves
+ * it only when CONSOLE_ENABLED (default: not in production); it holds no secret, and the policy
+ * below lets the page talk to the broker and to Pool A only, with no inline script.
+ */
+export function registerConsole(app: FastifyInstance, config: BrokerConfig): void {
+  if (!config.console.enabled) return;
+  const cognitoOrigin = new URL(config.console.cognitoEndpoint).origin;
+  const policy = [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    `connect-src 'self' ${cognitoOrigin}`,
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+  const bodies = Object.fromEntries(Object.entries(FILES).map(([name, { file }]) => [name, readFileSync(`${CONSOLE_DIR}${file}`, "utf8")]));
+  const operations = readFileSync(OPERATIONS_FILE, "utf8");
+  // Public, like the page itself: where to sign in, never a secret (the app client has none).
+  const settings = JSON.stringify({
+    region: config.aws.region,
+    cognitoEndpoint: config.console.cognitoEndpoint,
+    clientId: config.poolA.clientId,
+    tokenUse: config.poolA.tokenUse,
+    adminGroup: config.poolA.adminGroup,
+  });
+
+  const secure = { "content-security-policy": policy, "x-content-type-options": "nosniff", "referrer-policy": "no-referrer", "cache-control": "no-store" };
+  app.get("/console", async (_request, reply) => reply.redirect(CONSOLE_PATH));
+  for (const [name, { type }] of Object.entries(FILES)) {
+    app.get(`${CONSOLE_PATH}${name}`, async (_request, reply) => reply.headers(secure).type(type).send(bodies[name]));
+  }
+  app.get(`${CONSOLE_PATH}settings.json`, async (_request, reply) => reply.headers(secure).type("application/json").send(settings));
+  app.get(`${CONSOLE_PATH}operations.json`, async (_request, reply) => reply.headers(secure).type("application/json").send(operations));
+}

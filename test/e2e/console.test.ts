@@ -1,0 +1,181 @@
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { toolEnv } from "../support/aws-tools.js";
+import { launchBrowser, type TestBrowser } from "../support/browser.js";
+import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
+import { baseUrlOf } from "../support/credential-endpoint.js";
+import { startLocalAws, type LocalAws } from "../support/local-aws.js";
+import { freshPoolAUser, type TestPoolAUser } from "../support/pool-a-users.js";
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * The reference console, used as an end user and an administrator use it: headless Chromium signs
+ * in to Pool A (moto) from the page, provisions, issues credentials, copies a set-up from the
+ * clipboard and runs the AWS CLI with it against moto, manages client keys, reads the audit trail
+ * and signs out leaving nothing behind. Screenshots of each state go to SCREENSHOTS.
+ */
+const SCREENSHOTS = resolve(process.env.CONSOLE_SCREENSHOTS ?? join(tmpdir(), "s3-broker-console-screenshots"));
+let aws: LocalAws;
+let broker: BrokerUnderTest;
+let browser: TestBrowser;
+let consoleUrl: string;
+let workDir: string;
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  broker = await startBroker(aws.stack);
+  browser = await launchBrowser();
+  consoleUrl = `${baseUrlOf(broker.url)}/console/`;
+  await browser.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(consoleUrl).origin });
+  workDir = mkdtempSync(join(tmpdir(), "console-"));
+  mkdirSync(SCREENSHOTS, { recursive: true });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await broker?.close();
+  await aws?.stop();
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+const shots = new Map<string, Buffer>();
+async function screenshot(page: Page, name: string): Promise<void> {
+  const image = await page.screenshot({ fullPage: true });
+  writeFileSync(join(SCREENSHOTS, `${name}.png`), image);
+  shots.set(name, image);
+}
+
+async function signedIn(user: TestPoolAUser): Promise<Page> {
+  const page = await browser.context.newPage();
+  await page.clock.install();
+  await page.goto(consoleUrl);
+  await page.getByLabel("Username").fill(user.username);
+  await page.getByLabel("Password").fill(user.password);
+  // Keyboard only: Enter in the password field submits.
+  await page.getByLabel("Password").press("Enter");
+  await expect.poll(() => page.getByText(`Signed in as ${user.username}`).isVisible()).toBe(true);
+  return page;
+}
+
+/** What the page's `export` lines set, as a shell would. */
+function exportsOf(text: string): Record<string, string> {
+  return Object.fromEntries([...text.matchAll(/^export (\w+)=("?)(.*)\2$/gm)].map((m) => [m[1]!, m[3]!]));
+}
+
+describe("the reference console", () => {
+  it("is served with a policy that allows only the broker and Pool A, and refuses a wrong password clearly", async () => {
+    const response = await fetch(consoleUrl);
+    expect(response.status).toBe(200);
+    const policy = response.headers.get("content-security-policy")!;
+    expect(policy).toContain("script-src 'self'");
+    expect(policy).toContain(`connect-src 'self' ${new URL(aws.moto.endpoint).origin}`);
+    expect(policy).not.toContain("unsafe-inline");
+
+    const user = await freshPoolAUser(aws.stack, { tenant: "acme" });
+    const page = await browser.context.newPage();
+    await page.goto(consoleUrl);
+    await screenshot(page, "01-sign-in");
+    // Every field has a label a screen reader announces.
+    expect(await page.evaluate('[...document.querySelectorAll("input, select")].every((e) => e.labels.length > 0)')).toBe(true);
+    await page.getByLabel("Username").fill(user.username);
+    await page.getByLabel("Password").fill("wrong-Password-1");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("Incorrect username or password.");
+    await screenshot(page, "02-wrong-password");
+    await page.close();
+  });
+
+  it("signs in, provisions, issues, counts down, copies a set-up that works with the AWS CLI, manages keys, and signs out leaving nothing", async () => {
+    const user = await freshPoolAUser(aws.stack, { tenant: "acme" });
+    const page = await signedIn(user);
+    await expect.poll(() => page.locator("#connection").textContent()).toContain("NOT_PROVISIONED");
+    await page.getByRole("button", { name: "Provision access" }).click();
+    await expect.poll(() => page.locator("#connection").textContent()).toContain("ACTIVE");
+    expect(await page.locator("#connection").textContent()).toContain(`s3://${aws.stack.bucket}/tenants/acme/`);
+
+    await page.getByLabel("Credential flow").selectOption("CLASSIC");
+    await page.getByLabel("Lifetime in seconds").fill("900");
+    await page.getByRole("button", { name: "Issue credentials" }).click();
+    await expect.poll(() => page.getByRole("timer").textContent()).toMatch(/^1[45] min \d\d s left$/);
+    const before = await page.getByRole("timer").textContent();
+    await page.clock.runFor(60_000);
+    const after = await page.getByRole("timer").textContent();
+    expect(Number(after!.split(" ")[0])).toBe(Number(before!.split(" ")[0]) - 1);
+    await screenshot(page, "03-credentials");
+
+    await page.getByRole("button", { name: "Copy shell exports" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe("Shell exports copied.");
+    const copied = String(await page.evaluate("navigator.clipboard.readText()"));
+    const env = exportsOf(copied);
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]));
+    // The set-up as the user pastes it: the AWS CLI, nothing else in its environment.
+    const { stdout } = await execFileAsync("aws", ["--endpoint-url", aws.moto.endpoint, "s3", "ls", `s3://${aws.stack.bucket}/tenants/acme/`], { env: toolEnv(workDir, env), timeout: 60_000 });
+    expect(stdout).toContain("README.txt");
+
+    // A client key: the secret once, copied, then hidden; revoked from its row.
+    await page.getByLabel("Name (what the key is for)").fill("laptop-sync");
+    await page.getByRole("button", { name: "Create client key" }).click();
+    await expect.poll(() => page.locator("#new-key").isVisible()).toBe(true);
+    expect(await page.getByRole("button", { name: "Copy container provider environment" }).isVisible()).toBe(true);
+    await page.getByRole("button", { name: "Copy client key secret" }).click();
+    const secret = String(await page.evaluate("navigator.clipboard.readText()"));
+    expect(secret).toMatch(/^s3bk_/);
+    await screenshot(page, "04-client-key");
+    await page.getByRole("button", { name: "I have stored it: hide the secret" }).click();
+    expect(await page.content()).not.toContain(secret);
+    await page.getByRole("button", { name: "Revoke laptop-sync" }).click();
+    await expect.poll(() => page.locator("#keys tbody").textContent()).toContain("revoked");
+
+    const trail = await page.locator("#audit tbody").textContent();
+    for (const action of ["PROVISION", "ISSUE", "CLIENT_KEY_CREATE", "CLIENT_KEY_REVOKE"]) expect(trail).toContain(action);
+    await screenshot(page, "05-audit");
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe("Signed out.");
+    const left = await page.evaluate("({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie })");
+    expect(left).toEqual({ local: 0, session: 0, cookie: "" });
+    expect(await browser.context.cookies()).toEqual([]);
+    const html = await page.content();
+    for (const value of [env.AWS_ACCESS_KEY_ID!, env.AWS_SECRET_ACCESS_KEY!, env.AWS_SESSION_TOKEN!]) expect(html).not.toContain(value);
+    expect(await page.getByLabel("Username").inputValue()).toBe("");
+    await screenshot(page, "06-signed-out");
+    await page.close();
+
+    // Each state looked different from the others (a blank or frozen page would not).
+    expect(new Set([...shots.values()].map((b) => b.toString("base64"))).size).toBe(shots.size);
+    for (const image of shots.values()) expect(image.length).toBeGreaterThan(5_000);
+  });
+
+  it("shows administrators every connection and lets them revoke a user", async () => {
+    const target = await freshPoolAUser(aws.stack, { tenant: "globex" });
+    const page0 = await signedIn(target);
+    await page0.getByRole("button", { name: "Provision access" }).click();
+    await expect.poll(() => page0.locator("#connection").textContent()).toContain("ACTIVE");
+    await page0.close();
+
+    const admin = await freshPoolAUser(aws.stack, { tenant: "acme", admin: true });
+    const page = await signedIn(admin);
+    await expect.poll(() => page.locator("#connections tbody").textContent()).toContain(target.sub);
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.getByRole("button", { name: `Revoke user ${target.sub}` }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe(`User ${target.sub} revoked.`);
+    expect((await broker.broker.store.getConnection(target.sub))!.state).toBe("REVOKED");
+    await screenshot(page, "07-admin");
+    await page.close();
+  });
+
+  it("is not served when CONSOLE_ENABLED is false (production's default)", async () => {
+    const off = await startBroker(aws.stack, { CONSOLE_ENABLED: "false" });
+    try {
+      expect((await fetch(`${baseUrlOf(off.url)}/console/`)).status).toBe(404);
+    } finally {
+      await off.close();
+    }
+  });
+});
