@@ -84,4 +84,27 @@ describe("environment validation", () => {
     expect(problems({ ...valid, TOKEN_ENCRYPTION_KEY_ID: "2026.12" }).join()).toMatch(/TOKEN_ENCRYPTION_KEY_ID: must be 1-32 characters of A-Z a-z 0-9 _ -/);
     expect(loadEnvironment({ ...valid, TOKEN_ENCRYPTION_KEY_ID: "2026-12_a" }).encryption.activeKeyId).toBe("2026-12_a");
   });
+
+  it("reads partner app clients and their tenants, and refuses what could widen them", () => {
+    const config = loadEnvironment({ ...valid, PARTNER_CLIENTS: "4h1qpartner=acme+initech, 7bd2other=globex" });
+    expect([...config.partners.clients]).toEqual([
+      ["4h1qpartner", ["acme", "initech"]],
+      ["7bd2other", ["globex"]],
+    ]);
+    expect(config.partners.resourceServer).toBe("s3-broker");
+    expect(loadEnvironment(valid).partners.clients.size).toBe(0);
+    // A tenant that is not a plain identifier, no tenant, a client twice, the application's own client.
+    for (const value of ["p1=acme/..", "p1=", "p1", "p1=acme,p1=globex", "p1=*"]) {
+      expect(problems({ ...valid, PARTNER_CLIENTS: value }).join(" ")).toMatch(/^PARTNER_CLIENTS: /);
+    }
+    expect(problems({ ...valid, POOL_A_CLIENT_ID: "appclient1", PARTNER_CLIENTS: "appclient1=acme" })).toEqual([expect.stringMatching(/^PARTNER_CLIENTS: must not name POOL_A_CLIENT_ID/)]);
+    expect(problems({ ...valid, PARTNER_RESOURCE_SERVER: "has space" })).toEqual([expect.stringMatching(/^PARTNER_RESOURCE_SERVER: /)]);
+  });
+
+  it("serves the console outside production, and in production only when asked", () => {
+    expect(loadEnvironment(valid).console.enabled).toBe(true);
+    expect(loadEnvironment({ ...valid, NODE_ENV: "production" }).console.enabled).toBe(false);
+    expect(loadEnvironment({ ...valid, NODE_ENV: "production", CONSOLE_ENABLED: "true" }).console.enabled).toBe(true);
+    expect(loadEnvironment(valid).console.cognitoEndpoint).toBe("https://cognito-idp.eu-west-1.amazonaws.com/");
+  });
 });
