@@ -185,12 +185,30 @@ const schema = z
 
     /** The reference console at /console/: on by default outside production. */
     CONSOLE_ENABLED: booleanString.optional(),
+    /**
+     * How the console signs users in to Pool A: `password` (USER_PASSWORD_AUTH from the browser, as
+     * on the local stack) or `managed-login` (Cognito's managed login, OAuth 2.0 code + PKCE).
+     */
+    CONSOLE_SIGN_IN: z.enum(["password", "managed-login"]).default("password"),
+    /** Pool A's domain for managed login: https://<prefix>.auth.<region>.amazoncognito.com or a custom domain. */
+    CONSOLE_OAUTH_DOMAIN: z
+      .url()
+      .refine((uri) => {
+        if (!URL.canParse(uri)) return true;
+        const url = new URL(uri);
+        return (url.protocol === "https:" || (url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname))) && url.pathname === "/" && !url.search;
+      }, "must be an https origin such as https://auth.example.com (plain http only on loopback)")
+      .optional(),
     GRAPHQL_SANDBOX: booleanString.optional(),
     GRAPHQL_INTROSPECTION: booleanString.optional(),
     /** The hot path for already-validated documents (src/http/prepared-operations.ts); off sends every request through Apollo's pipeline. */
     GRAPHQL_HOT_PATH: booleanString.default(true),
     /** Estimated bytes of documents the hot path remembers (64 KiB to 1 GiB); one document takes at most an eighth. */
     GRAPHQL_DOCUMENT_CACHE_BYTES: z.coerce.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(8 * 1024 * 1024),
+  })
+  .refine((env) => env.CONSOLE_SIGN_IN !== "managed-login" || env.CONSOLE_OAUTH_DOMAIN !== undefined, {
+    path: ["CONSOLE_OAUTH_DOMAIN"],
+    message: "is required when CONSOLE_SIGN_IN=managed-login: Pool A's domain",
   })
   .refine((env) => !env.PARTNER_CLIENTS.has(env.POOL_A_CLIENT_ID), {
     path: ["PARTNER_CLIENTS"],
@@ -254,6 +272,8 @@ const schema = z
       shutdownDrainMs: (env.SHUTDOWN_DRAIN_SECONDS ?? (production ? 5 : 0)) * 1000,
       console: {
         enabled: env.CONSOLE_ENABLED ?? !production,
+        signIn: env.CONSOLE_SIGN_IN,
+        oauthDomain: env.CONSOLE_OAUTH_DOMAIN === undefined ? undefined : new URL(env.CONSOLE_OAUTH_DOMAIN).origin,
         // Where the browser calls Pool A (InitiateAuth): the emulator's endpoint, or Cognito's in the Region.
         cognitoEndpoint: env.AWS_ENDPOINT_URL ?? `https://cognito-idp.${env.AWS_REGION}.amazonaws.com/`,
       },

@@ -4,7 +4,7 @@
 // (operations.json, generated from src/client/operations/) to /graphql with the user's token.
 // Every value from the broker or Pool A is put in the page as text, never as HTML.
 
-/** @type {{ region: string, cognitoEndpoint: string, clientId: string, tokenUse: "id" | "access", adminGroup: string }} */
+/** @type {{ region: string, cognitoEndpoint: string, clientId: string, signIn: "password" | "managed-login", oauthDomain: string | null, tokenUse: "id" | "access", adminGroup: string }} */
 let settings;
 /** @type {Record<string, string>} */
 let operations;
@@ -68,12 +68,77 @@ async function signIn(username, password) {
   startSession(answer.AuthenticationResult, undefined);
 }
 
+// ---- Pool A's managed login: OAuth 2.0 authorization code with PKCE (RFC 7636) ----------------
+
+// Only what must survive the redirect to the managed login and back (the verifier and the state),
+// in sessionStorage, removed as soon as the code is exchanged.
+const PENDING_SIGN_IN = "s3-broker-console-pending-sign-in";
+/** The console's own address, the redirect URI registered on the app client (callback and sign-out URL). */
+const redirectUri = () => new URL(".", location.href).href;
+
+/** @param {Uint8Array | ArrayBuffer} bytes */
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function startManagedSignIn() {
+  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
+  const challenge = base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+  sessionStorage.setItem(PENDING_SIGN_IN, JSON.stringify({ verifier, state }));
+  const url = new URL("/oauth2/authorize", /** @type {string} */ (settings.oauthDomain));
+  url.search = new URLSearchParams({
+    response_type: "code",
+    client_id: settings.clientId,
+    redirect_uri: redirectUri(),
+    scope: "openid",
+    state,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  }).toString();
+  location.assign(url.href);
+}
+
+/** @param {Record<string, string>} form */
+async function tokenEndpoint(form) {
+  const response = await fetch(new URL("/oauth2/token", /** @type {string} */ (settings.oauthDomain)).href, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ client_id: settings.clientId, ...form }),
+  });
+  /** @type {any} */
+  const json = await response.json().catch(() => ({}));
+  if (!response.ok || !json.id_token) throw new ApiError(`Sign-in failed (${json.error ?? response.status}).`, "UNAUTHENTICATED", json.error);
+  return { IdToken: json.id_token, AccessToken: json.access_token, RefreshToken: json.refresh_token };
+}
+
+/** Back from the managed login with ?code&state: the code for tokens, once, and the address cleaned. */
+async function finishManagedSignIn() {
+  const params = new URLSearchParams(location.search);
+  const code = params.get("code");
+  const error = params.get("error");
+  if (!code && !error) return false;
+  const pending = sessionStorage.getItem(PENDING_SIGN_IN);
+  sessionStorage.removeItem(PENDING_SIGN_IN);
+  history.replaceState(null, "", redirectUri());
+  if (error) throw new ApiError(`Sign-in was not completed (${error}).`, "UNAUTHENTICATED", error);
+  const { verifier, state } = pending ? JSON.parse(pending) : {};
+  // A code this tab did not ask for (no or another state) is not used: it could be an attacker's.
+  if (!verifier || params.get("state") !== state) throw new ApiError("Sign-in could not be completed: start again.", "UNAUTHENTICATED", "STATE_MISMATCH");
+  startSession(await tokenEndpoint({ grant_type: "authorization_code", code: /** @type {string} */ (code), redirect_uri: redirectUri(), code_verifier: verifier }), undefined);
+  return true;
+}
+
 /** The token to send, refreshed when less than a minute is left. */
 async function currentToken() {
   if (!session) throw new ApiError("Sign in first.", "UNAUTHENTICATED", "MISSING");
   if (session.expiresAt - Date.now() < 60_000 && session.refreshToken) {
-    const answer = await cognito("InitiateAuth", { AuthFlow: "REFRESH_TOKEN_AUTH", ClientId: settings.clientId, AuthParameters: { REFRESH_TOKEN: session.refreshToken } });
-    startSession(answer.AuthenticationResult, session.refreshToken);
+    if (settings.signIn === "managed-login") {
+      startSession(await tokenEndpoint({ grant_type: "refresh_token", refresh_token: session.refreshToken }), session.refreshToken);
+    } else {
+      const answer = await cognito("InitiateAuth", { AuthFlow: "REFRESH_TOKEN_AUTH", ClientId: settings.clientId, AuthParameters: { REFRESH_TOKEN: session.refreshToken } });
+      startSession(answer.AuthenticationResult, session.refreshToken);
+    }
   }
   return settings.tokenUse === "access" ? session.accessToken : session.idToken;
 }
@@ -298,6 +363,13 @@ async function signOut() {
   /** @type {HTMLFormElement} */ ($("sign-in-form")).reset();
   sessionStorage.clear();
   localStorage.clear();
+  if (settings.signIn === "managed-login") {
+    // The managed login keeps its own session cookie on Pool A's domain: its logout endpoint ends it and sends the user back.
+    const url = new URL("/logout", /** @type {string} */ (settings.oauthDomain));
+    url.search = new URLSearchParams({ client_id: settings.clientId, logout_uri: redirectUri() }).toString();
+    location.assign(url.href);
+    return;
+  }
   if (ending) await cognito("GlobalSignOut", { AccessToken: ending.accessToken }).catch(() => undefined);
   showNotice("Signed out.");
   $("username").focus();
@@ -306,6 +378,10 @@ async function signOut() {
 async function start() {
   [settings, operations] = await Promise.all([fetch("settings.json").then((r) => r.json()), fetch("operations.json").then((r) => r.json())]);
   $("connection-title").tabIndex = -1;
+  const managed = settings.signIn === "managed-login";
+  $("managed-sign-in").hidden = !managed;
+  $("sign-in-form").hidden = managed;
+  $("managed-sign-in").addEventListener("click", () => void attempt(startManagedSignIn));
   $("sign-in-form").addEventListener("submit", (event) => {
     event.preventDefault();
     void attempt(async () => {
@@ -336,6 +412,7 @@ async function start() {
   $("forget-key").addEventListener("click", forgetNewKey);
   $("audit-refresh").addEventListener("click", () => attempt(renderAudit));
   $("connections-refresh").addEventListener("click", () => attempt(renderConnections));
+  if (managed) await attempt(async () => void ((await finishManagedSignIn()) && (await showSignedIn())));
 }
 
 void start().catch(showError);

@@ -24,11 +24,13 @@ const FILES = {
 export function registerConsole(app: FastifyInstance, config: BrokerConfig): void {
   if (!config.console.enabled) return;
   const cognitoOrigin = new URL(config.console.cognitoEndpoint).origin;
+  // Managed login: the page calls Pool A's token endpoint (code exchange, refresh) on its domain.
+  const oauthOrigin = config.console.oauthDomain ?? "";
   const policy = [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    `connect-src 'self' ${cognitoOrigin}`,
+    `connect-src 'self' ${cognitoOrigin} ${oauthOrigin}`.trimEnd(),
     "img-src 'self' data:",
     "base-uri 'none'",
     "form-action 'none'",
@@ -41,6 +43,8 @@ export function registerConsole(app: FastifyInstance, config: BrokerConfig): voi
     region: config.aws.region,
     cognitoEndpoint: config.console.cognitoEndpoint,
     clientId: config.poolA.clientId,
+    signIn: config.console.signIn,
+    oauthDomain: config.console.oauthDomain ?? null,
     tokenUse: config.poolA.tokenUse,
     adminGroup: config.poolA.adminGroup,
   });

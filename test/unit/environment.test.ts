@@ -106,5 +106,10 @@ describe("environment validation", () => {
     expect(loadEnvironment({ ...valid, NODE_ENV: "production" }).console.enabled).toBe(false);
     expect(loadEnvironment({ ...valid, NODE_ENV: "production", CONSOLE_ENABLED: "true" }).console.enabled).toBe(true);
     expect(loadEnvironment(valid).console.cognitoEndpoint).toBe("https://cognito-idp.eu-west-1.amazonaws.com/");
+    // Managed login needs Pool A's domain, an https origin (http only on loopback).
+    expect(problems({ ...valid, CONSOLE_SIGN_IN: "managed-login" })).toEqual([expect.stringMatching(/^CONSOLE_OAUTH_DOMAIN: is required/)]);
+    expect(problems({ ...valid, CONSOLE_SIGN_IN: "managed-login", CONSOLE_OAUTH_DOMAIN: "http://auth.example.com" })).toEqual([expect.stringMatching(/^CONSOLE_OAUTH_DOMAIN: must be an https origin/)]);
+    expect(problems({ ...valid, CONSOLE_SIGN_IN: "managed-login", CONSOLE_OAUTH_DOMAIN: "https://auth.example.com/oauth2" }).join()).toMatch(/CONSOLE_OAUTH_DOMAIN/);
+    expect(loadEnvironment({ ...valid, CONSOLE_SIGN_IN: "managed-login", CONSOLE_OAUTH_DOMAIN: "https://auth.example.com" }).console).toMatchObject({ signIn: "managed-login", oauthDomain: "https://auth.example.com" });
   });
 });
