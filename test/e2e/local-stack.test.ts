@@ -118,6 +118,19 @@ describe("the local stack, as the README has a new user run it", () => {
     const provisioned = await graphql(`${besideUrl}/graphql`, "mutation { provisionDataPlatformUser { state prefix } }", idToken);
     expect(provisioned).toEqual({ data: { provisionDataPlatformUser: { state: "ACTIVE", prefix: "tenants/acme/" } } });
 
+    // The example partner (tenant acme), with the token the helper mints as Cognito's endpoint would.
+    const partner = run(folder, [resolve(REPO, "src/dev/token.ts"), "--partner"], userEnv(folder, {}));
+    expect(await partner.exited).toBe(0);
+    const partnerToken = partner.output().trim().split("\n").pop()!;
+    const stack = JSON.parse(readFileSync(join(folder, ".local/stack.json"), "utf8")) as { demoUsers: Array<{ username: string; sub: string }> };
+    const subOf = (name: string) => stack.demoUsers.find((u) => u.username === name)!.sub;
+    const stackUrl = `http://127.0.0.1:${port}/graphql`;
+    expect(await graphql(stackUrl, `mutation { provisionDataPlatformUser(userId: "${subOf("alice")}") { state tenant } }`, partnerToken)).toEqual({
+      data: { provisionDataPlatformUser: { state: "ACTIVE", tenant: "acme" } },
+    });
+    const bob = await graphql(stackUrl, `{ connectionStatus(userId: "${subOf("bob")}") { state } }`, partnerToken);
+    expect(bob.errors?.[0]?.extensions).toMatchObject({ code: "FORBIDDEN", reason: "PARTNER_TENANT" });
+
     beside.child.kill("SIGTERM");
     await beside.exited;
     first.child.kill("SIGINT");
