@@ -8,7 +8,7 @@ import type { GraphQLContext } from "./context.type.js";
  * Every field is for signed-in callers. A field's roles are the partner scopes that open it:
  * end users pass here whatever the roles (who may act for whom is decided in the domain), a
  * partner only on a field with one of its token's scopes, so a field without roles is not for
- * partners at all (administrators' fields, revocation).
+ * partners at all (administrators' fields).
  */
 export const authChecker: AuthChecker<GraphQLContext, PartnerScope> = ({ context }, roles) => {
   // A presented token that failed never gets here (refused at the HTTP layer): only a missing one.

@@ -12,6 +12,7 @@ import {
   IssueCredentialsDocument,
   MoveDataPlatformUserDocument,
   ProvisionDataPlatformUserDocument,
+  RevokeDataPlatformUserDocument,
 } from "../../src/client/graphql.js";
 import type { PartnerScope } from "../../src/auth/partners.js";
 import { mintPartnerToken, mintPoolAToken } from "../../src/dev/moto-tokens.js";
@@ -143,6 +144,23 @@ describe("a partner acts for the users of its tenants", () => {
     // The tenant claim in a partner token is ignored: globex's users stay out of reach.
     const globexUser = await freshPoolAUser(aws.stack, { tenant: "globex" });
     expect(reasonOf(await execute(broker.url, ProvisionDataPlatformUserDocument, { userId: globexUser.sub }, loaded))).toBe("PARTNER_TENANT");
+  });
+
+  it("may revoke its users (provision scope) but never reinstate them: that stays an administrator's decision", async () => {
+    const user = await partnerProvisioned();
+    const token = await mintPartnerToken(aws.stack, ["provision"]);
+    const revoked = await execute(broker.url, RevokeDataPlatformUserDocument, { userId: user.sub }, token);
+    expect(revoked.errors).toBeUndefined();
+    expect(revoked.data!.revokeDataPlatformUser.state).toBe("REVOKED");
+    const again = await execute(broker.url, ProvisionDataPlatformUserDocument, { userId: user.sub }, token);
+    expect(errorCodes(again)).toEqual(["FORBIDDEN"]);
+    expect(reasonOf(again)).toBe("REVOKED");
+    expect((await broker.broker.store.auditEvents(user.sub, 20)).find((e) => e.action === "REVOKE_DATA_PLATFORM_USER")).toMatchObject({ actorUserId: partnerActor(), outcome: "SUCCESS" });
+    // Another tenant's user cannot be revoked by it.
+    const other = await freshPoolAUser(aws.stack, { tenant: "globex" });
+    expect((await execute(broker.url, ProvisionDataPlatformUserDocument, {}, (await other.signIn()).idToken)).errors).toBeUndefined();
+    expect(reasonOf(await execute(broker.url, RevokeDataPlatformUserDocument, { userId: other.sub }, token))).toBe("PARTNER_TENANT");
+    expect((await broker.broker.store.getConnection(other.sub))!.state).toBe("ACTIVE");
   });
 
   it("a scope of another resource server opens nothing", async () => {
