@@ -39,6 +39,11 @@ const upstreamBudgets = z
     return budgets;
   });
 
+/** https, or plain http on loopback only (an emulator, a test's stand-in); a URL z.url() failed is reported there. */
+function httpsOrLoopback(url: URL): boolean {
+  return url.protocol === "https:" || (url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname));
+}
+
 /** "<app client id>=acme+globex,<app client id>=initech": the partner app clients of Pool A and the tenants each may act in. */
 const partnerClients = z
   .string()
@@ -126,11 +131,7 @@ const schema = z
     POOL_A_ISSUER: z.url().optional(),
     POOL_A_JWKS_URI: z
       .url()
-      .refine((uri) => {
-        if (!URL.canParse(uri)) return true; // z.url() has already reported it
-        const url = new URL(uri);
-        return url.protocol === "https:" || (url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname));
-      }, "must be https (plain http only on loopback, for an emulator)")
+      .refine((uri) => !URL.canParse(uri) || httpsOrLoopback(new URL(uri)), "must be https (plain http only on loopback, for an emulator)")
       .optional(),
     POOL_A_TENANT_CLAIM: z.string().min(1).default("custom:tenant"),
     POOL_A_ADMIN_GROUP: z.string().min(1).default("broker-admins"),
@@ -193,11 +194,10 @@ const schema = z
     /** Pool A's domain for managed login: https://<prefix>.auth.<region>.amazoncognito.com or a custom domain. */
     CONSOLE_OAUTH_DOMAIN: z
       .url()
-      .refine((uri) => {
-        if (!URL.canParse(uri)) return true;
-        const url = new URL(uri);
-        return (url.protocol === "https:" || (url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname))) && url.pathname === "/" && !url.search;
-      }, "must be an https origin such as https://auth.example.com (plain http only on loopback)")
+      .refine(
+        (uri) => !URL.canParse(uri) || (httpsOrLoopback(new URL(uri)) && new URL(uri).pathname === "/" && !new URL(uri).search),
+        "must be an https origin such as https://auth.example.com (plain http only on loopback)",
+      )
       .optional(),
     GRAPHQL_SANDBOX: booleanString.optional(),
     GRAPHQL_INTROSPECTION: booleanString.optional(),

@@ -151,7 +151,7 @@ export class ClientKeyService {
     if (!owner.present) refusal = ["OWNER_GONE", "The key's owner no longer exists in the application's user pool."];
     else if (!owner.enabled) refusal = ["OWNER_DISABLED", "The key's owner is disabled in the application's user pool."];
     // The same look-up (cached); a tenant Pool A no longer gives, or gives differently, is a mismatch.
-    else if ((await tenancy.ofUser(key.userId).catch((error: unknown) => (error instanceof ForbiddenError ? null : Promise.reject(error)))) !== connection.tenant) {
+    else if ((await tenancy.ofUserIfAny(key.userId)) !== connection.tenant) {
       refusal = ["TENANT_MISMATCH", "The key's owner now belongs to another tenant; an administrator must move the user (moveDataPlatformUser)."];
     } else if (key.createdBy && key.createdBy !== key.userId && !(await acting.creatorStillEntitled(key.createdBy, connection.tenant))) {
       refusal = partnerClientIdOf(key.createdBy)
