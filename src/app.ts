@@ -13,7 +13,8 @@ import { GrantsService } from "./broker/grants/grants.service.js";
 import { ObjectAccessService } from "./broker/grants/object-access.service.js";
 import { UserS3 } from "./cognito/user-s3.js";
 import { LifecycleService } from "./broker/lifecycle/lifecycle.service.js";
-import { SessionCutoffs } from "./broker/lifecycle/session-cutoffs.js";
+import { DenyLists } from "./broker/lifecycle/deny-lists.js";
+import { SessionTags } from "./broker/credentials/session-tags.js";
 import { RateLimits } from "./broker/rate-limits.js";
 import { UserLocks } from "./broker/user-lock.js";
 import { ApplicationDirectory } from "./cognito/application-directory.js";
@@ -21,7 +22,7 @@ import { UpstreamBudgets } from "./cognito/upstream-budgets.js";
 import { createAwsClients, destroyAwsClients, requireAwsCredentials } from "./cognito/aws-clients.js";
 import { DataPlatformPool } from "./cognito/data-platform-pool.js";
 import { IdentityExchange } from "./cognito/identity-exchange.js";
-import { RolePolicies, roleNameOf } from "./cognito/role-policies.js";
+import { AwsIamDocuments } from "./cognito/role-policies.js";
 import type { BrokerConfig } from "./config/environment.js";
 import { brokerSchema } from "./graphql/schema.js";
 import { createHttpServer } from "./http/server.js";
@@ -82,16 +83,10 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   let issuer: CredentialIssuer | undefined;
   const custody = new TokenCustody({ config, store, pool, now, forgetCredentials: (userId) => issuer!.forget(userId) });
   const grants = new GrantsService({ store, acting, tenancy, audit, now });
-  issuer = new CredentialIssuer({ config, store, exchange, custody, grants, locks, now });
-  const cutoffs = new SessionCutoffs({
-    store,
-    roles: [config.classicRole.arn, ...(config.classicRole.writerArn ? [config.classicRole.writerArn] : [])].map((arn) => new RolePolicies(aws.iam, roleNameOf(arn))),
-    locks,
-    policyName: config.sessionCutoffs.policyName,
-    maxChars: config.sessionCutoffs.maxChars,
-    now,
-  });
-  const lifecycle = new LifecycleService({ config, store, pool, exchange, acting, tenancy, standing, audit, issuer, custody, cutoffs, locks, now });
+  const denyLists = new DenyLists({ store, iam: new AwsIamDocuments(aws.iam), locks, settings: { shards: config.shards, ...config.denyLists }, now });
+  const tags = new SessionTags({ store, pool, shardCount: config.shards.length });
+  issuer = new CredentialIssuer({ config, store, exchange, custody, grants, tags, denyLists, locks, now });
+  const lifecycle = new LifecycleService({ config, store, pool, exchange, acting, tenancy, standing, audit, issuer, custody, denyLists, tags, locks, now });
   const broker = new BrokerService({ config, store, acting, tenancy, audit, issuer, custody, lifecycle, grants, locks, now });
   const rateLimits = new RateLimits(config.rateLimits);
   const redisConnected = await rateLimits.connect();

@@ -81,3 +81,32 @@ export const upstreamBudgetRefusals = metric(
   "broker_upstream_budget_refusals_total",
   () => new Counter({ name: "broker_upstream_budget_refusals_total", help: "AWS calls refused because their budget's queue was full, by budget", labelNames: ["budget"] as const }),
 );
+
+export const denyListEntries = metric(
+  "broker_deny_list_entries",
+  () => new Gauge({ name: "broker_deny_list_entries", help: "Session tags on each deny-list document (shard, slot) at its last write", labelNames: ["shard", "slot"] as const }),
+);
+
+export const denyListFill = metric(
+  "broker_deny_list_fill_ratio",
+  () =>
+    new Gauge({
+      name: "broker_deny_list_fill_ratio",
+      help: "How full each deny-list document is (entries / capacity) at its last write: warn at 0.5, alarm at 0.8",
+      labelNames: ["shard", "slot"] as const,
+    }),
+);
+
+export const denyListWrites = metric(
+  "broker_deny_list_writes_total",
+  () => new Counter({ name: "broker_deny_list_writes_total", help: "Deny-list document writes by outcome (ok, retryable_failure, quota_exceeded)", labelNames: ["outcome"] as const }),
+);
+
+export const tenantCutoffsWritten = metric(
+  "broker_tenant_cutoffs_total",
+  () =>
+    new Counter({
+      name: "broker_tenant_cutoffs_total",
+      help: "Last-resort tenant cut-offs written because a shard's deny lists were full (alarm on any)",
+    }),
+);

@@ -33,7 +33,9 @@ export function createAwsClients(config: Pick<BrokerConfig, "aws">): AwsClients 
     cognitoIdp: new CognitoIdentityProviderClient(common),
     cognitoIdentity: new CognitoIdentityClient(common),
     sts: new STSClient(common),
-    iam: new IAMClient(common),
+    // IAM answers an over-quota write with LimitExceeded, which the SDK would retry as throttling:
+    // one attempt here, and the deny-list writer retries what really is retryable itself.
+    iam: new IAMClient({ ...common, maxAttempts: 1 }),
   };
 }
 

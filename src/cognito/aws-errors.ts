@@ -12,6 +12,8 @@ export type UpstreamReason =
   | "USER_NOT_FOUND"
   | "USERNAME_EXISTS"
   | "DURATION_TOO_LONG"
+  /** An IAM write over a quota (policy size, versions, attachments): never retried, never an outage. */
+  | "QUOTA_EXCEEDED"
   | "REJECTED";
 
 export class UpstreamError extends Error {
@@ -56,6 +58,9 @@ interface AwsLikeError {
   $retryable?: unknown;
 }
 
+/** IAM's writes: their LimitExceeded is a quota (size, versions), not throttling as it is for Cognito. */
+const IAM_WRITES = new Set(["PutRolePolicy", "DeleteRolePolicy", "CreatePolicyVersion", "DeletePolicyVersion"]);
+
 /** Classifies anything an AWS SDK call threw. */
 export function toUpstreamError(operation: string, error: unknown): UpstreamError {
   const e = (error ?? {}) as AwsLikeError;
@@ -63,7 +68,9 @@ export function toUpstreamError(operation: string, error: unknown): UpstreamErro
   const status = e.$metadata?.httpStatusCode;
   const networkFailure = e.code !== undefined && NETWORK_CODES.has(e.code);
   let reason: UpstreamReason;
-  if (UNAVAILABLE_NAMES.has(name) || e.$retryable || (status !== undefined && status >= 500) || networkFailure) {
+  if (IAM_WRITES.has(operation) && (name === "LimitExceededException" || name === "LimitExceeded" || name === "MalformedPolicyDocumentException")) {
+    reason = "QUOTA_EXCEEDED";
+  } else if (UNAVAILABLE_NAMES.has(name) || e.$retryable || (status !== undefined && status >= 500) || networkFailure) {
     reason = "UNAVAILABLE";
   } else if (name === "NotAuthorizedException" && /disabled/i.test(e.message ?? "")) {
     reason = "USER_DISABLED";

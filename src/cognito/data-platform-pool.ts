@@ -11,7 +11,7 @@ import {
   type CognitoIdentityProviderClient,
 } from "@aws-sdk/client-cognito-identity-provider";
 import { decomposeUnverifiedJwt } from "aws-jwt-verify/jwt";
-import { TENANT_ATTRIBUTE } from "../policy/policies.js";
+import { SESSION_TAG_ATTRIBUTE, TENANT_ATTRIBUTE } from "../policy/policies.js";
 import { awsCall, UpstreamError } from "./aws-errors.js";
 import { secretHash } from "./secret-hash.js";
 
@@ -32,6 +32,26 @@ export interface SignInTokens extends FreshIdToken {
   refreshTokenExpiresAt: Date;
 }
 
+/** What the broker keeps on each data platform user: the tenant and the session tag become principal tags. */
+export interface DataPlatformAttributes {
+  tenant: string;
+  /** Left out where it is not known yet (a revoked user's move keeps the denied tag until reinstatement). */
+  sessionTag?: string | undefined;
+}
+
+function attributeList(attributes: DataPlatformAttributes) {
+  return [
+    { Name: TENANT_ATTRIBUTE, Value: attributes.tenant },
+    ...(attributes.sessionTag ? [{ Name: SESSION_TAG_ATTRIBUTE, Value: attributes.sessionTag }] : []),
+  ];
+}
+
+/** The session tag an ID token carries (the claim the identity pool maps to the principal tag), unverified: the broker minted it itself. */
+export function sessionTagOf(idToken: string): string | undefined {
+  const claim = decomposeUnverifiedJwt(idToken).payload[SESSION_TAG_ATTRIBUTE];
+  return typeof claim === "string" ? claim : undefined;
+}
+
 /** A password that meets any Cognito password policy; it lives only for the two calls that use it. */
 function randomPassword(): string {
   return `${randomBytes(24).toString("base64url")}Aa1!`;
@@ -45,7 +65,7 @@ export class DataPlatformPool {
   ) {}
 
   /** Creates the user without any invitation; returns false when it already exists. */
-  async createUser(username: string, tenant: string): Promise<boolean> {
+  async createUser(username: string, attributes: DataPlatformAttributes): Promise<boolean> {
     try {
       await awsCall("AdminCreateUser", () =>
         this.client.send(
@@ -53,7 +73,7 @@ export class DataPlatformPool {
             UserPoolId: this.settings.userPoolId,
             Username: username,
             MessageAction: "SUPPRESS",
-            UserAttributes: [{ Name: TENANT_ATTRIBUTE, Value: tenant }],
+            UserAttributes: attributeList(attributes),
           }),
         ),
       );
@@ -64,14 +84,17 @@ export class DataPlatformPool {
     }
   }
 
-  /** Re-asserts the tenant on a user that already existed (a crash or an earlier run may have left another value). */
-  async setTenant(username: string, tenant: string): Promise<void> {
+  /**
+   * Sets the attributes the broker owns (a crash or an earlier run may have left other values, and
+   * reinstatement and moves change them); the next ID token carries them.
+   */
+  async setAttributes(username: string, attributes: DataPlatformAttributes): Promise<void> {
     await awsCall("AdminUpdateUserAttributes", () =>
       this.client.send(
         new AdminUpdateUserAttributesCommand({
           UserPoolId: this.settings.userPoolId,
           Username: username,
-          UserAttributes: [{ Name: TENANT_ATTRIBUTE, Value: tenant }],
+          UserAttributes: attributeList(attributes),
         }),
       ),
     );

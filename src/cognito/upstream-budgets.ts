@@ -26,7 +26,9 @@ export const UPSTREAM_BUDGETS = {
   GetOpenIdToken: { perSecond: 200, operations: ["GetOpenIdToken"] },
   GetCredentialsForIdentity: { perSecond: 200, operations: ["GetCredentialsForIdentity"] },
   AssumeRoleWithWebIdentity: { perSecond: 600, operations: ["AssumeRoleWithWebIdentity"] },
-  RolePolicyWrite: { perSecond: 10, operations: ["PutRolePolicy", "DeleteRolePolicy"] },
+  /** Every IAM write the broker makes (deny lists and the tenant cut-off): IAM publishes no rate and raises none. */
+  RolePolicyWrite: { perSecond: 10, operations: ["PutRolePolicy", "DeleteRolePolicy", "CreatePolicyVersion", "DeletePolicyVersion"] },
+  PolicyVersionRead: { perSecond: 20, operations: ["ListPolicyVersions"] },
 } as const satisfies Record<string, { perSecond: number; operations: readonly string[] }>;
 
 export type UpstreamBudgetName = keyof typeof UPSTREAM_BUDGETS;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isValidTenant } from "../broker/access/tenant.js";
+import { MANAGED_POLICY_MAX_CHARS, MAX_SHARDS } from "../policy/policies.js";
 import { UPSTREAM_BUDGET_NAMES, type UpstreamBudgetName } from "../cognito/upstream-budgets.js";
 
 /** Thrown when the environment does not describe a usable broker; main() prints it and exits 1. */
@@ -38,6 +39,34 @@ const upstreamBudgets = z
     }
     return budgets;
   });
+
+const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "must be an IAM role ARN");
+const policyArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:policy\/.+$/, "must be an IAM policy ARN");
+
+/**
+ * SESSION_SHARDS: the shards (docs/revocation.md), as JSON:
+ * [{"readerRoleArn": "…", "writerRoleArn": "…", "denyListPolicyArns": ["…", …]}, …], at most 25.
+ */
+const sessionShards = z
+  .string()
+  .optional()
+  .transform((value, context) => {
+    if (value === undefined || value.trim() === "") return undefined;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      context.addIssue({ code: "custom", message: "must be JSON: an array of shards" });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z
+      .array(z.object({ readerRoleArn: roleArn, writerRoleArn: roleArn.optional(), denyListPolicyArns: z.array(policyArn).min(1).max(20) }).strict())
+      .min(1)
+      .max(MAX_SHARDS)
+      .refine((shards) => shards.every((s) => (s.writerRoleArn === undefined) === (shards[0]!.writerRoleArn === undefined)), "either every shard has a writer role or none has")
+      .optional(),
+  );
 
 /** https, or plain http on loopback only (an emulator, a test's stand-in); a URL z.url() failed is reported there. */
 function httpsOrLoopback(url: URL): boolean {
@@ -156,10 +185,20 @@ const schema = z
     POOL_B_REFRESH_TOKEN_VALIDITY_SECONDS: z.coerce.number().int().min(3600).max(315_360_000).default(2_592_000),
 
     IDENTITY_POOL_ID: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d:[0-9a-f-]+$/, "must look like <region>:<uuid>"),
-    CLASSIC_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "must be an IAM role ARN"),
+    CLASSIC_ROLE_ARN: roleArn,
     CLASSIC_ROLE_MAX_SESSION_SECONDS: z.coerce.number().int().min(3600).max(43200).default(3600),
     /** The writer role (same trust and MaxSessionDuration as the classic role) for WRITE and READWRITE scopes; without it writes are refused. */
-    CLASSIC_WRITER_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "must be an IAM role ARN").optional(),
+    CLASSIC_WRITER_ROLE_ARN: roleArn.optional(),
+    /** The shards: each a reader role, a writer role and deny-list policies. Unset: one shard of CLASSIC_ROLE_ARN, CLASSIC_WRITER_ROLE_ARN and DENY_LIST_POLICY_ARNS. */
+    SESSION_SHARDS: sessionShards,
+    /** The one shard's deny-list policies (comma-separated), when SESSION_SHARDS is unset. */
+    DENY_LIST_POLICY_ARNS: z
+      .string()
+      .default("")
+      .transform((value) => value.split(",").map((a) => a.trim()).filter(Boolean))
+      .pipe(z.array(policyArn).max(20)),
+    /** A deny-list document's budget: IAM's managed-policy quota (lower only to test overflow). */
+    DENY_LIST_POLICY_MAX_CHARS: z.coerce.number().int().min(256).max(MANAGED_POLICY_MAX_CHARS).default(MANAGED_POLICY_MAX_CHARS),
 
     S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"),
     S3_PREFIX_TEMPLATE: z
@@ -168,9 +207,9 @@ const schema = z
       .refine((t) => t.endsWith("/"), "must end with /")
       .default("tenants/{tenant}/"),
 
-    /** The inline role policy the broker writes to cut off sessions already issued; and its share of the role's 10,240-character inline budget. */
-    SESSION_CUTOFF_POLICY_NAME: z.string().regex(/^[\w+=,.@-]{1,128}$/, "must be an IAM policy name").default("broker-session-cutoffs"),
-    SESSION_CUTOFF_POLICY_MAX_CHARS: z.coerce.number().int().min(1024).max(10_240).default(8192),
+    /** The last resort's inline policy on every tenant role (a tenant cut off when its shard's deny lists are full), and its share of the role's 10,240 inline characters. */
+    TENANT_CUTOFF_POLICY_NAME: z.string().regex(/^[\w+=,.@-]{1,128}$/, "must be an IAM policy name").default("broker-tenant-cutoffs"),
+    TENANT_CUTOFF_POLICY_MAX_CHARS: z.coerce.number().int().min(1024).max(10_240).default(8192),
 
     TOKEN_SAFETY_MARGIN_SECONDS: z.coerce.number().int().min(30).max(1800).default(300),
 
@@ -209,6 +248,10 @@ const schema = z
   .refine((env) => env.CONSOLE_SIGN_IN !== "managed-login" || env.CONSOLE_OAUTH_DOMAIN !== undefined, {
     path: ["CONSOLE_OAUTH_DOMAIN"],
     message: "is required when CONSOLE_SIGN_IN=managed-login: Pool A's domain",
+  })
+  .refine((env) => env.SESSION_SHARDS !== undefined || env.DENY_LIST_POLICY_ARNS.length > 0, {
+    path: ["DENY_LIST_POLICY_ARNS"],
+    message: "is required unless SESSION_SHARDS is set: the deny-list policies attached to the tenant roles (docs/revocation.md)",
   })
   .refine((env) => !env.PARTNER_CLIENTS.has(env.POOL_A_CLIENT_ID), {
     path: ["PARTNER_CLIENTS"],
@@ -260,7 +303,13 @@ const schema = z
       },
       identityPoolId: env.IDENTITY_POOL_ID,
       classicRole: { arn: env.CLASSIC_ROLE_ARN, maxSessionSeconds: env.CLASSIC_ROLE_MAX_SESSION_SECONDS, writerArn: env.CLASSIC_WRITER_ROLE_ARN },
-      sessionCutoffs: { policyName: env.SESSION_CUTOFF_POLICY_NAME, maxChars: env.SESSION_CUTOFF_POLICY_MAX_CHARS },
+      /** Every shard's roles and deny lists; the first is CLASSIC_ROLE_ARN's when SESSION_SHARDS is unset. */
+      shards: env.SESSION_SHARDS ?? [{ readerRoleArn: env.CLASSIC_ROLE_ARN, writerRoleArn: env.CLASSIC_WRITER_ROLE_ARN, denyListPolicyArns: env.DENY_LIST_POLICY_ARNS }],
+      denyLists: {
+        denyListMaxChars: env.DENY_LIST_POLICY_MAX_CHARS,
+        tenantCutoffPolicyName: env.TENANT_CUTOFF_POLICY_NAME,
+        tenantCutoffMaxChars: env.TENANT_CUTOFF_POLICY_MAX_CHARS,
+      },
       s3: { bucket: env.S3_BUCKET, prefixTemplate: env.S3_PREFIX_TEMPLATE },
       tokenSafetyMarginSeconds: env.TOKEN_SAFETY_MARGIN_SECONDS,
       ...storeSettings(env),

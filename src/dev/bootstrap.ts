@@ -17,11 +17,21 @@ import {
   CreateUserPoolCommand,
   type SchemaAttributeType,
 } from "@aws-sdk/client-cognito-identity-provider";
-import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
+import { AttachRolePolicyCommand, CreatePolicyCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { CreateBucketCommand, PutObjectCommand, S3Client, type BucketLocationConstraint } from "@aws-sdk/client-s3";
 import { randomBytes } from "node:crypto";
 import { PARTNER_SCOPE_MEANINGS, PARTNER_SCOPES } from "../auth/partners.js";
-import { identityPoolRoleTrustPolicy, PRINCIPAL_TAG_MAP, TENANT_ATTRIBUTE, tenantReadRolePolicy, tenantWriterRolePolicy } from "../policy/policies.js";
+import {
+  denyListDocument,
+  identityPoolRoleMapping,
+  identityPoolRoleTrustPolicy,
+  PRINCIPAL_TAG_MAP,
+  SESSION_TAG_ATTRIBUTE,
+  shardTagPrefix,
+  TENANT_ATTRIBUTE,
+  tenantReadRolePolicy,
+  tenantWriterRolePolicy,
+} from "../policy/policies.js";
 
 export interface DemoUser {
   username: string;
@@ -44,9 +54,12 @@ export interface StackInfo {
   partner: { clientId: string; clientSecret: string; tenants: string[]; resourceServer: string; tokenEndpoint: string | null };
   poolB: { userPoolId: string; clientId: string; clientSecret: string };
   identityPoolId: string;
+  /** Shard 0's reader role. */
   roleArn: string;
-  /** The writer role for WRITE and READWRITE scopes (classic flow only). */
+  /** Shard 0's writer role for WRITE and READWRITE scopes (classic flow only). */
   writerRoleArn: string;
+  /** Every shard: its roles and its deny-list policies (attached to both), docs/revocation.md. */
+  shards: Array<{ readerRoleArn: string; writerRoleArn: string; denyListPolicyArns: string[] }>;
   roleMaxSessionSeconds: number;
   bucket: string;
   prefixTemplate: string;
@@ -56,6 +69,9 @@ export interface StackInfo {
 
 export interface BootstrapOptions {
   region: string;
+  /** Shards and deny-list policies per shard (default 2 and 2: small, so that tests reach both shards and several documents). */
+  shards?: number;
+  denyListsPerShard?: number;
   /** Set for a local emulator; unset for real AWS. */
   endpoint?: string;
   name?: string;
@@ -72,6 +88,14 @@ const tenantSchema: SchemaAttributeType = {
   AttributeDataType: "String",
   Mutable: true,
   StringAttributeConstraints: { MinLength: "1", MaxLength: "64" },
+};
+
+/** Pool B only: the session tag the broker owns (no app client may write it; the broker's may read it). */
+const sessionTagSchema: SchemaAttributeType = {
+  Name: SESSION_TAG_ATTRIBUTE.replace(/^custom:/, ""),
+  AttributeDataType: "String",
+  Mutable: true,
+  StringAttributeConstraints: { MinLength: "1", MaxLength: "16" },
 };
 
 function demoPassword(): string {
@@ -188,7 +212,7 @@ export async function bootstrapAws(options: BootstrapOptions): Promise<StackInfo
     const poolB = await idp.send(
       new CreateUserPoolCommand({
         PoolName: `${name}-data-platform`,
-        Schema: [tenantSchema],
+        Schema: [tenantSchema, sessionTagSchema],
         AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
         Policies: { PasswordPolicy: { MinimumLength: 16, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true } },
       }),
@@ -200,7 +224,7 @@ export async function bootstrapAws(options: BootstrapOptions): Promise<StackInfo
         ClientName: `${name}-broker`,
         GenerateSecret: true,
         ExplicitAuthFlows: ["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        ReadAttributes: [TENANT_ATTRIBUTE],
+        ReadAttributes: [TENANT_ATTRIBUTE, SESSION_TAG_ATTRIBUTE],
         WriteAttributes: [],
         AccessTokenValidity: 60,
         IdTokenValidity: 60,
@@ -226,36 +250,64 @@ export async function bootstrapAws(options: BootstrapOptions): Promise<StackInfo
     log(`Identity pool ${identityPoolId}`);
 
     const bucket = `${name}-data-${randomBytes(4).toString("hex")}`;
-    // Both roles trust this identity pool's authenticated identities, for 12-hour sessions.
-    const tenantRole = async (kind: string, description: string, policyName: string, policy: object) => {
+    // Per shard: a reader and a writer role (both trust this identity pool's authenticated
+    // identities, for 12-hour sessions) and the deny-list policies attached to both.
+    const suffix = randomBytes(3).toString("hex");
+    const tenantRole = async (roleName: string, description: string, policyName: string, policy: object, denyLists: string[]) => {
       const created = await iam.send(
         new CreateRoleCommand({
-          RoleName: `${name}-tenant-${kind}-${randomBytes(3).toString("hex")}`,
+          RoleName: roleName,
           AssumeRolePolicyDocument: JSON.stringify(identityPoolRoleTrustPolicy(identityPoolId)),
           MaxSessionDuration: ROLE_MAX_SESSION_SECONDS,
           Description: description,
         }),
       );
-      await iam.send(new PutRolePolicyCommand({ RoleName: created.Role!.RoleName!, PolicyName: policyName, PolicyDocument: JSON.stringify(policy) }));
+      await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: policyName, PolicyDocument: JSON.stringify(policy) }));
+      for (const policyArn of denyLists) await iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: policyArn }));
       return created.Role!.Arn!;
     };
-    const roleArn = await tenantRole(
-      "reader",
-      "Assumed through the identity pool; reads only the prefix named by the session's tenant tag",
-      "tenant-prefix-read",
-      tenantReadRolePolicy(bucket, PREFIX_TEMPLATE),
-    );
-    log(`Role ${roleArn}`);
-    const writerRoleArn = await tenantRole(
-      "writer",
-      "Classic flow only, for WRITE scopes: reads and writes only under the session's tenant prefix, narrowed by a session policy",
-      "tenant-prefix-read-write",
-      tenantWriterRolePolicy(bucket, PREFIX_TEMPLATE),
-    );
-    log(`Writer role ${writerRoleArn}`);
+    const shards: StackInfo["shards"] = [];
+    for (let shard = 0; shard < (options.shards ?? 2); shard++) {
+      const denyListPolicyArns: string[] = [];
+      for (let slot = 0; slot < (options.denyListsPerShard ?? 2); slot++) {
+        const created = await iam.send(
+          new CreatePolicyCommand({
+            PolicyName: `${name}-deny-list-${suffix}-${shard}-${slot}`,
+            Description: "Written by the broker: sessions of revoked users (session tags) of one shard",
+            PolicyDocument: JSON.stringify(denyListDocument([])),
+          }),
+        );
+        denyListPolicyArns.push(created.Policy!.Arn!);
+      }
+      const readerRoleArn = await tenantRole(
+        `${name}-tenant-reader-${suffix}-${shardTagPrefix(shard)}`,
+        "Assumed through the identity pool; reads only the prefix named by the session's tenant tag",
+        "tenant-prefix-read",
+        tenantReadRolePolicy(bucket, PREFIX_TEMPLATE, shard),
+        denyListPolicyArns,
+      );
+      const writerRoleArn = await tenantRole(
+        `${name}-tenant-writer-${suffix}-${shardTagPrefix(shard)}`,
+        "Classic flow only, for WRITE scopes: reads and writes only under the session's tenant prefix, narrowed by a session policy",
+        "tenant-prefix-read-write",
+        tenantWriterRolePolicy(bucket, PREFIX_TEMPLATE, shard),
+        denyListPolicyArns,
+      );
+      shards.push({ readerRoleArn, writerRoleArn, denyListPolicyArns });
+    }
+    const roleArn = shards[0]!.readerRoleArn;
+    const writerRoleArn = shards[0]!.writerRoleArn;
+    log(`${shards.length} shards of roles with ${shards[0]!.denyListPolicyArns.length} deny-list policies each (shard 0: ${roleArn})`);
 
     await tolerateOnEmulator("SetIdentityPoolRoles", () =>
-      identity.send(new SetIdentityPoolRolesCommand({ IdentityPoolId: identityPoolId, Roles: { authenticated: roleArn } })),
+      identity.send(
+        new SetIdentityPoolRolesCommand({
+          IdentityPoolId: identityPoolId,
+          Roles: { authenticated: roleArn },
+          // The enhanced flow: each shard's users get their shard's reader role (the tag's first character); anything else is denied.
+          RoleMappings: { [providerName]: identityPoolRoleMapping(shards.map((s) => s.readerRoleArn)) },
+        }),
+      ),
     );
     await tolerateOnEmulator("SetPrincipalTagAttributeMap", () =>
       identity.send(
@@ -301,6 +353,7 @@ export async function bootstrapAws(options: BootstrapOptions): Promise<StackInfo
       identityPoolId,
       roleArn,
       writerRoleArn,
+      shards,
       roleMaxSessionSeconds: ROLE_MAX_SESSION_SECONDS,
       bucket,
       prefixTemplate: PREFIX_TEMPLATE,
@@ -333,6 +386,7 @@ export function brokerEnvironment(stack: StackInfo, extra: Record<string, string
     IDENTITY_POOL_ID: stack.identityPoolId,
     CLASSIC_ROLE_ARN: stack.roleArn,
     CLASSIC_WRITER_ROLE_ARN: stack.writerRoleArn,
+    SESSION_SHARDS: JSON.stringify(stack.shards),
     CLASSIC_ROLE_MAX_SESSION_SECONDS: String(stack.roleMaxSessionSeconds),
     S3_BUCKET: stack.bucket,
     S3_PREFIX_TEMPLATE: stack.prefixTemplate,

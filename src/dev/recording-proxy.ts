@@ -5,6 +5,8 @@ import type { AddressInfo } from "node:net";
 export interface RecordedCall {
   at: number;
   operation: string;
+  /** The request body as sent (tests decode what the broker exchanged, such as the Logins of an identity pool call). */
+  body: string;
 }
 
 /**
@@ -24,7 +26,7 @@ export async function startRecordingProxy(target: string): Promise<{ endpoint: s
       const target = incoming.headers["x-amz-target"];
       const operation =
         typeof target === "string" ? target.slice(target.lastIndexOf(".") + 1) : (new URLSearchParams(body.toString("utf8")).get("Action") ?? `${incoming.method} ${incoming.url}`);
-      calls.push({ at, operation });
+      calls.push({ at, operation, body: body.toString("utf8") });
       const forwarded = httpRequest(
         { host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: upstream.host } },
         (answer) => {

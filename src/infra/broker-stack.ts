@@ -5,7 +5,11 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import type { Construct } from "constructs";
 import {
   brokerPolicy,
+  denyListDocument,
+  identityPoolRoleMapping,
   identityPoolRoleTrustPolicy,
+  MAX_SHARDS,
+  SESSION_TAG_ATTRIBUTE,
   PRINCIPAL_TAG_MAP,
   tenantReadRolePolicy,
   tenantWriterRolePolicy,
@@ -17,6 +21,13 @@ export interface BrokerStackProps extends StackProps {
   prefixTemplate?: string;
   /** Keep the bucket and pools when the stack is deleted (default: keep). */
   retainData?: boolean;
+  /**
+   * Shards (a reader and a writer role each) and deny-list policies per shard (docs/revocation.md):
+   * the default 24 × 10 holds about 160,000 revoked tags within IAM's default quotas (10 managed
+   * policies per role); 10,000 revocations an hour of 12-hour sessions need about 120,000.
+   */
+  shards?: number;
+  denyListsPerShard?: number;
 }
 
 export const ROLE_MAX_SESSION_SECONDS = 43200;
@@ -36,6 +47,10 @@ export class BrokerStack extends Stack {
     const prefixTemplate = props.prefixTemplate ?? "tenants/{tenant}/";
     const removalPolicy = props.retainData === false ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
     const tenantAttribute = { tenant: new cognito.StringAttribute({ minLen: 1, maxLen: 64, mutable: true }) };
+    const shardCount = props.shards ?? 24;
+    const denyListsPerShard = props.denyListsPerShard ?? 10;
+    if (shardCount < 1 || shardCount > MAX_SHARDS) throw new Error(`shards must be 1 to ${MAX_SHARDS} (the identity pool's role-mapping rules)`);
+    if (denyListsPerShard < 1 || denyListsPerShard > 20) throw new Error("denyListsPerShard must be 1 to 20 (managed policies per role; above 10 needs a Service Quotas increase)");
 
     // Pool A: the application's own users.
     this.poolA = new cognito.UserPool(this, "ApplicationUsers", {
@@ -59,7 +74,8 @@ export class BrokerStack extends Stack {
     // lockout or compromise of one sign-in never freezes the other.
     this.poolB = new cognito.UserPool(this, "DataPlatformUsers", {
       selfSignUpEnabled: false,
-      customAttributes: tenantAttribute,
+      // sid: the session tag the broker owns and rotates (docs/revocation.md).
+      customAttributes: { ...tenantAttribute, [SESSION_TAG_ATTRIBUTE.replace(/^custom:/, "")]: new cognito.StringAttribute({ minLen: 1, maxLen: 16, mutable: true }) },
       passwordPolicy: { minLength: 16, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: true },
       accountRecovery: cognito.AccountRecovery.NONE,
       removalPolicy,
@@ -72,7 +88,7 @@ export class BrokerStack extends Stack {
       refreshTokenValidity: Duration.days(30),
       enableTokenRevocation: true,
       preventUserExistenceErrors: true,
-      readAttributes: new cognito.ClientAttributes().withCustomAttributes("tenant"),
+      readAttributes: new cognito.ClientAttributes().withCustomAttributes("tenant", SESSION_TAG_ATTRIBUTE.replace(/^custom:/, "")),
       writeAttributes: new cognito.ClientAttributes(),
     });
 
@@ -98,28 +114,57 @@ export class BrokerStack extends Stack {
     });
     new s3.CfnBucketPolicy(this, "DataTlsOnly", { bucket: this.bucket.bucketName, policyDocument: tlsOnlyBucketPolicy(this.bucket.bucketName) });
 
-    const tenantReader = new iam.CfnRole(this, "TenantReader", {
-      description: "Assumed through the identity pool; reads only the prefix named by the session's tenant tag",
-      maxSessionDuration: ROLE_MAX_SESSION_SECONDS,
-      assumeRolePolicyDocument: identityPoolRoleTrustPolicy(identityPool.ref),
-      policies: [{ policyName: "tenant-prefix-read", policyDocument: tenantReadRolePolicy(this.bucket.bucketName, prefixTemplate) }],
+    // Per shard: deny-list policies (the broker writes their versions) attached to a reader and a writer role.
+    const shards = Array.from({ length: shardCount }, (_, shard) => {
+      const denyLists = Array.from(
+        { length: denyListsPerShard },
+        (_, slot) =>
+          new iam.CfnManagedPolicy(this, `DenyList${shard}x${slot}`, {
+            description: `Written by the broker: session tags of revoked users of shard ${shard}`,
+            policyDocument: denyListDocument([]),
+          }),
+      );
+      const managedPolicyArns = denyLists.map((p) => p.ref);
+      const reader = new iam.CfnRole(this, shard === 0 ? "TenantReader" : `TenantReader${shard}`, {
+        description: "Assumed through the identity pool; reads only the prefix named by the session's tenant tag",
+        maxSessionDuration: ROLE_MAX_SESSION_SECONDS,
+        assumeRolePolicyDocument: identityPoolRoleTrustPolicy(identityPool.ref),
+        policies: [{ policyName: "tenant-prefix-read", policyDocument: tenantReadRolePolicy(this.bucket.bucketName, prefixTemplate, shard) }],
+        managedPolicyArns,
+      });
+      // Never the identity pool's role: only the classic flow assumes it, always with a session policy narrowing it to one grant.
+      const writer = new iam.CfnRole(this, shard === 0 ? "TenantWriter" : `TenantWriter${shard}`, {
+        description: "Classic flow only, for WRITE scopes: reads and writes only under the session's tenant prefix, narrowed by a session policy",
+        maxSessionDuration: ROLE_MAX_SESSION_SECONDS,
+        assumeRolePolicyDocument: identityPoolRoleTrustPolicy(identityPool.ref),
+        policies: [{ policyName: "tenant-prefix-read-write", policyDocument: tenantWriterRolePolicy(this.bucket.bucketName, prefixTemplate, shard) }],
+        managedPolicyArns,
+      });
+      return { reader, writer, denyLists };
     });
-    // Never the identity pool's role: only the classic flow assumes it, always with a session policy narrowing it to one grant.
-    const tenantWriter = new iam.CfnRole(this, "TenantWriter", {
-      description: "Classic flow only, for WRITE scopes: reads and writes only under the session's tenant prefix, narrowed by a session policy",
-      maxSessionDuration: ROLE_MAX_SESSION_SECONDS,
-      assumeRolePolicyDocument: identityPoolRoleTrustPolicy(identityPool.ref),
-      policies: [{ policyName: "tenant-prefix-read-write", policyDocument: tenantWriterRolePolicy(this.bucket.bucketName, prefixTemplate) }],
-    });
+    const tenantReader = shards[0]!.reader;
+    const tenantWriter = shards[0]!.writer;
     new cognito.CfnIdentityPoolRoleAttachment(this, "Roles", {
       identityPoolId: identityPool.ref,
       roles: { authenticated: tenantReader.attrArn },
+      roleMappings: {
+        dataPlatform: {
+          identityProvider: `${providerName}:${poolBClient.userPoolClientId}`,
+          ...lowerCaseKeys(identityPoolRoleMapping(shards.map((s) => s.reader.attrArn))),
+        },
+      },
     });
 
     const identityPoolArn = this.formatArn({ service: "cognito-identity", resource: "identitypool", resourceName: identityPool.ref });
     new iam.CfnManagedPolicy(this, "BrokerPermissions", {
       description: "Least privilege for the S3 access broker: Pool B administration, Pool A look-ups, identity pool exchange, session cut-offs on the tenant role",
-      policyDocument: brokerPolicy({ poolAArn: this.poolA.userPoolArn, poolBArn: this.poolB.userPoolArn, identityPoolArn, tenantRoleArns: [tenantReader.attrArn, tenantWriter.attrArn] }),
+      policyDocument: brokerPolicy({
+        poolAArn: this.poolA.userPoolArn,
+        poolBArn: this.poolB.userPoolArn,
+        identityPoolArn,
+        tenantRoleArns: shards.flatMap((s) => [s.reader.attrArn, s.writer.attrArn]),
+        denyListPolicyArns: shards.flatMap((s) => s.denyLists.map((p) => p.ref)),
+      }),
     });
 
     // What the broker's environment needs, as stack outputs.
@@ -131,9 +176,24 @@ export class BrokerStack extends Stack {
       IdentityPoolId: identityPool.ref,
       ClassicRoleArn: tenantReader.attrArn,
       ClassicWriterRoleArn: tenantWriter.attrArn,
+      // The broker's SESSION_SHARDS, ready to paste.
+      SessionShards: this.toJsonString(
+        shards.map((s) => ({ readerRoleArn: s.reader.attrArn, writerRoleArn: s.writer.attrArn, denyListPolicyArns: s.denyLists.map((p) => p.ref) })),
+      ),
       Bucket: this.bucket.bucketName,
     };
     // The Pool B client secret is deliberately not an output: read it from Cognito into the broker's secret store.
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
   }
+}
+
+/** CloudFormation's role mapping properties are camel-cased in the CDK's L1 types (type, rulesConfiguration, claim, …). */
+function lowerCaseKeys(mapping: ReturnType<typeof identityPoolRoleMapping>) {
+  return {
+    type: mapping.Type,
+    ambiguousRoleResolution: mapping.AmbiguousRoleResolution,
+    rulesConfiguration: {
+      rules: mapping.RulesConfiguration.Rules.map((r) => ({ claim: r.Claim, matchType: r.MatchType, value: r.Value, roleArn: r.RoleARN })),
+    },
+  };
 }

@@ -10,8 +10,46 @@ export const USER_TAG_KEY = "user";
 /** The Pool B ID token claim the user tag comes from: the data platform user's username (`dp-…`). */
 export const POOL_B_USER_CLAIM = "cognito:username";
 
+/**
+ * Every session also carries its user's session tag: a short value the broker owns (the Pool B
+ * attribute `custom:sid`, which no app client may write), rotated whenever the user is reinstated or
+ * moved. Revocation denies the tag (pure membership, no time condition), so a deny list never
+ * touches anyone else and a credential issued after a rotation is never born dead. See
+ * docs/revocation.md for the arithmetic.
+ */
+export const SESSION_TAG_KEY = "sid";
+export const SESSION_TAG_ATTRIBUTE = "custom:sid";
+/**
+ * Tag characters: lower-case base32. The first character names the user's shard (a pair of roles
+ * with their own deny lists, src/broker/lifecycle/deny-lists.ts); the other five are random, and the
+ * store keeps tags unique. Six characters cost 9 in a deny list (quotes and comma).
+ */
+export const SESSION_TAG_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
+export const SESSION_TAG_LENGTH = 6;
+/** An identity pool provider takes at most 25 role-mapping rules: one per shard for the enhanced flow. */
+export const MAX_SHARDS = 25;
+
+export function isSessionTag(value: unknown): value is string {
+  return typeof value === "string" && value.length === SESSION_TAG_LENGTH && [...value].every((c) => SESSION_TAG_ALPHABET.includes(c));
+}
+
+/** The shard a tag belongs to (its first character). */
+export function shardOfTag(tag: string): number {
+  return SESSION_TAG_ALPHABET.indexOf(tag[0]!);
+}
+
+/** What every tag of a shard starts with: the role-mapping rules and the roles' Allow statements use it. */
+export function shardTagPrefix(shard: number): string {
+  if (!Number.isInteger(shard) || shard < 0 || shard >= MAX_SHARDS) throw new Error(`shard must be 0 to ${MAX_SHARDS - 1}`);
+  return SESSION_TAG_ALPHABET[shard]!;
+}
+
 /** The identity pool's principal-tag map (tag key ← Pool B ID token claim), for both flows. */
-export const PRINCIPAL_TAG_MAP: Readonly<Record<string, string>> = { [TENANT_TAG_KEY]: TENANT_ATTRIBUTE, [USER_TAG_KEY]: POOL_B_USER_CLAIM };
+export const PRINCIPAL_TAG_MAP: Readonly<Record<string, string>> = {
+  [TENANT_TAG_KEY]: TENANT_ATTRIBUTE,
+  [USER_TAG_KEY]: POOL_B_USER_CLAIM,
+  [SESSION_TAG_KEY]: SESSION_TAG_ATTRIBUTE,
+};
 
 /** The longest session any flow can hand out (the classic flow's 12 hours): a cut-off older than this denies nothing alive. */
 export const LONGEST_SESSION_MS = 43_200_000;
@@ -41,21 +79,47 @@ export function identityPoolRoleTrustPolicy(identityPoolId: string): PolicyDocum
   };
 }
 
-function readPrefixStatements(bucket: string, prefix: string, tagCondition: Record<string, unknown>): Array<Record<string, unknown>> {
+type Conditions = Record<string, Record<string, unknown>>;
+
+/** Merges condition blocks operator by operator (two StringLike blocks become one with both keys). */
+function mergeConditions(...blocks: Conditions[]): Conditions {
+  const merged: Conditions = {};
+  for (const block of blocks) for (const [operator, keys] of Object.entries(block)) merged[operator] = { ...merged[operator], ...keys };
+  return merged;
+}
+
+const withCondition = (condition: Conditions) => (Object.keys(condition).length > 0 ? { Condition: condition } : {});
+
+/**
+ * The identity pool's role mapping for Pool B (the enhanced flow, where the identity pool picks the
+ * role): a rule per shard on the session tag's first character, and no role for a token without
+ * one (AmbiguousRoleResolution Deny). At most 25 rules per provider, hence MAX_SHARDS.
+ */
+export function identityPoolRoleMapping(readerRoleArns: readonly string[]) {
+  return {
+    Type: "Rules" as const,
+    AmbiguousRoleResolution: "Deny" as const,
+    RulesConfiguration: {
+      Rules: readerRoleArns.map((roleArn, shard) => ({ Claim: SESSION_TAG_ATTRIBUTE, MatchType: "StartsWith" as const, Value: shardTagPrefix(shard), RoleARN: roleArn })),
+    },
+  };
+}
+
+function readPrefixStatements(bucket: string, prefix: string, tagCondition: Conditions): Array<Record<string, unknown>> {
   return [
     {
       Sid: "ListOwnPrefixOnly",
       Effect: "Allow",
       Action: "s3:ListBucket",
       Resource: s3Arn(bucket),
-      Condition: { ...tagCondition, StringLike: { "s3:prefix": [prefix, `${prefix}*`] } },
+      Condition: mergeConditions(tagCondition, { StringLike: { "s3:prefix": [prefix, `${prefix}*`] } }),
     },
     {
       Sid: "ReadOwnPrefix",
       Effect: "Allow",
       Action: ["s3:GetObject", "s3:GetObjectVersion"],
       Resource: s3Arn(bucket, `${prefix}*`),
-      ...(Object.keys(tagCondition).length > 0 ? { Condition: tagCondition } : {}),
+      ...withCondition(tagCondition),
     },
   ];
 }
@@ -63,35 +127,47 @@ function readPrefixStatements(bucket: string, prefix: string, tagCondition: Reco
 /** What a write allows: putting objects (and finishing or abandoning multipart uploads). Never delete: no permission level includes it. */
 export const WRITE_ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"] as const;
 
-function writeStatements(bucket: string, target: string, tagCondition: Record<string, unknown>): Array<Record<string, unknown>> {
+function writeStatements(bucket: string, target: string, tagCondition: Conditions): Array<Record<string, unknown>> {
   return [
     {
       Sid: "WriteOwnTarget",
       Effect: "Allow",
       Action: [...WRITE_ACTIONS],
       Resource: s3Arn(bucket, target.endsWith("/") ? `${target}*` : target),
-      ...(Object.keys(tagCondition).length > 0 ? { Condition: tagCondition } : {}),
+      ...withCondition(tagCondition),
     },
   ];
 }
 
-/** The role's permissions: read and list only under the prefix named by the session's tenant tag. */
-export function tenantReadRolePolicy(bucket: string, prefixTemplate: string): PolicyDocument {
-  const prefix = prefixTemplate.replaceAll("{tenant}", `\${aws:PrincipalTag/${TENANT_TAG_KEY}}`);
-  // A session without the tag must match nothing, whatever a missing policy variable expands to.
-  const requireTag = { Null: { [`aws:PrincipalTag/${TENANT_TAG_KEY}`]: "false" } };
-  return { Version: "2012-10-17", Statement: readPrefixStatements(bucket, prefix, requireTag) };
+/**
+ * What every Allow of a shard's roles requires: a tenant tag (a session without it must match
+ * nothing, whatever a missing policy variable expands to) and a session tag of this shard. Without
+ * the session-tag condition a session that lacks the tag could never be denied by the deny lists
+ * (fail open); with it, an untagged or other shard's session is allowed nothing.
+ */
+function sessionRequirements(shard: number): Conditions {
+  return {
+    Null: { [`aws:PrincipalTag/${TENANT_TAG_KEY}`]: "false" },
+    StringLike: { [`aws:PrincipalTag/${SESSION_TAG_KEY}`]: `${shardTagPrefix(shard)}*` },
+  };
+}
+
+const tenantPrefixVariable = (prefixTemplate: string) => prefixTemplate.replaceAll("{tenant}", `\${aws:PrincipalTag/${TENANT_TAG_KEY}}`);
+
+/** A shard's reader role: read and list only under the prefix named by the session's tenant tag. */
+export function tenantReadRolePolicy(bucket: string, prefixTemplate: string, shard: number): PolicyDocument {
+  return { Version: "2012-10-17", Statement: readPrefixStatements(bucket, tenantPrefixVariable(prefixTemplate), sessionRequirements(shard)) };
 }
 
 /**
- * The writer role's permissions (classic flow only, never the identity pool's role): read, list and
- * write under the prefix named by the session's tenant tag. Its sessions always carry a session
- * policy that narrows them to one granted target and permission.
+ * A shard's writer role (classic flow only, never the identity pool's role): read, list and write
+ * under the prefix named by the session's tenant tag. Its sessions always carry a session policy
+ * that narrows them to one granted target and permission.
  */
-export function tenantWriterRolePolicy(bucket: string, prefixTemplate: string): PolicyDocument {
-  const prefix = prefixTemplate.replaceAll("{tenant}", `\${aws:PrincipalTag/${TENANT_TAG_KEY}}`);
-  const requireTag = { Null: { [`aws:PrincipalTag/${TENANT_TAG_KEY}`]: "false" } };
-  return { Version: "2012-10-17", Statement: [...readPrefixStatements(bucket, prefix, requireTag), ...writeStatements(bucket, prefix, requireTag)] };
+export function tenantWriterRolePolicy(bucket: string, prefixTemplate: string, shard: number): PolicyDocument {
+  const prefix = tenantPrefixVariable(prefixTemplate);
+  const requirements = sessionRequirements(shard);
+  return { Version: "2012-10-17", Statement: [...readPrefixStatements(bucket, prefix, requirements), ...writeStatements(bucket, prefix, requirements)] };
 }
 
 export type ScopePermission = "READ" | "WRITE" | "READWRITE";
@@ -116,62 +192,75 @@ export function scopeSessionPolicy(bucket: string, target: string, permission: S
   return { Version: "2012-10-17", Statement: statements };
 }
 
-export interface SessionCutoffEntry {
-  principalTag: string;
-  cutoffAt: Date;
-}
+/** A managed policy's size quota (IAM counts characters without white space, as JSON.stringify writes them). */
+export const MANAGED_POLICY_MAX_CHARS = 6144;
+/** A role's inline policies together. */
+export const INLINE_POLICIES_MAX_CHARS = 10_240;
+/** IAM wants a statement in every policy: an empty deny list denies this value, which no tag can have. */
+export const DENY_LIST_PLACEHOLDER = "-";
 
-/** How wide the cut-off policy had to become to fit its character budget. */
-export type CutoffWidth = "PER_USER" | "MERGED_USERS" | "WHOLE_ROLE";
-
-const cutoffTime = (at: Date) => at.toISOString().replace(/\.\d{3}Z$/, "Z");
-
-function cutoffStatement(tags: string[] | null, before: Date): Record<string, unknown> {
+/**
+ * One deny-list document (a customer-managed policy attached to both roles of a shard): every
+ * session whose session tag is listed is denied everything. Membership only: no time condition, so
+ * nothing issued under a newer tag is touched.
+ */
+export function denyListDocument(tags: readonly string[]): PolicyDocument {
+  const values = tags.length === 0 ? [DENY_LIST_PLACEHOLDER] : [...tags];
   return {
-    Effect: "Deny",
-    Action: "*",
-    Resource: "*",
-    Condition: {
-      ...(tags ? { StringEquals: { [`aws:PrincipalTag/${USER_TAG_KEY}`]: tags.length === 1 ? tags[0] : tags } } : {}),
-      DateLessThan: { "aws:TokenIssueTime": cutoffTime(before) },
-    },
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Deny", Action: "*", Resource: "*", Condition: { StringEquals: { [`aws:PrincipalTag/${SESSION_TAG_KEY}`]: values } } }],
   };
 }
 
-const latest = (entries: SessionCutoffEntry[]) => new Date(Math.max(...entries.map((e) => e.cutoffAt.getTime())));
+/** How many tags one deny-list document holds within `maxChars` (checked against the renderer by a test). */
+export function denyListCapacity(maxChars = MANAGED_POLICY_MAX_CHARS): number {
+  const empty = JSON.stringify(denyListDocument([])).length - DENY_LIST_PLACEHOLDER.length - 2;
+  // The first tag costs its quotes; each further one its quotes and a comma.
+  return Math.max(0, Math.floor((maxChars - empty + 1) / (SESSION_TAG_LENGTH + 3)));
+}
+
+export interface TenantCutoffEntry {
+  tenant: string;
+  cutoffAt: Date;
+}
+
+const cutoffTime = (at: Date) => at.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 /**
- * The broker-managed deny on sessions issued before each user's cut-off (aws:TokenIssueTime,
- * per-user principal tag). IAM counts a policy's characters without white space, as JSON.stringify
- * writes it. When one statement per user does not fit `maxChars`, the oldest users are merged
- * into one statement with the latest of their times, as few as needed; when even that does not
- * fit, every session of the role issued before the latest cut-off is denied. Each step only
- * denies more (it fails closed), never less. Times are rounded up to the second, never down.
+ * The last resort, only when every deny list of a shard is full: sessions of one tenant issued
+ * before a time are denied (an inline policy on every tenant role). It stays inside the tenant that
+ * overflowed (never another tenant's session) and is audited and alarmed; the fill gauges exist so
+ * that it never comes to this. Times are rounded up to the second, never down. Null when nothing is
+ * in force; `fits` false when the statements do not fit `maxChars` (the caller refuses and alarms:
+ * it never widens to other tenants).
  */
-export function sessionCutoffPolicy(entries: SessionCutoffEntry[], maxChars: number): { document: PolicyDocument; width: CutoffWidth } | null {
+export function tenantCutoffPolicy(entries: readonly TenantCutoffEntry[], maxChars: number): { document: PolicyDocument; fits: boolean } | null {
   if (entries.length === 0) return null;
-  const rounded = entries
-    .map((e) => ({ principalTag: e.principalTag, cutoffAt: new Date(Math.ceil(e.cutoffAt.getTime() / 1000) * 1000) }))
-    .sort((a, b) => a.cutoffAt.getTime() - b.cutoffAt.getTime());
-  const fits = (document: PolicyDocument) => JSON.stringify(document).length <= maxChars;
-  for (let merged = 0; merged <= rounded.length; merged += merged === 0 ? 2 : 1) {
-    const head = rounded.slice(0, merged);
-    const statements = [
-      ...(head.length > 0 ? [cutoffStatement(head.map((e) => e.principalTag), latest(head))] : []),
-      ...rounded.slice(merged).map((e) => cutoffStatement([e.principalTag], e.cutoffAt)),
-    ];
-    const document: PolicyDocument = { Version: "2012-10-17", Statement: statements };
-    if (fits(document)) return { document, width: merged === 0 ? "PER_USER" : "MERGED_USERS" };
-  }
-  return { document: { Version: "2012-10-17", Statement: [cutoffStatement(null, latest(rounded))] }, width: "WHOLE_ROLE" };
+  const document: PolicyDocument = {
+    Version: "2012-10-17",
+    Statement: [...entries]
+      .sort((a, b) => a.tenant.localeCompare(b.tenant))
+      .map((e) => ({
+        Effect: "Deny",
+        Action: "*",
+        Resource: "*",
+        Condition: {
+          StringEquals: { [`aws:PrincipalTag/${TENANT_TAG_KEY}`]: e.tenant },
+          DateLessThan: { "aws:TokenIssueTime": cutoffTime(new Date(Math.ceil(e.cutoffAt.getTime() / 1000) * 1000)) },
+        },
+      })),
+  };
+  return { document, fits: JSON.stringify(document).length <= maxChars };
 }
 
 export interface BrokerResources {
   poolAArn: string;
   poolBArn: string;
   identityPoolArn: string;
-  /** The tenant roles (reader, and writer when there is one), on which the broker keeps its session cut-off policy. */
+  /** Every shard's tenant roles (reader, and writer when there is one), on which the broker keeps the last-resort tenant cut-off. */
   tenantRoleArns: string[];
+  /** Every shard's deny-list policies (customer-managed), whose versions the broker writes. */
+  denyListPolicyArns: string[];
 }
 
 /**
@@ -192,6 +281,7 @@ export const BROKER_ACTIONS = {
   poolA: ["cognito-idp:ListUsers", "cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser", "cognito-idp:DescribeUserPoolClient"],
   identityPool: ["cognito-identity:GetId", "cognito-identity:GetCredentialsForIdentity", "cognito-identity:GetOpenIdToken"],
   tenantRoles: ["iam:PutRolePolicy", "iam:DeleteRolePolicy"],
+  denyLists: ["iam:ListPolicyVersions", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion"],
 } as const;
 
 export function brokerPolicy(resources: BrokerResources): PolicyDocument {
@@ -201,7 +291,8 @@ export function brokerPolicy(resources: BrokerResources): PolicyDocument {
       { Sid: "AdministerDataPlatformUsers", Effect: "Allow", Action: [...BROKER_ACTIONS.poolB], Resource: resources.poolBArn },
       { Sid: "LookUpApplicationUsers", Effect: "Allow", Action: [...BROKER_ACTIONS.poolA], Resource: resources.poolAArn },
       { Sid: "ExchangeTokens", Effect: "Allow", Action: [...BROKER_ACTIONS.identityPool], Resource: resources.identityPoolArn },
-      { Sid: "CutOffIssuedSessions", Effect: "Allow", Action: [...BROKER_ACTIONS.tenantRoles], Resource: resources.tenantRoleArns },
+      { Sid: "CutOffTenantOnOverflow", Effect: "Allow", Action: [...BROKER_ACTIONS.tenantRoles], Resource: resources.tenantRoleArns },
+      { Sid: "WriteDenyLists", Effect: "Allow", Action: [...BROKER_ACTIONS.denyLists], Resource: resources.denyListPolicyArns },
     ],
   };
 }

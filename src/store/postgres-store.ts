@@ -19,13 +19,15 @@ import {
   unsealCredentials,
   AUDIT_COLUMNS,
   auditValues,
-  type SessionCutoffRow,
-  toSessionCutoff,
+  type SessionDenialRow,
+  toSessionDenial,
+  type TenantCutoffRow,
+  toTenantCutoff,
   type GrantRow,
   toGrant,
   sealedValuesPage,
 } from "./rows.js";
-import type { AccessGrant, AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, SealedValue, SessionCutoff, Store } from "./store.js";
+import type { AccessGrant, AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, SealedValue, SessionDenial, Store, TenantCutoff } from "./store.js";
 import type { TokenCipher } from "./token-cipher.js";
 import { CANARY_KEY, checkEncryptionCanary } from "./encryption-canary.js";
 import { SERIAL_TABLES, type StoreTable } from "./tables.js";
@@ -232,6 +234,7 @@ export class PostgresStore implements Store {
     if (patch.identityId !== undefined) set("identity_id", patch.identityId);
     if (patch.state !== undefined) set("state", patch.state);
     if (patch.epoch !== undefined) set("epoch", patch.epoch);
+    if (patch.tagLiveUntil !== undefined) set("tag_live_until", patch.tagLiveUntil === null ? null : patch.tagLiveUntil.getTime());
     if (patch.tokens !== undefined) {
       const sealed = sealTokenColumns(userId, patch.tokens, this.cipher);
       set("id_token_sealed", sealed.idToken);
@@ -330,18 +333,71 @@ export class PostgresStore implements Store {
     return rows[0]?.first ?? false;
   }
 
-  async putSessionCutoff(c: SessionCutoff): Promise<void> {
+  async claimSessionTag(userId: string, tag: string): Promise<boolean> {
+    try {
+      const result = await this.query(
+        `UPDATE connections SET session_tag = $2, tag_live_until = NULL, updated_at = $3
+         WHERE user_id = $1 AND NOT EXISTS (SELECT 1 FROM session_denials WHERE tag = $2)`,
+        [userId, tag, Date.now()],
+      );
+      return (result.rowCount ?? 0) > 0;
+    } catch (error) {
+      // unique_violation: another connection holds the tag.
+      if ((error as { code?: string }).code === "23505") return false;
+      throw error;
+    }
+  }
+
+  async putSessionDenial(d: Omit<SessionDenial, "applied">): Promise<void> {
     await this.query(
-      `INSERT INTO session_cutoffs (principal_tag, cutoff_at, expires_at) VALUES ($1, $2, $3)
-       ON CONFLICT (principal_tag) DO UPDATE SET cutoff_at = GREATEST(session_cutoffs.cutoff_at, EXCLUDED.cutoff_at), expires_at = GREATEST(session_cutoffs.expires_at, EXCLUDED.expires_at)`,
-      [c.principalTag, c.cutoffAt.getTime(), c.expiresAt.getTime()],
+      `INSERT INTO session_denials (tag, shard, slot, tenant, user_id, expires_at, applied) VALUES ($1, $2, $3, $4, $5, $6, 0)
+       ON CONFLICT (tag) DO UPDATE SET expires_at = GREATEST(session_denials.expires_at, EXCLUDED.expires_at)`,
+      [d.tag, d.shard, d.slot, d.tenant, d.userId, d.expiresAt.getTime()],
     );
   }
 
-  async sessionCutoffs(now: Date): Promise<SessionCutoff[]> {
-    await this.query("DELETE FROM session_cutoffs WHERE expires_at <= $1", [now.getTime()]);
-    const { rows } = await this.query<SessionCutoffRow>("SELECT * FROM session_cutoffs ORDER BY cutoff_at, principal_tag");
-    return rows.map(toSessionCutoff);
+  async getSessionDenial(tag: string): Promise<SessionDenial | null> {
+    const { rows } = await this.query<SessionDenialRow>("SELECT * FROM session_denials WHERE tag = $1", [tag]);
+    return rows[0] ? toSessionDenial(rows[0]) : null;
+  }
+
+  async denialSlotCounts(shard: number, now: Date): Promise<Map<number, number>> {
+    await this.query("DELETE FROM session_denials WHERE shard = $1 AND expires_at <= $2", [shard, now.getTime()]);
+    const { rows } = await this.query<{ slot: number; n: string }>("SELECT slot, COUNT(*) AS n FROM session_denials WHERE shard = $1 AND slot >= 0 GROUP BY slot", [shard]);
+    return new Map(rows.map((r) => [Number(r.slot), Number(r.n)]));
+  }
+
+  async unplacedDenials(shard: number): Promise<SessionDenial[]> {
+    const { rows } = await this.query<SessionDenialRow>("SELECT * FROM session_denials WHERE shard = $1 AND slot = -1 AND applied = 0 ORDER BY tag", [shard]);
+    return rows.map(toSessionDenial);
+  }
+
+  async denialsInSlot(shard: number, slot: number): Promise<SessionDenial[]> {
+    const { rows } = await this.query<SessionDenialRow>("SELECT * FROM session_denials WHERE shard = $1 AND slot = $2 ORDER BY tag", [shard, slot]);
+    return rows.map(toSessionDenial);
+  }
+
+  async placeDenials(placements: ReadonlyArray<{ tag: string; slot: number; applied: boolean }>): Promise<void> {
+    if (placements.length === 0) return;
+    await this.query(
+      `UPDATE session_denials d SET slot = p.slot, applied = p.applied
+       FROM unnest($1::text[], $2::int[], $3::int[]) AS p(tag, slot, applied) WHERE d.tag = p.tag`,
+      [placements.map((p) => p.tag), placements.map((p) => p.slot), placements.map((p) => (p.applied ? 1 : 0))],
+    );
+  }
+
+  async putTenantCutoff(c: TenantCutoff): Promise<void> {
+    await this.query(
+      `INSERT INTO tenant_cutoffs (tenant, cutoff_at, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (tenant) DO UPDATE SET cutoff_at = GREATEST(tenant_cutoffs.cutoff_at, EXCLUDED.cutoff_at), expires_at = GREATEST(tenant_cutoffs.expires_at, EXCLUDED.expires_at)`,
+      [c.tenant, c.cutoffAt.getTime(), c.expiresAt.getTime()],
+    );
+  }
+
+  async tenantCutoffs(now: Date): Promise<TenantCutoff[]> {
+    await this.query("DELETE FROM tenant_cutoffs WHERE expires_at <= $1", [now.getTime()]);
+    const { rows } = await this.query<TenantCutoffRow>("SELECT * FROM tenant_cutoffs ORDER BY tenant");
+    return rows.map(toTenantCutoff);
   }
 
   async getCachedCredentials(userId: string, flow: CredentialFlow, durationSeconds: number): Promise<CachedCredentials | null> {

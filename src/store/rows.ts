@@ -1,4 +1,4 @@
-import type { AccessGrant, AuditEvent, CachedCredentials, SessionCutoff, ClientKey, Connection, ConnectionState, CredentialFlow, Issuance, PoolBTokens, SealedValue } from "./store.js";
+import type { AccessGrant, AuditEvent, CachedCredentials, SessionDenial, TenantCutoff, ClientKey, Connection, ConnectionState, CredentialFlow, Issuance, PoolBTokens, SealedValue } from "./store.js";
 import type { TokenCipher } from "./token-cipher.js";
 
 /** Row shapes and their mapping to the domain, shared by the SQLite and PostgreSQL stores (same columns in both). */
@@ -22,9 +22,9 @@ export interface ClientKeyRow {
 
 /** Credentials come back from JSON with the expiration as a string. */
 export function unsealCredentials(json: string): CachedCredentials {
-  const parsed = JSON.parse(json) as Omit<CachedCredentials, "expiration"> & { expiration: string };
+  const { issuedAt, expiration, ...parsed } = JSON.parse(json) as Omit<CachedCredentials, "expiration" | "issuedAt"> & { expiration: string; issuedAt?: string };
   // Entries sealed before issuedFor existed match no request, so they are never reused.
-  return { ...parsed, issuedFor: parsed.issuedFor ?? "", expiration: new Date(parsed.expiration) };
+  return { ...parsed, issuedFor: parsed.issuedFor ?? "", expiration: new Date(expiration), ...(issuedAt !== undefined ? { issuedAt: new Date(issuedAt) } : {}) };
 }
 
 const dateOrNull = (value: number | null) => (value === null ? null : new Date(value));
@@ -121,6 +121,8 @@ export interface ConnectionRow {
   refresh_token_sealed: string | null;
   refresh_token_expires_at: number | null;
   epoch: number;
+  session_tag: string | null;
+  tag_live_until: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -158,7 +160,8 @@ export function sealTokenColumns(userId: string, tokens: PoolBTokens | null, cip
 }
 
 /** The columns of a connection without its sealed tokens: views and state checks never read secrets. */
-export const CONNECTION_COLUMNS = "user_id, tenant, pool_b_username, identity_id, state, id_token_expires_at, refresh_token_expires_at, epoch, created_at, updated_at";
+export const CONNECTION_COLUMNS =
+  "user_id, tenant, pool_b_username, identity_id, state, id_token_expires_at, refresh_token_expires_at, epoch, session_tag, tag_live_until, created_at, updated_at";
 
 /** A row as CONNECTION_COLUMNS reads it. */
 export type ConnectionColumnsRow = Omit<ConnectionRow, "id_token_sealed" | "refresh_token_sealed">;
@@ -175,6 +178,8 @@ export function toConnection(row: ConnectionColumnsRow): Connection {
         ? { idTokenExpiresAt: new Date(Number(row.id_token_expires_at)), refreshTokenExpiresAt: new Date(Number(row.refresh_token_expires_at)) }
         : null,
     epoch: Number(row.epoch),
+    sessionTag: row.session_tag ?? null,
+    tagLiveUntil: row.tag_live_until === null || row.tag_live_until === undefined ? null : new Date(Number(row.tag_live_until)),
     createdAt: new Date(Number(row.created_at)),
     updatedAt: new Date(Number(row.updated_at)),
   };
@@ -220,14 +225,34 @@ export function auditValues(e: AuditEvent): unknown[] {
   ];
 }
 
-export interface SessionCutoffRow {
-  principal_tag: string;
+export interface SessionDenialRow {
+  tag: string;
+  shard: number;
+  slot: number;
+  tenant: string;
+  user_id: string;
+  expires_at: number;
+  applied: number;
+}
+
+export const toSessionDenial = (r: SessionDenialRow): SessionDenial => ({
+  tag: r.tag,
+  shard: Number(r.shard),
+  slot: Number(r.slot),
+  tenant: r.tenant,
+  userId: r.user_id,
+  expiresAt: new Date(Number(r.expires_at)),
+  applied: Number(r.applied) === 1,
+});
+
+export interface TenantCutoffRow {
+  tenant: string;
   cutoff_at: number;
   expires_at: number;
 }
 
-export const toSessionCutoff = (r: SessionCutoffRow): SessionCutoff => ({
-  principalTag: r.principal_tag,
+export const toTenantCutoff = (r: TenantCutoffRow): TenantCutoff => ({
+  tenant: r.tenant,
   cutoffAt: new Date(Number(r.cutoff_at)),
   expiresAt: new Date(Number(r.expires_at)),
 });

@@ -141,4 +141,30 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       );
     `,
   },
+  {
+    version: 7,
+    name: "session tags and deny lists per shard (membership, no time); tenant cut-offs only as the last resort",
+    sql: `
+      ALTER TABLE connections ADD COLUMN session_tag TEXT;
+      ALTER TABLE connections ADD COLUMN tag_live_until INTEGER;
+      CREATE UNIQUE INDEX connections_by_session_tag ON connections (session_tag);
+      DROP TABLE session_cutoffs;
+      CREATE TABLE session_denials (
+        tag TEXT PRIMARY KEY,
+        shard INTEGER NOT NULL,
+        slot INTEGER NOT NULL,
+        tenant TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        applied INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX session_denials_by_shard ON session_denials (shard, slot, tag);
+      CREATE INDEX session_denials_by_expiry ON session_denials (shard, expires_at);
+      CREATE TABLE tenant_cutoffs (
+        tenant TEXT PRIMARY KEY,
+        cutoff_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

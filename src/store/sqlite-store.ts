@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { LRUCache } from "lru-cache";
-import type { AccessGrant, AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, SealedValue, SessionCutoff, Store } from "./store.js";
+import type { AccessGrant, AuditEvent, CachedCredentials, ClientKey, Connection, ConnectionPatch, CredentialFlow, Issuance, Page, PoolBTokens, SealedValue, SessionDenial, Store, TenantCutoff } from "./store.js";
 import {
   type AuditRow,
   type ClientKeyRow,
@@ -21,8 +21,10 @@ import {
   unsealCredentials,
   AUDIT_COLUMNS,
   auditValues,
-  type SessionCutoffRow,
-  toSessionCutoff,
+  type SessionDenialRow,
+  toSessionDenial,
+  type TenantCutoffRow,
+  toTenantCutoff,
   type GrantRow,
   toGrant,
   sealedValuesPage,
@@ -170,6 +172,10 @@ export class SqliteStore implements Store {
       sets.push("epoch = @epoch");
       params.epoch = patch.epoch;
     }
+    if (patch.tagLiveUntil !== undefined) {
+      sets.push("tag_live_until = @tagLiveUntil");
+      params.tagLiveUntil = patch.tagLiveUntil === null ? null : patch.tagLiveUntil.getTime();
+    }
     if (patch.tokens !== undefined) {
       sets.push(
         "id_token_sealed = @idToken",
@@ -294,18 +300,66 @@ export class SqliteStore implements Store {
     return false;
   }
 
-  async putSessionCutoff(c: SessionCutoff): Promise<void> {
-    this
-      .sql(
-        `INSERT INTO session_cutoffs (principal_tag, cutoff_at, expires_at) VALUES (?, ?, ?)
-         ON CONFLICT (principal_tag) DO UPDATE SET cutoff_at = MAX(cutoff_at, excluded.cutoff_at), expires_at = MAX(expires_at, excluded.expires_at)`,
-      )
-      .run(c.principalTag, c.cutoffAt.getTime(), c.expiresAt.getTime());
+  async claimSessionTag(userId: string, tag: string): Promise<boolean> {
+    this.connections.delete(userId);
+    return this.db.transaction(() => {
+      if (this.sql("SELECT 1 FROM session_denials WHERE tag = ?").get(tag)) return false;
+      try {
+        return this.sql("UPDATE connections SET session_tag = ?, tag_live_until = NULL, updated_at = ? WHERE user_id = ?").run(tag, Date.now(), userId).changes > 0;
+      } catch (error) {
+        if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") return false;
+        throw error;
+      }
+    })();
   }
 
-  async sessionCutoffs(now: Date): Promise<SessionCutoff[]> {
-    this.sql("DELETE FROM session_cutoffs WHERE expires_at <= ?").run(now.getTime());
-    return (this.sql("SELECT * FROM session_cutoffs ORDER BY cutoff_at, principal_tag").all() as SessionCutoffRow[]).map(toSessionCutoff);
+  async putSessionDenial(d: Omit<SessionDenial, "applied">): Promise<void> {
+    this
+      .sql(
+        `INSERT INTO session_denials (tag, shard, slot, tenant, user_id, expires_at, applied) VALUES (?, ?, ?, ?, ?, ?, 0)
+         ON CONFLICT (tag) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)`,
+      )
+      .run(d.tag, d.shard, d.slot, d.tenant, d.userId, d.expiresAt.getTime());
+  }
+
+  async getSessionDenial(tag: string): Promise<SessionDenial | null> {
+    const row = this.sql("SELECT * FROM session_denials WHERE tag = ?").get(tag) as SessionDenialRow | undefined;
+    return row ? toSessionDenial(row) : null;
+  }
+
+  async denialSlotCounts(shard: number, now: Date): Promise<Map<number, number>> {
+    this.sql("DELETE FROM session_denials WHERE shard = ? AND expires_at <= ?").run(shard, now.getTime());
+    const rows = this.sql("SELECT slot, COUNT(*) AS n FROM session_denials WHERE shard = ? AND slot >= 0 GROUP BY slot").all(shard) as Array<{ slot: number; n: number }>;
+    return new Map(rows.map((r) => [Number(r.slot), Number(r.n)]));
+  }
+
+  async unplacedDenials(shard: number): Promise<SessionDenial[]> {
+    return (this.sql("SELECT * FROM session_denials WHERE shard = ? AND slot = -1 AND applied = 0 ORDER BY tag").all(shard) as SessionDenialRow[]).map(toSessionDenial);
+  }
+
+  async denialsInSlot(shard: number, slot: number): Promise<SessionDenial[]> {
+    return (this.sql("SELECT * FROM session_denials WHERE shard = ? AND slot = ? ORDER BY tag").all(shard, slot) as SessionDenialRow[]).map(toSessionDenial);
+  }
+
+  async placeDenials(placements: ReadonlyArray<{ tag: string; slot: number; applied: boolean }>): Promise<void> {
+    const place = this.sql("UPDATE session_denials SET slot = ?, applied = ? WHERE tag = ?");
+    this.db.transaction(() => {
+      for (const p of placements) place.run(p.slot, p.applied ? 1 : 0, p.tag);
+    })();
+  }
+
+  async putTenantCutoff(c: TenantCutoff): Promise<void> {
+    this
+      .sql(
+        `INSERT INTO tenant_cutoffs (tenant, cutoff_at, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT (tenant) DO UPDATE SET cutoff_at = MAX(cutoff_at, excluded.cutoff_at), expires_at = MAX(expires_at, excluded.expires_at)`,
+      )
+      .run(c.tenant, c.cutoffAt.getTime(), c.expiresAt.getTime());
+  }
+
+  async tenantCutoffs(now: Date): Promise<TenantCutoff[]> {
+    this.sql("DELETE FROM tenant_cutoffs WHERE expires_at <= ?").run(now.getTime());
+    return (this.sql("SELECT * FROM tenant_cutoffs ORDER BY tenant").all() as TenantCutoffRow[]).map(toTenantCutoff);
   }
 
   async createGrant(g: AccessGrant): Promise<AccessGrant> {

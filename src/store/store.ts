@@ -24,12 +24,20 @@ export interface Connection {
    * move): cached credentials carry the epoch they were issued in and are reused only within it.
    */
   epoch: number;
+  /**
+   * The user's current session tag (src/policy/policies.ts SESSION_TAG_KEY): every credential is
+   * issued under it; revocation denies it, reinstatement and moves replace it. Null until the first
+   * issuance after provisioning (or for connections made before tags existed).
+   */
+  sessionTag: string | null;
+  /** The latest expiry of any credential issued under the current tag: how long a deny of the tag must last. */
+  tagLiveUntil: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
 /** What updateConnection may change; tokens are given in plain text and sealed by the store. */
-export type ConnectionPatch = Partial<Pick<Connection, "tenant" | "identityId" | "state" | "epoch">> & { tokens?: PoolBTokens | null };
+export type ConnectionPatch = Partial<Pick<Connection, "tenant" | "identityId" | "state" | "epoch" | "tagLiveUntil">> & { tokens?: PoolBTokens | null };
 
 export interface Issuance {
   userId: string;
@@ -115,6 +123,10 @@ export interface CachedCredentials {
   expiration: Date;
   /** What they were issued for (see credentials/issued-for.ts); reused only for the very same. */
   issuedFor: string;
+  /** When the broker asked for them (absent on entries cached before this was kept). */
+  issuedAt?: Date;
+  /** The session tag they were issued under. */
+  sessionTag?: string;
 }
 
 /** What a grant allows. READ: list and read. WRITE: put (no delete, no read). READWRITE: both. */
@@ -131,9 +143,22 @@ export interface AccessGrant {
   createdAt: Date;
 }
 
-/** A deny on sessions of one user (principal tag value) issued before `cutoffAt`, kept until no such session can be alive. */
-export interface SessionCutoff {
-  principalTag: string;
+/** A session tag on a shard's deny list, kept until no credential issued under it can be alive. */
+export interface SessionDenial {
+  tag: string;
+  shard: number;
+  /** Which of the shard's deny-list documents holds it. */
+  slot: number;
+  tenant: string;
+  userId: string;
+  expiresAt: Date;
+  /** True once a write of its document that contains it has succeeded. */
+  applied: boolean;
+}
+
+/** The last resort when a shard's deny lists are full: sessions of one tenant issued before `cutoffAt` are denied. */
+export interface TenantCutoff {
+  tenant: string;
   cutoffAt: Date;
   expiresAt: Date;
 }
@@ -184,10 +209,26 @@ export interface Store {
   /** Sets revoked_at unless already set; returns the key as stored afterwards. */
   revokeClientKey(id: string, at: Date): Promise<ClientKey | null>;
   revokeClientKeysOf(userId: string, at: Date): Promise<number>;
-  /** Adds (or moves later) a user's session cut-off. */
-  putSessionCutoff(cutoff: SessionCutoff): Promise<void>;
-  /** Every cut-off still in force at `now`, oldest first; expired ones are deleted. */
-  sessionCutoffs(now: Date): Promise<SessionCutoff[]>;
+  /**
+   * Makes `tag` the user's session tag (and clears tagLiveUntil) unless another connection or a
+   * deny-list entry holds it: false when it is taken, so a tag never names two users.
+   */
+  claimSessionTag(userId: string, tag: string): Promise<boolean>;
+  /** Adds a tag to a deny list (unapplied); an existing entry keeps its place and the later expiry. */
+  putSessionDenial(denial: Omit<SessionDenial, "applied">): Promise<void>;
+  getSessionDenial(tag: string): Promise<SessionDenial | null>;
+  /** Deletes the shard's entries expired at `now`, then counts the placed ones per slot (slots without entries are left out). */
+  denialSlotCounts(shard: number, now: Date): Promise<Map<number, number>>;
+  /** The shard's entries no write has placed yet (slot -1, not applied), by tag. */
+  unplacedDenials(shard: number): Promise<SessionDenial[]>;
+  /** The entries one document holds, by tag. */
+  denialsInSlot(shard: number, slot: number): Promise<SessionDenial[]>;
+  /** Records where each entry stands (its slot, and whether a write that holds it succeeded). */
+  placeDenials(placements: ReadonlyArray<{ tag: string; slot: number; applied: boolean }>): Promise<void>;
+  /** Adds (or moves later) a tenant's last-resort cut-off. */
+  putTenantCutoff(cutoff: TenantCutoff): Promise<void>;
+  /** Every tenant cut-off still in force at `now`; expired ones are deleted. */
+  tenantCutoffs(now: Date): Promise<TenantCutoff[]>;
   /** Inserts the grant unless the same tenant, location and permission exist; returns the stored one either way. */
   createGrant(grant: AccessGrant): Promise<AccessGrant>;
   /** A tenant's grants, by location. */

@@ -9,7 +9,8 @@ export const STORE_TABLES = [
   "issuances",
   "audit_events",
   "credential_cache",
-  "session_cutoffs",
+  "session_denials",
+  "tenant_cutoffs",
   "access_grants",
   "broker_meta",
 ] as const;

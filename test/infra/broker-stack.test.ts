@@ -4,7 +4,7 @@ import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BrokerStack } from "../../src/infra/broker-stack.js";
-import { BROKER_ACTIONS, identityPoolRoleTrustPolicy, tenantReadRolePolicy, tenantWriterRolePolicy } from "../../src/policy/policies.js";
+import { BROKER_ACTIONS, denyListDocument, identityPoolRoleTrustPolicy, tenantReadRolePolicy, tenantWriterRolePolicy } from "../../src/policy/policies.js";
 
 // Synthesised offline: no AWS account or credentials are involved.
 let stack: BrokerStack;
@@ -28,7 +28,7 @@ describe("the user pools", () => {
       UserPoolId: { Ref: Match.stringLikeRegexp("DataPlatformUsers") },
       GenerateSecret: true,
       ExplicitAuthFlows: Match.arrayEquals(["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]),
-      ReadAttributes: ["custom:tenant"],
+      ReadAttributes: ["custom:sid", "custom:tenant"],
       WriteAttributes: [],
       EnableTokenRevocation: true,
       IdTokenValidity: 60,
@@ -62,10 +62,11 @@ describe("the writer role", () => {
     expect(writer.MaxSessionDuration).toBe(43200);
     expect(writer.AssumeRolePolicyDocument).toEqual(stack.resolve(identityPoolRoleTrustPolicy(stack.identityPool.ref)));
     expect(writer.Policies).toEqual([
-      { PolicyName: "tenant-prefix-read-write", PolicyDocument: stack.resolve(tenantWriterRolePolicy(stack.bucket.bucketName, "tenants/{tenant}/")) },
+      { PolicyName: "tenant-prefix-read-write", PolicyDocument: stack.resolve(tenantWriterRolePolicy(stack.bucket.bucketName, "tenants/{tenant}/", 0)) },
     ]);
     const attachment = onlyResource("AWS::Cognito::IdentityPoolRoleAttachment");
     expect(JSON.stringify(attachment.Roles)).not.toContain(writerId);
+    expect(JSON.stringify(attachment.RoleMappings)).not.toContain("TenantWriter");
   });
 });
 
@@ -95,14 +96,22 @@ describe("the identity pool", () => {
     ]);
   });
 
-  it("maps custom:tenant to the session tag tenant and the Pool B username to the tag user (per-user cut-off), without defaults", () => {
+  it("maps custom:tenant to the tag tenant, the Pool B username to the tag user (CloudTrail) and custom:sid to the session tag, without defaults", () => {
     const tag = onlyResource("AWS::Cognito::IdentityPoolPrincipalTag");
-    expect(tag.PrincipalTags).toEqual({ tenant: "custom:tenant", user: "cognito:username" });
+    expect(tag.PrincipalTags).toEqual({ tenant: "custom:tenant", user: "cognito:username", sid: "custom:sid" });
     expect(tag.UseDefaults).toBe(false);
   });
 
-  it("attaches the tenant reader as the authenticated role", () => {
-    expect(onlyResource("AWS::Cognito::IdentityPoolRoleAttachment").Roles).toEqual({ authenticated: { "Fn::GetAtt": ["TenantReader", "Arn"] } });
+  it("gives each shard's users their shard's reader role (a rule on the session tag's first character), and no role to a token without a tag", () => {
+    const attachment = onlyResource("AWS::Cognito::IdentityPoolRoleAttachment");
+    expect(attachment.Roles).toEqual({ authenticated: { "Fn::GetAtt": ["TenantReader", "Arn"] } });
+    const mapping = Object.values(attachment.RoleMappings as Record<string, any>)[0];
+    expect(mapping).toMatchObject({ Type: "Rules", AmbiguousRoleResolution: "Deny" });
+    const rules = mapping.RulesConfiguration.Rules as Array<{ Claim: string; MatchType: string; Value: string; RoleARN: unknown }>;
+    expect(rules).toHaveLength(24);
+    expect(rules.map((r) => r.Value).join("")).toBe("abcdefghijklmnopqrstuvwx");
+    expect(rules[0]).toEqual({ Claim: "custom:sid", MatchType: "StartsWith", Value: "a", RoleARN: { "Fn::GetAtt": ["TenantReader", "Arn"] } });
+    expect(rules[5]!.RoleARN).toEqual({ "Fn::GetAtt": ["TenantReader5", "Arn"] });
   });
 });
 
@@ -118,7 +127,29 @@ describe("the tenant reader role", () => {
 
   it("uses exactly the shared tag-scoped read policy", () => {
     const role = roleNamed("TenantReader");
-    expect(role.Policies).toEqual([{ PolicyName: "tenant-prefix-read", PolicyDocument: stack.resolve(tenantReadRolePolicy(stack.bucket.bucketName, "tenants/{tenant}/")) }]);
+    expect(role.Policies).toEqual([{ PolicyName: "tenant-prefix-read", PolicyDocument: stack.resolve(tenantReadRolePolicy(stack.bucket.bucketName, "tenants/{tenant}/", 0)) }]);
+  });
+});
+
+describe("the shards (docs/revocation.md)", () => {
+  it("has 24 shards of a reader and a writer role, each pair sharing its own 10 deny-list policies (IAM's default attachment quota)", () => {
+    const roles = template.findResources("AWS::IAM::Role");
+    for (let shard = 0; shard < 24; shard++) {
+      const suffix = shard === 0 ? "" : String(shard);
+      const reader = Object.entries(roles).find(([id]) => id === `TenantReader${suffix}`)![1].Properties;
+      const writer = Object.entries(roles).find(([id]) => id === `TenantWriter${suffix}`)![1].Properties;
+      expect(reader.ManagedPolicyArns).toHaveLength(10);
+      expect(writer.ManagedPolicyArns).toEqual(reader.ManagedPolicyArns);
+      expect(reader.ManagedPolicyArns.map((r: { Ref: string }) => r.Ref)).toEqual(Array.from({ length: 10 }, (_, slot) => expect.stringMatching(new RegExp(`^DenyList${shard}x${slot}`))));
+      expect(reader.Policies[0].PolicyDocument).toEqual(stack.resolve(tenantReadRolePolicy(stack.bucket.bucketName, "tenants/{tenant}/", shard)));
+    }
+    const denyLists = Object.entries(template.findResources("AWS::IAM::ManagedPolicy")).filter(([id]) => id.startsWith("DenyList"));
+    expect(denyLists).toHaveLength(240);
+    for (const [, policy] of denyLists) expect(policy.Properties.PolicyDocument).toEqual(denyListDocument([]));
+  });
+
+  it("outputs the broker's SESSION_SHARDS", () => {
+    expect(template.findOutputs("SessionShards")).toBeDefined();
   });
 });
 
@@ -134,15 +165,18 @@ describe("the bucket", () => {
 
 describe("the broker's own policy", () => {
   it("allows only the calls the service layer makes, each on its one resource", () => {
-    const statements = onlyResource("AWS::IAM::ManagedPolicy").PolicyDocument.Statement as Array<{ Action: string[]; Resource: unknown }>;
+    const brokerPolicies = Object.entries(template.findResources("AWS::IAM::ManagedPolicy")).filter(([id]) => id.startsWith("BrokerPermissions"));
+    expect(brokerPolicies).toHaveLength(1);
+    const statements = brokerPolicies[0]![1].Properties.PolicyDocument.Statement as Array<{ Action: string[]; Resource: unknown }>;
     expect(statements.flatMap((s) => s.Action).sort()).toEqual(Object.values(BROKER_ACTIONS).flat().sort());
     for (const statement of statements) expect(JSON.stringify(statement.Resource)).not.toContain('"*"');
-    // The only IAM write: the cut-off policy on the tenant role, nowhere else.
-    const iamStatement = statements.find((s) => s.Action.some((a) => a.startsWith("iam:")))!;
-    expect(iamStatement.Resource).toEqual([
-      { "Fn::GetAtt": [expect.stringMatching(/^TenantReader/), "Arn"] },
-      { "Fn::GetAtt": [expect.stringMatching(/^TenantWriter/), "Arn"] },
-    ]);
+    // The IAM writes: the tenant cut-off on the tenant roles, and versions of the deny-list policies; nothing else.
+    const roleWrites = statements.find((s) => s.Action.includes("iam:PutRolePolicy"))!;
+    expect(roleWrites.Resource).toHaveLength(48);
+    for (const resource of roleWrites.Resource as unknown[]) expect(resource).toEqual({ "Fn::GetAtt": [expect.stringMatching(/^Tenant(Reader|Writer)\d*$/), "Arn"] });
+    const versionWrites = statements.find((s) => s.Action.includes("iam:CreatePolicyVersion"))!;
+    expect(versionWrites.Resource).toHaveLength(240);
+    for (const resource of versionWrites.Resource as unknown[]) expect(resource).toEqual({ Ref: expect.stringMatching(/^DenyList\d+x\d+/) });
   });
 
   it("lists every AWS command the service layer sends (and no other)", () => {

@@ -191,7 +191,9 @@ describe("move-to-postgres", () => {
     }
     await store.createClientKey({ id: "ck-1", userId: "u1", name: "nightly", flow: "CLASSIC", durationSeconds: 3600, secretHash: "hash-1", scopeTarget: "reports/", scopePermission: "READ", createdBy: null, createdAt: new Date(5), expiresAt: new Date(Date.UTC(2027, 5, 1)) });
     await store.revokeClientKey("ck-1", new Date(6));
-    await store.putSessionCutoff({ principalTag: "dp-3", cutoffAt: new Date(Date.UTC(2026, 11, 1)), expiresAt: new Date(Date.UTC(2099, 0, 1)) });
+    await store.claimSessionTag("u3", "adenyd");
+    await store.putSessionDenial({ tag: "adenyd", shard: 0, slot: 1, tenant: "globex", userId: "u3", expiresAt: new Date(Date.UTC(2099, 0, 1)) });
+    await store.putTenantCutoff({ tenant: "globex", cutoffAt: new Date(Date.UTC(2026, 11, 1)), expiresAt: new Date(Date.UTC(2099, 0, 1)) });
     await store.createGrant({ id: "g-1", tenant: "acme", location: "readings/", permission: "READ", createdBy: "admin", createdAt: new Date(7) });
     await store.close();
   }
@@ -229,7 +231,9 @@ describe("move-to-postgres", () => {
       expect(await moved.auditEvents("u1", 100)).toEqual(await before.auditEvents("u1", 100));
       expect(await moved.auditEventsPage("u2", { first: 3 })).toEqual(await before.auditEventsPage("u2", { first: 3 }));
       expect(await moved.listClientKeys("u1")).toEqual(await before.listClientKeys("u1"));
-      expect(await moved.sessionCutoffs(new Date())).toEqual(await before.sessionCutoffs(new Date()));
+      expect(await moved.denialsInSlot(0, 1)).toEqual(await before.denialsInSlot(0, 1));
+      expect((await moved.denialsInSlot(0, 1))[0]).toMatchObject({ tag: "adenyd", slot: 1 });
+      expect(await moved.tenantCutoffs(new Date())).toEqual(await before.tenantCutoffs(new Date()));
       expect(await moved.listGrants("acme")).toEqual(await before.listGrants("acme"));
       // New events continue after the copied ids: audit cursors stay valid.
       await moved.appendAudit({ at: new Date(), actorUserId: "u1", subjectUserId: "u1", action: "ISSUE", outcome: "SUCCESS", requestId: "after-move" });

@@ -136,17 +136,55 @@ describe.each(Object.keys(stores))("the %s store", (kind) => {
     expect(rest.hasNextPage).toBe(false);
   });
 
-  it("keeps session cut-offs until they expire, moving a user's cut-off only later", async () => {
-    await store.putSessionCutoff({ principalTag: "dp-1", cutoffAt: new Date(5_000), expiresAt: new Date(50_000) });
-    await store.putSessionCutoff({ principalTag: "dp-2", cutoffAt: new Date(1_000), expiresAt: new Date(20_000) });
-    // An older cut-off for the same user never moves the recorded one back.
-    await store.putSessionCutoff({ principalTag: "dp-1", cutoffAt: new Date(4_000), expiresAt: new Date(40_000) });
-    expect(await store.sessionCutoffs(new Date(10_000))).toEqual([
-      { principalTag: "dp-2", cutoffAt: new Date(1_000), expiresAt: new Date(20_000) },
-      { principalTag: "dp-1", cutoffAt: new Date(5_000), expiresAt: new Date(50_000) },
+  it("keeps each session tag on one connection only, and never hands out a tag a deny list holds", async () => {
+    await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
+    await store.createConnection({ userId: "u2", tenant: "acme", poolBUsername: "dp-2" });
+    expect(await store.claimSessionTag("u1", "aaaaaa")).toBe(true);
+    await store.updateConnection("u1", { tagLiveUntil: new Date(90_000) });
+    expect(await store.getConnection("u1")).toMatchObject({ sessionTag: "aaaaaa", tagLiveUntil: new Date(90_000) });
+    // Another user cannot take it.
+    expect(await store.claimSessionTag("u2", "aaaaaa")).toBe(false);
+    // Nor can anyone take a tag that is only on a deny list any more (its owner has a new one).
+    await store.putSessionDenial({ tag: "aaaaaa", shard: 0, slot: -1, tenant: "acme", userId: "u1", expiresAt: new Date(90_000) });
+    expect(await store.claimSessionTag("u1", "abbbbb")).toBe(true);
+    expect(await store.getConnection("u1")).toMatchObject({ sessionTag: "abbbbb", tagLiveUntil: null });
+    expect(await store.claimSessionTag("u2", "aaaaaa")).toBe(false);
+    expect(await store.claimSessionTag("u2", "accccc")).toBe(true);
+  });
+
+  it("keeps deny-list entries per shard until they expire: placed, applied, and only ever later", async () => {
+    await store.putSessionDenial({ tag: "aaaaaa", shard: 0, slot: -1, tenant: "acme", userId: "u1", expiresAt: new Date(50_000) });
+    await store.putSessionDenial({ tag: "abbbbb", shard: 0, slot: -1, tenant: "acme", userId: "u2", expiresAt: new Date(20_000) });
+    await store.putSessionDenial({ tag: "bccccc", shard: 1, slot: -1, tenant: "globex", userId: "u3", expiresAt: new Date(50_000) });
+    await store.placeDenials([{ tag: "aaaaaa", slot: 1, applied: true }]);
+    // An earlier expiry for the same tag never shortens the entry, nor moves it.
+    await store.putSessionDenial({ tag: "aaaaaa", shard: 0, slot: -1, tenant: "acme", userId: "u1", expiresAt: new Date(40_000) });
+    expect(await store.denialSlotCounts(0, new Date(10_000))).toEqual(new Map([[1, 1]]));
+    expect(await store.denialsInSlot(0, 1)).toEqual([{ tag: "aaaaaa", shard: 0, slot: 1, tenant: "acme", userId: "u1", expiresAt: new Date(50_000), applied: true }]);
+    expect(await store.unplacedDenials(0)).toEqual([{ tag: "abbbbb", shard: 0, slot: -1, tenant: "acme", userId: "u2", expiresAt: new Date(20_000), applied: false }]);
+    expect(await store.getSessionDenial("bccccc")).toMatchObject({ shard: 1, applied: false });
+    // Counting prunes what has expired, in that shard only.
+    await store.denialSlotCounts(0, new Date(20_000));
+    expect(await store.unplacedDenials(0)).toEqual([]);
+    expect(await store.denialSlotCounts(0, new Date(60_000))).toEqual(new Map());
+    expect(await store.getSessionDenial("aaaaaa")).toBeNull();
+    expect(await store.unplacedDenials(1)).toHaveLength(1);
+    // An entry a tenant cut-off covers (applied, never placed) is neither unplaced nor counted.
+    await store.placeDenials([{ tag: "bccccc", slot: -1, applied: true }]);
+    expect(await store.unplacedDenials(1)).toEqual([]);
+    expect(await store.denialSlotCounts(1, new Date(10_000))).toEqual(new Map());
+  });
+
+  it("keeps tenant cut-offs until they expire, moving one only later", async () => {
+    await store.putTenantCutoff({ tenant: "acme", cutoffAt: new Date(5_000), expiresAt: new Date(50_000) });
+    await store.putTenantCutoff({ tenant: "globex", cutoffAt: new Date(1_000), expiresAt: new Date(20_000) });
+    await store.putTenantCutoff({ tenant: "acme", cutoffAt: new Date(4_000), expiresAt: new Date(40_000) });
+    expect(await store.tenantCutoffs(new Date(10_000))).toEqual([
+      { tenant: "acme", cutoffAt: new Date(5_000), expiresAt: new Date(50_000) },
+      { tenant: "globex", cutoffAt: new Date(1_000), expiresAt: new Date(20_000) },
     ]);
-    expect((await store.sessionCutoffs(new Date(20_000))).map((c) => c.principalTag)).toEqual(["dp-1"]);
-    expect(await store.sessionCutoffs(new Date(60_000))).toEqual([]);
+    expect((await store.tenantCutoffs(new Date(20_000))).map((c) => c.tenant)).toEqual(["acme"]);
+    expect(await store.tenantCutoffs(new Date(60_000))).toEqual([]);
   });
 
   it("keeps access grants per tenant, once per location and permission", async () => {
@@ -244,7 +282,7 @@ describe("the PostgreSQL store at rest", () => {
       const dump = JSON.stringify((await client.query("SELECT * FROM connections")).rows) + JSON.stringify((await client.query("SELECT * FROM credential_cache")).rows);
       await client.end();
       for (const plain of ["ID-TOKEN-PLAINTEXT", "REFRESH-TOKEN-PLAINTEXT", "SECRET-PLAINTEXT"]) expect(dump).not.toContain(plain);
-      expect(await store.appliedMigrations()).toEqual([1, 2, 3, 4]);
+      expect(await store.appliedMigrations()).toEqual([1, 2, 3, 4, 5]);
     } finally {
       await store.close();
       await schema.drop();

@@ -5,7 +5,7 @@ import {
   CreateUserPoolClientCommand,
   UpdateUserAttributesCommand,
 } from "@aws-sdk/client-cognito-identity-provider";
-import { GetRolePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
+import { GetPolicyCommand, GetPolicyVersionCommand, IAMClient, ListAttachedRolePoliciesCommand } from "@aws-sdk/client-iam";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TenantWritableError } from "../../src/broker/access/tenant-write-check.js";
 import { issuedFor } from "../../src/broker/credentials/issued-for.js";
@@ -159,6 +159,7 @@ describe("a tenant move", () => {
     const { user, idToken } = await provisioned("acme");
     const before = await execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds: 3600 }, idToken);
     expect(before.data!.issueCredentials.prefix).toBe("tenants/acme/");
+    const oldTag = (await broker.broker.store.getConnection(user.sub))!.sessionTag!;
     const key = await execute(broker.url, CreateClientKeyDocument, { input: { name: "job", flow: "CLASSIC", durationSeconds: 3600 } }, idToken);
     const secret = key.data!.createClientKey.secret;
     expect((await fetchCredentials(baseUrlOf(broker.url), secret)).status).toBe(200);
@@ -187,8 +188,11 @@ describe("a tenant move", () => {
     expect(await fetchCredentials(baseUrlOf(broker.url), secret)).toMatchObject({ status: 403, body: { Code: "FORBIDDEN" } });
     const connection = (await broker.broker.store.getConnection(user.sub))!;
     expect((await poolBUsers(aws.stack)).find((u) => u.username === connection.poolBUsername)).toMatchObject({ tenant: "globex", enabled: true });
-    // The sessions issued before the move are cut off for this user.
-    expect(await cutoffPolicyUsers()).toContain(connection.poolBUsername);
+    // The sessions issued before the move are cut off for this user (the old tag is denied), and the user has a new tag.
+    expect(connection.sessionTag).not.toBe(oldTag);
+    const shard = aws.stack.shards["ab".indexOf(oldTag[0]!)]!;
+    expect((await denyListsOf(shard.denyListPolicyArns)).flat()).toContain(oldTag);
+    expect((await denyListsOf(aws.stack.shards.flatMap((s) => s.denyListPolicyArns))).flat()).not.toContain(connection.sessionTag);
     expect((await auditOf(user.sub)).find((e) => e.action === "MOVE_TENANT" && e.outcome === "SUCCESS")).toMatchObject({
       actorUserId: admin.sub,
       tenant: "globex",
@@ -204,17 +208,22 @@ describe("cached credentials", () => {
     const first = await issue(3600);
     const stored = (await broker.broker.store.getCachedCredentials(user.sub, "CLASSIC", 3600))!;
     expect(stored.accessKeyId).toBe(first.data!.issueCredentials.accessKeyId);
-    expect(JSON.parse(stored.issuedFor)).toEqual(["acme", "tenants/acme/", "CLASSIC", 3600, 0]);
+    const { sessionTag } = (await broker.broker.store.getConnection(user.sub))!;
+    expect(JSON.parse(stored.issuedFor)).toEqual(["acme", "tenants/acme/", "CLASSIC", 3600, 0, `sid:${sessionTag}`]);
+    expect(stored.sessionTag).toBe(sessionTag);
 
     // What a restart finds: only the shared store (this process's memory has never seen 3601 s).
     const connection = (await broker.broker.store.getConnection(user.sub))!;
     // Each planted duration is one this process has never cached in memory.
     const plantFor = (durationSeconds: number, issuedForValue: string, accessKeyId: string) =>
       broker.broker.store.putCachedCredentials(user.sub, "CLASSIC", durationSeconds, { ...stored, accessKeyId, issuedFor: issuedForValue, expiration: new Date(Date.now() + 3_000_000) });
-    await plantFor(3601, issuedFor({ tenant: "globex", epoch: connection.epoch }, "tenants/globex/", "CLASSIC", 3601), "ASIAOTHERTENANT");
+    await plantFor(3601, issuedFor({ tenant: "globex", epoch: connection.epoch, sessionTag: connection.sessionTag }, "tenants/globex/", "CLASSIC", 3601), "ASIAOTHERTENANT");
     expect((await issue(3601)).data!.issueCredentials.accessKeyId).not.toBe("ASIAOTHERTENANT");
-    await plantFor(3602, issuedFor({ tenant: "acme", epoch: connection.epoch - 1 }, "tenants/acme/", "CLASSIC", 3602), "ASIAOLDEPOCH");
+    await plantFor(3602, issuedFor({ tenant: "acme", epoch: connection.epoch - 1, sessionTag: connection.sessionTag }, "tenants/acme/", "CLASSIC", 3602), "ASIAOLDEPOCH");
     expect((await issue(3602)).data!.issueCredentials.accessKeyId).not.toBe("ASIAOLDEPOCH");
+    // Issued under another session tag (one a revocation may have denied): never handed out.
+    await plantFor(3604, issuedFor({ ...connection, sessionTag: "azzzzz" }, "tenants/acme/", "CLASSIC", 3604), "ASIAOLDTAG");
+    expect((await issue(3604)).data!.issueCredentials.accessKeyId).not.toBe("ASIAOLDTAG");
     // The same entry, issued for exactly this request, is reused: the check above is not vacuous.
     await plantFor(3603, issuedFor(connection, "tenants/acme/", "CLASSIC", 3603), "ASIAEXACT");
     expect((await issue(3603)).data!.issueCredentials.accessKeyId).toBe("ASIAEXACT");
@@ -343,19 +352,21 @@ describe("revocation is final", () => {
     expect(succeededRacing).toBeGreaterThan(0);
   }, 240_000);
 
-  it("cuts off the user's sessions already issued with a deny in the broker's policy on the role (as moto stores it)", async () => {
+  it("cuts off the user's sessions already issued: its session tag on a deny list attached to both roles of its shard (as moto stores it)", async () => {
     const { user, idToken } = await provisioned("acme");
     await execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC" }, idToken);
+    const { sessionTag } = (await broker.broker.store.getConnection(user.sub))!;
+    expect(sessionTag).toMatch(/^[a-b][a-z2-7]{5}$/);
     const revoked = await execute(broker.url, RevokeDataPlatformUserDocument, { userId: user.sub }, adminToken);
     expect(revoked.errors).toBeUndefined();
-    const connection = (await broker.broker.store.getConnection(user.sub))!;
-    const document = await cutoffPolicy();
-    const statement = document.Statement.find((s) => JSON.stringify(s).includes(connection.poolBUsername))!;
-    expect(statement).toMatchObject({ Effect: "Deny", Action: "*", Resource: "*" });
-    const before = new Date((statement.Condition as { DateLessThan: Record<string, string> }).DateLessThan["aws:TokenIssueTime"]!).getTime();
-    expect(before).toBeGreaterThanOrEqual(Date.now() - 60_000);
-    // The writer role's sessions (WRITE scopes) are cut off by the same document.
-    expect(await cutoffPolicy(aws.stack.writerRoleArn)).toEqual(document);
+    const shard = aws.stack.shards["ab".indexOf(sessionTag![0]!)]!;
+    const lists = await denyListsOf(shard.denyListPolicyArns);
+    const holding = lists.filter((tags) => tags.includes(sessionTag!));
+    expect(holding).toHaveLength(1);
+    // Only tags, no time condition: nothing issued under another tag can be caught.
+    for (const policyArn of shard.denyListPolicyArns) {
+      for (const roleArn of [shard.readerRoleArn, shard.writerRoleArn]) expect(await attachedTo(roleArn)).toContain(policyArn);
+    }
     expect((await auditOf(user.sub)).find((e) => e.action === "REVOKE_DATA_PLATFORM_USER")).toMatchObject({ outcome: "SUCCESS", tenant: "acme", actorUserId: admin.sub });
   });
 });
@@ -385,19 +396,29 @@ async function upstreamCalls(): Promise<number> {
     .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
 }
 
-async function cutoffPolicy(roleArn = aws.stack.roleArn): Promise<{ Statement: Array<Record<string, unknown>> }> {
+/** The tags each deny-list policy's default version lists, as moto stores them. */
+async function denyListsOf(policyArns: readonly string[]): Promise<string[][]> {
   const iam = new IAMClient({ region: aws.stack.region, endpoint: aws.stack.endpoint! });
   try {
-    const response = await iam.send(new GetRolePolicyCommand({ RoleName: roleNameOf(roleArn), PolicyName: "broker-session-cutoffs" }));
-    return JSON.parse(decodeURIComponent(response.PolicyDocument!)) as { Statement: Array<Record<string, unknown>> };
+    const lists: string[][] = [];
+    for (const policyArn of policyArns) {
+      const policy = await iam.send(new GetPolicyCommand({ PolicyArn: policyArn }));
+      const version = await iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: policy.Policy!.DefaultVersionId! }));
+      const document = JSON.parse(decodeURIComponent(version.PolicyVersion!.Document!)) as { Statement: Array<{ Condition: { StringEquals: Record<string, string[]> } }> };
+      lists.push(document.Statement.flatMap((s) => s.Condition.StringEquals["aws:PrincipalTag/sid"] ?? []));
+    }
+    return lists;
   } finally {
     iam.destroy();
   }
 }
 
-async function cutoffPolicyUsers(): Promise<string[]> {
-  return (await cutoffPolicy()).Statement.flatMap((s) => {
-    const value = (s.Condition as { StringEquals?: Record<string, string | string[]> }).StringEquals?.["aws:PrincipalTag/user"];
-    return value === undefined ? [] : Array.isArray(value) ? value : [value];
-  });
+async function attachedTo(roleArn: string): Promise<string[]> {
+  const iam = new IAMClient({ region: aws.stack.region, endpoint: aws.stack.endpoint! });
+  try {
+    const attached = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleNameOf(roleArn) }));
+    return (attached.AttachedPolicies ?? []).map((p) => p.PolicyArn!);
+  } finally {
+    iam.destroy();
+  }
 }

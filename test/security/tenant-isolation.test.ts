@@ -2,13 +2,15 @@ import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { afterAll, describe, expect, it } from "vitest";
 import { isValidTenant, prefixForTenant } from "../../src/broker/access/tenant.js";
 import {
+  denyListCapacity,
+  denyListDocument,
   identityPoolRoleTrustPolicy,
+  MANAGED_POLICY_MAX_CHARS,
   scopeSessionPolicy,
-  sessionCutoffPolicy,
+  tenantCutoffPolicy,
   tenantReadRolePolicy,
   tenantWriterRolePolicy,
   type PolicyDocument,
-  type SessionCutoffEntry,
 } from "../../src/policy/policies.js";
 
 /**
@@ -22,7 +24,9 @@ const OTHER_BUCKET = "other-company-data";
 const TEMPLATE = "tenants/{tenant}/";
 const IDENTITY_POOL = "eu-west-1:11111111-2222-3333-4444-555555555555";
 const SESSION_PRINCIPAL = `arn:aws:sts::${ACCOUNT}:assumed-role/tenant-reader/dp-0123456789`;
-const rolePolicy = tenantReadRolePolicy(BUCKET, TEMPLATE);
+const rolePolicy = tenantReadRolePolicy(BUCKET, TEMPLATE, 0);
+/** A session tag of shard 0 (its first character, "a"), which every session of these matrices carries. */
+const SID = "aqwert";
 
 type Decision = "Allowed" | "Denied";
 
@@ -40,6 +44,7 @@ async function decide(access: Access, tag: string | undefined, sessionPolicy?: P
         action: access.action,
         resource: { resource: access.resource, accountId: ACCOUNT },
         contextVariables: {
+          "aws:PrincipalTag/sid": SID,
           ...(tag !== undefined ? { "aws:PrincipalTag/tenant": tag } : {}),
           ...(access.prefix !== undefined ? { "s3:prefix": access.prefix } : {}),
         },
@@ -170,26 +175,31 @@ describe("the role's trust policy", () => {
   });
 });
 
-describe("cutting off sessions already issued (the broker's cut-off policy on the role)", () => {
-  const CUT_AT = new Date("2026-12-01T12:00:00Z");
-  const before = "2026-12-01T11:30:00Z";
-  const after = "2026-12-01T12:05:00Z";
+describe("session tags: every Allow needs one of the role's shard, and a deny list denies exactly its tags", () => {
   const readOwn = object(BUCKET, "tenants/acme/readings/2026-11-01.csv");
 
-  /** A session of `user` (principal tag) issued at `issuedAt`, classic (with session policy) or enhanced. */
-  async function sessionMay(cutoff: PolicyDocument | null, user: string, issuedAt: string, classic: boolean): Promise<Decision> {
+  /** A session (tenant acme) with session tag `sid` (or none), issued at `issuedAt`, on shard 0's reader role with its deny lists. */
+  async function sessionMay(denyLists: PolicyDocument[], sid: string | undefined, options: { classic?: boolean; issuedAt?: string; inline?: PolicyDocument } = {}): Promise<Decision> {
     const result = await runSimulation(
       {
         request: {
           principal: SESSION_PRINCIPAL,
           action: readOwn.action,
           resource: { resource: readOwn.resource, accountId: ACCOUNT },
-          contextVariables: { "aws:PrincipalTag/tenant": "acme", "aws:PrincipalTag/user": user, "aws:TokenIssueTime": issuedAt },
+          contextVariables: {
+            "aws:PrincipalTag/tenant": "acme",
+            "aws:TokenIssueTime": options.issuedAt ?? "2026-12-01T11:30:00Z",
+            ...(sid !== undefined ? { "aws:PrincipalTag/sid": sid } : {}),
+          },
         },
-        identityPolicies: [{ name: "tenant-prefix-read", policy: rolePolicy }, ...(cutoff ? [{ name: "broker-session-cutoffs", policy: cutoff }] : [])],
+        identityPolicies: [
+          { name: "tenant-prefix-read", policy: rolePolicy },
+          ...denyLists.map((policy, i) => ({ name: `deny-list-${i}`, policy })),
+          ...(options.inline ? [{ name: "broker-tenant-cutoffs", policy: options.inline }] : []),
+        ],
         serviceControlPolicies: [],
         resourceControlPolicies: [],
-        ...(classic ? { sessionPolicy: scopeSessionPolicy(BUCKET, "tenants/acme/", "READ") } : {}),
+        ...(options.classic ? { sessionPolicy: scopeSessionPolicy(BUCKET, "tenants/acme/", "READ") } : {}),
       },
       {},
     );
@@ -198,49 +208,57 @@ describe("cutting off sessions already issued (the broker's cut-off policy on th
   }
 
   const rows: string[] = [];
-  afterAll(() => console.log(["Session cut-off matrix (iam-simulate):", ...rows].join("\n")));
+  afterAll(() => console.log(["Session tag matrix (iam-simulate):", ...rows].join("\n")));
 
   it.each([
-    { who: "the revoked user, session issued before the cut-off", user: "dp-revoked", at: before, expected: "Denied" },
-    { who: "the revoked user, session issued after reinstatement", user: "dp-revoked", at: after, expected: "Allowed" },
-    { who: "another user of the same tenant, issued before", user: "dp-other", at: before, expected: "Allowed" },
-  ] as const)("$who: $expected in both flows", async ({ who, user, at, expected }) => {
-    const policy = sessionCutoffPolicy([{ principalTag: "dp-revoked", cutoffAt: CUT_AT }], 8192)!;
-    expect(policy.width).toBe("PER_USER");
-    const enhanced = await sessionMay(policy.document, user, at, false);
-    const classic = await sessionMay(policy.document, user, at, true);
+    { who: "a revoked tag", sid: "arevok", expected: "Denied" },
+    { who: "the same user's new tag after reinstatement", sid: "anewer", expected: "Allowed" },
+    { who: "another user of the same tenant", sid: "aother", expected: "Allowed" },
+    { who: "a tag that merely starts like the revoked one", sid: "arevoz", expected: "Allowed" },
+    { who: "a session without a session tag (fail closed)", sid: undefined, expected: "Denied" },
+    { who: "a session of another shard's tag on this shard's role", sid: "brevok", expected: "Denied" },
+    { who: "an empty session tag", sid: "", expected: "Denied" },
+  ] as const)("$who: $expected in both flows", async ({ who, sid, expected }) => {
+    const denyLists = [denyListDocument(["arevok"]), denyListDocument([])];
+    const enhanced = await sessionMay(denyLists, sid);
+    const classic = await sessionMay(denyLists, sid, { classic: true });
     rows.push(`  ${who.padEnd(55)} enhanced=${enhanced.padEnd(8)} classic=${classic}`);
     expect(enhanced).toBe(expected);
     expect(classic).toBe(expected);
   });
 
-  it("fails closed when over budget: merges the oldest users first, then denies the whole role, never less", async () => {
-    const entries: SessionCutoffEntry[] = Array.from({ length: 120 }, (_, i) => ({
-      principalTag: `dp-${String(i).padStart(40, "0")}`,
-      cutoffAt: new Date(CUT_AT.getTime() + i * 1000),
-    }));
-    const budget = 6000;
-    const merged = sessionCutoffPolicy(entries, budget)!;
-    expect(merged.width).toBe("MERGED_USERS");
-    expect(JSON.stringify(merged.document).length).toBeLessThanOrEqual(budget);
-    // Every cut-off user is still denied for sessions issued before their own cut-off.
-    for (const entry of [entries[0]!, entries[60]!, entries[119]!]) {
-      const justBefore = new Date(entry.cutoffAt.getTime() - 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-      expect(await sessionMay(merged.document, entry.principalTag, justBefore, false)).toBe("Denied");
-    }
-    expect(await sessionMay(merged.document, "dp-other", before, false)).toBe("Allowed");
-
-    const whole = sessionCutoffPolicy(entries, 1024)!;
-    expect(whole.width).toBe("WHOLE_ROLE");
-    expect(JSON.stringify(whole.document).length).toBeLessThanOrEqual(1024);
-    expect(await sessionMay(whole.document, "dp-other", before, true)).toBe("Denied");
-    expect(await sessionMay(whole.document, entries[119]!.principalTag, "2026-12-01T12:01:58Z", false)).toBe("Denied");
-    expect(await sessionMay(whole.document, "dp-other", "2026-12-01T13:00:00Z", false)).toBe("Allowed");
-    rows.push(`  120 cut-offs: ${merged.document.Statement.length} statements in 6000 chars (${merged.width}); in 1024 chars: ${whole.width}`);
+  it("holds its capacity's worth of tags within IAM's managed-policy quota, and not one more", () => {
+    const capacity = denyListCapacity();
+    const tags = (n: number) => Array.from({ length: n }, (_, i) => `a${i.toString(32).padStart(5, "0")}`);
+    expect(JSON.stringify(denyListDocument(tags(capacity))).length).toBeLessThanOrEqual(MANAGED_POLICY_MAX_CHARS);
+    expect(JSON.stringify(denyListDocument(tags(capacity + 1))).length).toBeGreaterThan(MANAGED_POLICY_MAX_CHARS);
+    rows.push(`  one deny-list document holds ${capacity} six-character tags in ${MANAGED_POLICY_MAX_CHARS} characters`);
   });
 
-  it("has nothing to write when no cut-off is in force", () => {
-    expect(sessionCutoffPolicy([], 8192)).toBeNull();
+  it("the last resort denies only the one tenant's sessions issued before its cut-off", async () => {
+    const inline = tenantCutoffPolicy([{ tenant: "acme", cutoffAt: new Date("2026-12-01T12:00:00.200Z") }], 8192)!;
+    expect(inline.fits).toBe(true);
+    expect(await sessionMay([], "aother", { inline: inline.document, issuedAt: "2026-12-01T11:59:59Z" })).toBe("Denied");
+    expect(await sessionMay([], "aother", { inline: inline.document, issuedAt: "2026-12-01T12:00:01Z" })).toBe("Allowed");
+    // Another tenant's session, however old, is untouched.
+    const globex = await runSimulation(
+      {
+        request: {
+          principal: SESSION_PRINCIPAL,
+          action: "s3:GetObject",
+          resource: { resource: `arn:aws:s3:::${BUCKET}/tenants/globex/x`, accountId: ACCOUNT },
+          contextVariables: { "aws:PrincipalTag/tenant": "globex", "aws:PrincipalTag/sid": "aglobx", "aws:TokenIssueTime": "2026-12-01T11:00:00Z" },
+        },
+        identityPolicies: [
+          { name: "tenant-prefix-read", policy: rolePolicy },
+          { name: "broker-tenant-cutoffs", policy: inline.document },
+        ],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      },
+      {},
+    );
+    expect(globex.resultType === "error" ? "error" : globex.overallResult).toBe("Allowed");
   });
 });
 
@@ -277,7 +295,7 @@ describe("scoped READ credentials (classic flow session policy for a granted tar
 });
 
 describe("WRITE and READWRITE scopes (writer role + scoped session policy)", () => {
-  const writerRole = tenantWriterRolePolicy(BUCKET, TEMPLATE);
+  const writerRole = tenantWriterRolePolicy(BUCKET, TEMPLATE, 0);
   const put = (key: string): Access => ({ action: "s3:PutObject", resource: `arn:aws:s3:::${BUCKET}/${key}` });
   const del = (key: string): Access => ({ action: "s3:DeleteObject", resource: `arn:aws:s3:::${BUCKET}/${key}` });
   const write = scopeSessionPolicy(BUCKET, "tenants/acme/uploads/", "WRITE");

@@ -11,6 +11,7 @@ const valid = {
   POOL_B_CLIENT_SECRET: "very-secret-value",
   IDENTITY_POOL_ID: "eu-west-1:0f0e4a4c-1111-2222-3333-444455556666",
   CLASSIC_ROLE_ARN: "arn:aws:iam::123456789012:role/tenant-reader",
+  DENY_LIST_POLICY_ARNS: "arn:aws:iam::123456789012:policy/deny-list-0,arn:aws:iam::123456789012:policy/deny-list-1",
   S3_BUCKET: "company-data",
   TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
 };
@@ -26,6 +27,28 @@ function problems(env: Record<string, string>): string[] {
 }
 
 describe("environment validation", () => {
+  it("makes one shard of the classic roles and DENY_LIST_POLICY_ARNS, and requires deny lists", () => {
+    expect(loadEnvironment(valid).shards).toEqual([
+      { readerRoleArn: valid.CLASSIC_ROLE_ARN, writerRoleArn: undefined, denyListPolicyArns: valid.DENY_LIST_POLICY_ARNS.split(",") },
+    ]);
+    const { DENY_LIST_POLICY_ARNS: _, ...without } = valid;
+    expect(problems(without)).toEqual([expect.stringMatching(/^DENY_LIST_POLICY_ARNS: is required unless SESSION_SHARDS is set/)]);
+  });
+
+  it("reads SESSION_SHARDS as JSON, refusing anything but role and policy ARNs, mixed writers and more than 25 shards", () => {
+    const shard = (n: number, writer = true) => ({
+      readerRoleArn: `arn:aws:iam::123456789012:role/reader-${n}`,
+      ...(writer ? { writerRoleArn: `arn:aws:iam::123456789012:role/writer-${n}` } : {}),
+      denyListPolicyArns: [`arn:aws:iam::123456789012:policy/deny-${n}-0`],
+    });
+    const { DENY_LIST_POLICY_ARNS: _, ...base } = valid;
+    expect(loadEnvironment({ ...base, SESSION_SHARDS: JSON.stringify([shard(0), shard(1)]) }).shards).toEqual([shard(0), shard(1)]);
+    expect(problems({ ...base, SESSION_SHARDS: "[{" })).toEqual(["SESSION_SHARDS: must be JSON: an array of shards"]);
+    expect(problems({ ...base, SESSION_SHARDS: JSON.stringify([{ ...shard(0), readerRoleArn: "arn:aws:iam::123456789012:policy/x" }]) })[0]).toMatch(/must be an IAM role ARN/);
+    expect(problems({ ...base, SESSION_SHARDS: JSON.stringify([shard(0), shard(1, false)]) })[0]).toMatch(/either every shard has a writer role or none has/);
+    expect(problems({ ...base, SESSION_SHARDS: JSON.stringify(Array.from({ length: 26 }, (_, i) => shard(i))) })).toHaveLength(1);
+  });
+
   it("derives defaults from a minimal valid environment", () => {
     const config = loadEnvironment(valid);
     expect(config.poolA.issuer).toBe("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AAAAAAAAA");

@@ -89,7 +89,7 @@ export class ClientKeyService {
       await tenancy.requireSubjectBound(subject, principal, connection.tenant, parties, meta);
       if (connection.state === "DISABLED") throw new UpstreamRejectedError("The data platform user is disabled.");
       // A key's scope must lie within a grant now; every issuance through it is checked again.
-      roleFor(config, request.flow, scopePermission);
+      roleFor(config.shards[0]!, request.flow, scopePermission);
       await grants.match(connection.tenant, scopeTarget, scopePermission);
       const key = {
         id,

@@ -51,9 +51,14 @@ export class CredentialCache {
   }
 
   /** Cached credentials with enough life left, else the result of one shared call to `issue`. */
-  async getOrIssue(key: string, lifetimeSeconds: number, issue: () => Promise<IssuedCredentials>): Promise<{ credentials: IssuedCredentials; cached: boolean }> {
+  async getOrIssue(
+    key: string,
+    lifetimeSeconds: number,
+    issue: () => Promise<IssuedCredentials>,
+    alive: (hit: IssuedCredentials) => boolean = () => true,
+  ): Promise<{ credentials: IssuedCredentials; cached: boolean }> {
     const hit = this.entries.get(key);
-    if (hit && reusable(hit, this.now(), lifetimeSeconds)) {
+    if (hit && reusable(hit, this.now(), lifetimeSeconds) && alive(hit)) {
       cacheLookups.inc({ cache: "credentials", result: "hit" });
       return { credentials: hit, cached: true };
     }

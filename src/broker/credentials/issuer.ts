@@ -1,8 +1,9 @@
 import type { BrokerConfig } from "../../config/environment.js";
 import type { IdentityExchange } from "../../cognito/identity-exchange.js";
-import { ForbiddenError, NotProvisionedError } from "../../errors.js";
+import { ForbiddenError, NotProvisionedError, UpstreamUnavailableError } from "../../errors.js";
 import { BadUserInputError } from "../../errors.js";
-import { scopeSessionPolicy } from "../../policy/policies.js";
+import { scopeSessionPolicy, shardOfTag } from "../../policy/policies.js";
+import type { DenyLists, Shard } from "../lifecycle/deny-lists.js";
 import type { AccessGrant, AccessPermission, Connection, CredentialFlow, Store } from "../../store/store.js";
 import type { GrantsService } from "../grants/grants.service.js";
 import { prefixForTenant } from "../access/tenant.js";
@@ -13,6 +14,7 @@ import type { UserLocks } from "../user-lock.js";
 import type { TemporaryCredentialsView } from "../views.js";
 import { CredentialCache, reusable } from "./credential-cache.js";
 import { issuedFor } from "./issued-for.js";
+import type { SessionTags } from "./session-tags.js";
 import type { TokenCustody } from "./token-custody.js";
 
 /** A connection that may obtain credentials: provisioned and not revoked. */
@@ -30,12 +32,17 @@ export interface IssueRequest {
   permission: AccessPermission;
 }
 
-/** Writes go through the writer role (classic flow only); reads through the tenant role. */
-export function roleFor(config: BrokerConfig, flow: CredentialFlow, permission: AccessPermission): string {
-  if (permission === "READ") return config.classicRole.arn;
+/** Writes go through the shard's writer role (classic flow only); reads through its reader role. */
+export function roleFor(shard: Pick<Shard, "readerRoleArn" | "writerRoleArn">, flow: CredentialFlow, permission: AccessPermission): string {
+  if (permission === "READ") return shard.readerRoleArn;
   if (flow !== "CLASSIC") throw new BadUserInputError("Writing needs the CLASSIC flow: only it carries the session policy that narrows a session to its grant.", "scope.permission");
-  if (!config.classicRole.writerArn) throw new BadUserInputError("This broker has no writer role (CLASSIC_WRITER_ROLE_ARN): only READ scopes can be issued.", "scope.permission");
-  return config.classicRole.writerArn;
+  if (!shard.writerRoleArn) throw new BadUserInputError("This broker has no writer role (CLASSIC_WRITER_ROLE_ARN): only READ scopes can be issued.", "scope.permission");
+  return shard.writerRoleArn;
+}
+
+/** Whether credentials a last-resort tenant cut-off has killed (issued before it): never handed out. */
+function killedBy(cutoff: Date | null, credentials: IssuedCredentials): boolean {
+  return cutoff !== null && (credentials.issuedAt === undefined || credentials.issuedAt.getTime() < cutoff.getTime());
 }
 
 export interface IssueOptions {
@@ -62,6 +69,8 @@ export class CredentialIssuer {
       exchange: IdentityExchange;
       custody: TokenCustody;
       grants: Pick<GrantsService, "match">;
+      tags: SessionTags;
+      denyLists: Pick<DenyLists, "shard" | "tenantCutoff">;
       locks: UserLocks;
       now: () => number;
     },
@@ -78,34 +87,51 @@ export class CredentialIssuer {
   async credentialsFor(userId: string, request: IssueRequest, meta: RequestMeta, options: IssueOptions = {}): Promise<TemporaryCredentialsView> {
     const { store, locks } = this.deps;
     const { flow, durationSeconds, target, permission } = request;
-    const roleArn = roleFor(this.deps.config, flow, permission);
+    roleFor(this.deps.config.shards[0]!, flow, permission);
     const connection = requireUsable(await store.getConnection(userId));
     await options.checkTenant?.(connection.tenant);
     // Least privilege: the scope must lie within one of the tenant's grants (FORBIDDEN otherwise).
     const grant = await this.deps.grants.match(connection.tenant, target, permission);
     const prefix = prefixForTenant(this.deps.config.s3.prefixTemplate, connection.tenant);
     const wanted = issuedFor(connection, prefix, flow, durationSeconds, target, permission);
+    const tenantCutoff = await this.deps.denyLists.tenantCutoff(connection.tenant);
     const issue = () =>
       locks.run(userId, async () => {
         // Read again under the lock: a revocation or move that ran first is final for this request.
-        const current = requireUsable(await store.getConnection(userId));
+        let current = requireUsable(await store.getConnection(userId));
         if (issuedFor(current, prefix, flow, durationSeconds, target, permission) !== wanted) throw accessChanged();
         // Another replica may have issued while this one waited for the lock: reuse what it stored.
         const shared = current.state === "ACTIVE" ? await store.getCachedCredentials(userId, flow, durationSeconds) : null;
-        if (shared && shared.issuedFor === wanted && reusable(shared, this.deps.now(), durationSeconds)) return shared;
+        if (shared && shared.issuedFor === wanted && reusable(shared, this.deps.now(), durationSeconds) && !killedBy(tenantCutoff, shared)) return shared;
         await options.beforeIssue?.(current);
+        // Connections made before session tags (or of a shard no longer configured) get one now.
+        if (!this.deps.tags.usable(current)) {
+          await this.deps.tags.rotate(current);
+          current = requireUsable(await store.getConnection(userId));
+        }
+        const shard = this.deps.denyLists.shard(shardOfTag(current.sessionTag!))!;
+        const roleArn = roleFor(shard, flow, permission);
         const issued = await this.issueUpstream(current, { flow, durationSeconds, roleArn, permission }, prefix + target, meta);
+        if (killedBy(tenantCutoff, issued)) {
+          // Issued in the same second as a last-resort tenant cut-off: dead at birth, so not handed out.
+          throw new UpstreamUnavailableError("The tenant's sessions were just cut off; try again in a second.", 1);
+        }
         await options.onIssued?.();
         if (current.state === "ACTIVE") await store.putCachedCredentials(userId, flow, durationSeconds, { ...issued, issuedFor: wanted });
         return issued;
       });
     // A DISABLED connection must ask Cognito again every time, so it never takes from a cache.
+    const cacheKey = CredentialCache.keyFor(userId, wanted);
     const credentials =
-      connection.state === "ACTIVE" ? (await this.cache.getOrIssue(CredentialCache.keyFor(userId, wanted), durationSeconds, issue)).credentials : await issue();
-    // Nothing is handed out once a revocation or a move has been recorded, even from the cache.
+      connection.state === "ACTIVE"
+        ? (await this.cache.getOrIssue(cacheKey, durationSeconds, issue, (hit) => !killedBy(tenantCutoff, hit))).credentials
+        : await issue();
+    // Nothing is handed out once a revocation or a move has been recorded, even from the cache; nor
+    // anything issued under a tag other than the user's current one (the tag a revocation denies).
     const after = await store.getConnection(userId);
     if (after?.state === "REVOKED") throw new ForbiddenError("This user's data platform access was revoked.", "REVOKED");
     if (!after || after.epoch !== connection.epoch || after.tenant !== connection.tenant) throw accessChanged();
+    if (credentials.sessionTag !== undefined && credentials.sessionTag !== after.sessionTag) throw accessChanged();
     return this.view(credentials, flow, durationSeconds, connection.identityId!, prefix, { target, permission, grant });
   }
 
@@ -120,7 +146,8 @@ export class CredentialIssuer {
     const { config, exchange, store, custody } = this.deps;
     const identityId = connection.identityId!;
     const idToken = await custody.freshIdToken(connection);
-    const credentials = await upstream(() =>
+    const issuedAt = new Date(this.deps.now());
+    const issued = await upstream(() =>
       flow === "ENHANCED"
         ? exchange.enhancedCredentials(identityId, idToken)
         : exchange.classicCredentials({
@@ -133,6 +160,11 @@ export class CredentialIssuer {
             sessionPolicy: JSON.stringify(scopeSessionPolicy(config.s3.bucket, reach, how.permission)),
           }),
     );
+    const credentials: IssuedCredentials = { ...issued, issuedAt, sessionTag: connection.sessionTag! };
+    // How long a deny of this tag must last: until the last credential issued under it has expired.
+    if (!connection.tagLiveUntil || connection.tagLiveUntil < credentials.expiration) {
+      await store.updateConnection(connection.userId, { tagLiveUntil: credentials.expiration });
+    }
     await store.recordIssuance({
       userId: connection.userId,
       flow,

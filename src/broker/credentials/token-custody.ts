@@ -1,7 +1,7 @@
 import type { BrokerConfig } from "../../config/environment.js";
 import { UpstreamError } from "../../cognito/aws-errors.js";
-import type { DataPlatformPool } from "../../cognito/data-platform-pool.js";
-import { NotProvisionedError } from "../../errors.js";
+import { type DataPlatformPool, sessionTagOf } from "../../cognito/data-platform-pool.js";
+import { NotProvisionedError, UpstreamRejectedError } from "../../errors.js";
 import type { Connection, PoolBTokens, Store } from "../../store/store.js";
 import { toBrokerError } from "../upstream-errors.js";
 
@@ -16,15 +16,18 @@ export class TokenCustody {
   ) {}
 
   /**
-   * A Pool B ID token valid for at least the safety margin: the stored one, else a refresh, else
-   * (refresh token expired, revoked or refused) a fresh administrator sign-in.
+   * A Pool B ID token valid for at least the safety margin and carrying the connection's current
+   * session tag: the stored one, else a refresh, else (refresh token expired, revoked or refused,
+   * or a token of an older tag) a fresh administrator sign-in. A token whose tag is not the current
+   * one is never returned, so no credential is ever issued under a denied or replaced tag.
    */
   async freshIdToken(connection: Connection, options: { force?: boolean } = {}): Promise<string> {
     const { store, pool, config, now } = this.deps;
     const marginMs = config.tokenSafetyMarginSeconds * 1000;
+    const current = (idToken: string) => connection.sessionTag !== null && sessionTagOf(idToken) === connection.sessionTag;
     const stored = await store.getPoolBTokens(connection.userId);
     // A DISABLED connection never uses its stored token: Cognito must say the user is enabled again.
-    if (!options.force && connection.state === "ACTIVE" && stored && stored.idTokenExpiresAt.getTime() - now() > marginMs) {
+    if (!options.force && connection.state === "ACTIVE" && stored && stored.idTokenExpiresAt.getTime() - now() > marginMs && current(stored.idToken)) {
       return stored.idToken;
     }
     let tokens: PoolBTokens | null = null;
@@ -36,7 +39,11 @@ export class TokenCustody {
         // Refused (revoked by a global sign-out, expired early, user changed): sign in afresh below.
       }
     }
-    tokens ??= await this.signIn(connection);
+    if (!tokens || !current(tokens.idToken)) tokens = await this.signIn(connection);
+    if (!current(tokens.idToken)) {
+      // Pool B does not give the tag the broker set (its app client cannot read custom:sid?): never exchange such a token.
+      throw new UpstreamRejectedError("The data platform user's ID token does not carry its current session tag; check that Pool B's app client may read custom:sid.");
+    }
     await store.updateConnection(connection.userId, { tokens, state: "ACTIVE" });
     return tokens.idToken;
   }

@@ -17,13 +17,14 @@ import type { RequestMeta } from "../request-meta.js";
 import { toBrokerError, upstream } from "../upstream-errors.js";
 import type { UserLocks } from "../user-lock.js";
 import { connectionStatusView, type ConnectionStatusView } from "../views.js";
-import type { SessionCutoffs } from "./session-cutoffs.js";
+import type { SessionTags } from "../credentials/session-tags.js";
+import type { DenyLists, DenyOutcome } from "./deny-lists.js";
 
 /**
- * Sessions a clock slightly ahead of ours stamped just before a cut-off are cut off too: the deny
- * reaches this far past the moment of revocation (a reinstatement is never that fast).
+ * A deny-list entry outlives the last credential issued under its tag by this much, so that an
+ * AWS clock slightly behind ours never sees a live credential after its entry was pruned.
  */
-export const CUTOFF_CLOCK_MARGIN_MS = 5_000;
+export const DENY_EXPIRY_MARGIN_MS = 60_000;
 
 export interface LifecycleDependencies {
   config: BrokerConfig;
@@ -36,7 +37,8 @@ export interface LifecycleDependencies {
   audit: AuditTrail;
   issuer: CredentialIssuer;
   custody: TokenCustody;
-  cutoffs: SessionCutoffs;
+  denyLists: DenyLists;
+  tags: SessionTags;
   locks: UserLocks;
   now: () => number;
 }
@@ -65,7 +67,8 @@ export class LifecycleService {
         // The tenant is pinned at the first provisioning; a different one is refused before any Cognito call.
         if (existing) await tenancy.requireBound(existing.tenant, tenant, parties, meta);
         if (existing?.state === "ACTIVE" && existing.identityId) return this.status(subject.userId, existing);
-        if (existing?.state === "REVOKED") {
+        const reinstating = existing?.state === "REVOKED";
+        if (reinstating) {
           // Reinstating undoes a security decision: administrators only, re-checked in Pool A.
           if (!principal.isAdmin || !(await acting.isAdminNow(principal.userId, principal.username))) {
             throw new ForbiddenError("This user's data platform access was revoked; an administrator can reinstate it.", "REVOKED");
@@ -73,7 +76,8 @@ export class LifecycleService {
           await upstream(() => pool.enableUser(existing.poolBUsername));
         }
         const connection = existing ?? (await store.createConnection({ userId: subject.userId, tenant, poolBUsername: this.poolBUsernameFor(subject.userId) }));
-        const created = await this.converge(connection);
+        // A reinstated user gets a new session tag: the denied one stays denied, and nothing issued from here on is.
+        const created = await this.converge(connection, { newTag: reinstating });
         meta.log.info({ event: "provisioned", subjectUserId: subject.userId, tenant, newPoolBUser: created }, "data platform user provisioned");
         return this.status(subject.userId, await store.getConnection(subject.userId));
       }),
@@ -83,23 +87,29 @@ export class LifecycleService {
   /**
    * Revocation: marks the connection REVOKED first (so nothing is issued from here on, whatever
    * fails next), forgets cached credentials, revokes every client key, disables and signs out the
-   * Pool B user, and cuts off the sessions already issued. Final until an administrator reinstates.
+   * Pool B user, and denies the user's session tag on its shard's deny list (only while a credential
+   * issued under it can still be alive). Final until an administrator reinstates.
+   *
+   * Revoking a revoked user converges instead: nothing already in force is written again (no new
+   * deny), but a step an earlier attempt left undone (Cognito, the deny-list write) is completed;
+   * audited as a repeat.
    */
   async revoke(principal: Principal, userId: string | null | undefined, meta: RequestMeta): Promise<ConnectionStatusView> {
     const { store, acting, audit, locks } = this.deps;
     const subject = await acting.subjectFor(principal, userId, meta);
     const parties = { actorUserId: principal.userId, subjectUserId: subject.userId };
     let tenant: string | undefined;
-    return audit.audited("REVOKE_DATA_PLATFORM_USER", parties, meta, () => (tenant ? { tenant } : {}), () =>
+    let repeat = false;
+    return audit.audited("REVOKE_DATA_PLATFORM_USER", parties, meta, () => ({ ...(tenant ? { tenant } : {}), ...(repeat ? { reason: "ALREADY_REVOKED" } : {}) }), () =>
       locks.run(subject.userId, async () => {
         const connection = await store.getConnection(subject.userId);
         if (!connection) throw new NotProvisionedError();
         tenant = connection.tenant;
-        const at = new Date(this.deps.now());
-        const keys = await this.endEverything(connection, at, { state: "REVOKED" });
+        repeat = connection.state === "REVOKED";
+        const keys = repeat ? 0 : await this.endEverything(connection, new Date(this.deps.now()), { state: "REVOKED" });
         await this.signOutPoolBUser(connection, { disable: true });
-        const width = await this.deps.cutoffs.cutOff(connection.poolBUsername, new Date(at.getTime() + CUTOFF_CLOCK_MARGIN_MS), meta);
-        meta.log.info({ event: "data_platform_user_revoked", subjectUserId: subject.userId, clientKeysRevoked: keys, cutoff: width }, "data platform user revoked");
+        const denied = await this.denySessions(connection, meta);
+        meta.log.info({ event: "data_platform_user_revoked", subjectUserId: subject.userId, clientKeysRevoked: keys, deny: denied, repeat }, "data platform user revoked");
         return this.status(subject.userId, await store.getConnection(subject.userId));
       }),
     );
@@ -108,8 +118,8 @@ export class LifecycleService {
   /**
    * An administrator moves a user to another tenant, after the application has changed the user's
    * tenant attribute in Pool A (the broker checks it, so that the user's next tokens match). Ends
-   * everything of the old tenant like a revocation, then provisions under the new one; a revoked
-   * user stays revoked.
+   * everything of the old tenant like a revocation (its session tag denied), then provisions under
+   * the new one with a new tag; a revoked user stays revoked (and gets a new tag at reinstatement).
    */
   async move(principal: Principal, userId: string, target: string, meta: RequestMeta): Promise<ConnectionStatusView> {
     const { store, acting, tenancy, standing, audit, locks, pool } = this.deps;
@@ -128,16 +138,25 @@ export class LifecycleService {
         from = connection.tenant;
         if (connection.tenant === target) return this.status(userId, connection);
         const revoked = connection.state === "REVOKED";
-        const at = new Date(this.deps.now());
-        const keys = await this.endEverything(connection, at, { tenant: target, state: revoked ? "REVOKED" : "PROVISIONING" });
+        const keys = await this.endEverything(connection, new Date(this.deps.now()), { tenant: target, state: revoked ? "REVOKED" : "PROVISIONING" });
         await this.signOutPoolBUser(connection, { disable: false });
-        await this.deps.cutoffs.cutOff(connection.poolBUsername, new Date(at.getTime() + CUTOFF_CLOCK_MARGIN_MS), meta);
+        await this.denySessions(connection, meta);
         const moved = (await store.getConnection(userId))!;
-        if (revoked) await upstream(() => pool.setTenant(connection.poolBUsername, target));
-        else await this.converge(moved);
+        if (revoked) await upstream(() => pool.setAttributes(connection.poolBUsername, { tenant: target }));
+        else await this.converge(moved, { newTag: true });
         meta.log.info({ event: "tenant_moved", subjectUserId: userId, from, to: target, clientKeysRevoked: keys }, "user moved to another tenant");
         return this.status(userId, await store.getConnection(userId));
       }),
+    );
+  }
+
+  /** Denies the connection's current tag for as long as a credential issued under it can be alive; nothing when none can be. */
+  private async denySessions(connection: Connection, meta: RequestMeta): Promise<DenyOutcome | "NOTHING_ALIVE"> {
+    const { sessionTag, tagLiveUntil } = connection;
+    if (!sessionTag || !tagLiveUntil || tagLiveUntil.getTime() + DENY_EXPIRY_MARGIN_MS <= this.deps.now()) return "NOTHING_ALIVE";
+    return this.deps.denyLists.deny(
+      { tag: sessionTag, tenant: connection.tenant, userId: connection.userId, until: new Date(tagLiveUntil.getTime() + DENY_EXPIRY_MARGIN_MS) },
+      meta,
     );
   }
 
@@ -160,11 +179,16 @@ export class LifecycleService {
     }
   }
 
-  /** Makes the Pool B user exist with the connection's tenant, signs in, resolves the identity once: ACTIVE. Returns whether the user was created. */
-  private async converge(connection: Connection): Promise<boolean> {
-    const { pool, exchange, custody, store } = this.deps;
-    const created = await upstream(() => pool.createUser(connection.poolBUsername, connection.tenant));
-    if (!created) await upstream(() => pool.setTenant(connection.poolBUsername, connection.tenant));
+  /**
+   * Makes the Pool B user exist with the connection's tenant and session tag (a new one when asked,
+   * or when it has none), signs in, resolves the identity once: ACTIVE. Returns whether the user was created.
+   */
+  private async converge(connection: Connection, options: { newTag: boolean }): Promise<boolean> {
+    const { pool, exchange, custody, store, tags } = this.deps;
+    const sessionTag = options.newTag || !tags.usable(connection) ? await tags.rotate(connection, { setInPool: false }) : connection.sessionTag!;
+    const attributes = { tenant: connection.tenant, sessionTag };
+    const created = await upstream(() => pool.createUser(connection.poolBUsername, attributes));
+    if (!created) await upstream(() => pool.setAttributes(connection.poolBUsername, attributes));
     const tokens = await custody.signIn(connection);
     const identityId = connection.identityId ?? (await upstream(() => exchange.getIdentityId(tokens.idToken)));
     await store.updateConnection(connection.userId, { identityId, tokens, state: "ACTIVE" });

@@ -1,0 +1,204 @@
+import { DescribeUserPoolClientCommand } from "@aws-sdk/client-cognito-identity-provider";
+import { runSimulation } from "@cloud-copilot/iam-simulate";
+import { GetPolicyCommand, GetPolicyVersionCommand, GetRolePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
+import { decomposeUnverifiedJwt } from "aws-jwt-verify/jwt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { roleNameOf } from "../../src/cognito/role-policies.js";
+import {
+  CreateClientKeyDocument,
+  IssueCredentialsDocument,
+  MoveDataPlatformUserDocument,
+  ProvisionDataPlatformUserDocument,
+  RevokeDataPlatformUserDocument,
+} from "../../src/client/graphql.js";
+import { startRecordingProxy } from "../../src/dev/recording-proxy.js";
+import { SESSION_TAG_ALPHABET, type PolicyDocument } from "../../src/policy/policies.js";
+import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
+import { baseUrlOf, fetchCredentials } from "../support/credential-endpoint.js";
+import { errorCodes, execute } from "../support/graphql-client.js";
+import { startLocalAws, type LocalAws } from "../support/local-aws.js";
+import { freshPoolAUser, type TestPoolAUser } from "../support/pool-a-users.js";
+import { poolBAdmin } from "../support/users.js";
+
+/**
+ * Revocation by session tag, end to end on moto: the tag each exchanged Pool B ID token carries
+ * (decoded from what the broker sent, through a recording proxy), the deny lists as moto stores
+ * them, and each session evaluated with the IAM policy simulator against those very documents
+ * (moto evaluates no conditions). Volume is the domain suite's (test/unit/deny-lists.test.ts).
+ */
+let aws: LocalAws;
+let proxy: Awaited<ReturnType<typeof startRecordingProxy>>;
+let broker: BrokerUnderTest;
+let admin: TestPoolAUser;
+let adminToken: string;
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  proxy = await startRecordingProxy(aws.moto.endpoint);
+  broker = await startBroker(aws.stack, { AWS_ENDPOINT_URL: proxy.endpoint, RATE_LIMIT_MUTATIONS_PER_MINUTE: "100000" });
+  admin = await freshPoolAUser(aws.stack, { tenant: "acme", admin: true });
+  adminToken = (await admin.signIn()).idToken;
+});
+
+afterAll(async () => {
+  await broker?.close();
+  await proxy?.stop();
+  await aws?.stop();
+});
+
+async function provisioned(tenant = "acme"): Promise<{ user: TestPoolAUser; idToken: string }> {
+  const user = await freshPoolAUser(aws.stack, { tenant });
+  const { idToken } = await user.signIn();
+  expect((await execute(broker.url, ProvisionDataPlatformUserDocument, {}, idToken)).errors).toBeUndefined();
+  return { user, idToken };
+}
+
+/** Issues CLASSIC credentials and returns the session tag of the Pool B ID token the broker exchanged for them. */
+async function issueAndReadTag(idToken: string, durationSeconds = 3600): Promise<{ accessKeyId: string; sid: string | undefined }> {
+  const from = proxy.calls.length;
+  const issued = await execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds }, idToken);
+  expect(issued.errors).toBeUndefined();
+  return { accessKeyId: issued.data!.issueCredentials.accessKeyId, sid: lastExchangedTag(from) };
+}
+
+/** The custom:sid claim of the last ID token the broker sent to the identity pool since call `from` (undefined when nothing was exchanged). */
+function lastExchangedTag(from: number): string | undefined {
+  const exchanged = proxy.calls.slice(from).filter((c) => c.operation === "GetOpenIdToken" || c.operation === "GetCredentialsForIdentity");
+  if (exchanged.length === 0) return undefined;
+  const logins = (JSON.parse(exchanged.at(-1)!.body) as { Logins: Record<string, string> }).Logins;
+  const claim = decomposeUnverifiedJwt(Object.values(logins)[0]!).payload["custom:sid"];
+  return typeof claim === "string" ? claim : undefined;
+}
+
+/** The shard's reader role policy and deny lists as moto stores them now. */
+async function storedDocuments(sid: string): Promise<Array<{ name: string; policy: PolicyDocument }>> {
+  const shard = aws.stack.shards[SESSION_TAG_ALPHABET.indexOf(sid[0]!)]!;
+  const iam = new IAMClient({ region: aws.stack.region, endpoint: aws.stack.endpoint! });
+  try {
+    const own = await iam.send(new GetRolePolicyCommand({ RoleName: roleNameOf(shard.readerRoleArn), PolicyName: "tenant-prefix-read" }));
+    const documents = [{ name: "tenant-prefix-read", policy: JSON.parse(decodeURIComponent(own.PolicyDocument!)) as PolicyDocument }];
+    for (const policyArn of shard.denyListPolicyArns) {
+      const policy = await iam.send(new GetPolicyCommand({ PolicyArn: policyArn }));
+      const version = await iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: policy.Policy!.DefaultVersionId! }));
+      documents.push({ name: policyArn, policy: JSON.parse(decodeURIComponent(version.PolicyVersion!.Document!)) as PolicyDocument });
+    }
+    return documents;
+  } finally {
+    iam.destroy();
+  }
+}
+
+/** What IAM would decide for a session of `tenant` carrying `sid`, reading its own object, under the documents moto stores. */
+async function sessionMay(tenant: string, sid: string): Promise<string> {
+  const result = await runSimulation(
+    {
+      request: {
+        principal: "arn:aws:sts::123456789012:assumed-role/tenant-reader/dp-test",
+        action: "s3:GetObject",
+        resource: { resource: `arn:aws:s3:::${aws.stack.bucket}/tenants/${tenant}/readings/2026-11-01.csv`, accountId: "123456789012" },
+        contextVariables: { "aws:PrincipalTag/tenant": tenant, "aws:PrincipalTag/sid": sid, "aws:TokenIssueTime": new Date(Date.now() - 1_000).toISOString().replace(/\.\d{3}Z$/, "Z") },
+      },
+      identityPolicies: await storedDocuments(sid),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+    },
+    {},
+  );
+  if (result.resultType === "error") throw new Error(JSON.stringify(result.errors));
+  return result.overallResult;
+}
+
+const revoke = (userId: string) => execute(broker.url, RevokeDataPlatformUserDocument, { userId }, adminToken);
+
+describe("the session tag", () => {
+  it("is readable by the broker's Pool B client and writable by none (so no one but the broker sets it)", async () => {
+    const client = poolBAdmin(aws.stack);
+    try {
+      const described = await client.send(new DescribeUserPoolClientCommand({ UserPoolId: aws.stack.poolB.userPoolId, ClientId: aws.stack.poolB.clientId }));
+      expect(described.UserPoolClient!.ReadAttributes).toContain("custom:sid");
+      expect(described.UserPoolClient!.WriteAttributes).toEqual([]);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it("rides on every exchanged ID token, and is the connection's current one", async () => {
+    const { user, idToken } = await provisioned();
+    const { sid } = await issueAndReadTag(idToken);
+    const connection = (await broker.broker.store.getConnection(user.sub))!;
+    expect(sid).toBe(connection.sessionTag);
+    expect(sid).toMatch(/^[ab][a-z2-7]{5}$/);
+    // The deny must last as long as the credential: the broker recorded how long that is.
+    expect(connection.tagLiveUntil!.getTime()).toBeGreaterThan(Date.now() + 3_000_000);
+    expect(await sessionMay("acme", sid!)).toBe("Allowed");
+  });
+});
+
+describe("revocation by session tag", () => {
+  it("denies every session the revoked user held and nobody else's; re-revoking writes nothing and is audited as a repeat", async () => {
+    const victim = await provisioned();
+    const neighbour = await provisioned();
+    const stranger = await provisioned("globex");
+    const victimTag = (await issueAndReadTag(victim.idToken)).sid!;
+    const neighbourTag = (await issueAndReadTag(neighbour.idToken)).sid!;
+    const strangerTag = (await issueAndReadTag(stranger.idToken)).sid!;
+
+    expect((await revoke(victim.user.sub)).errors).toBeUndefined();
+    expect(await sessionMay("acme", victimTag)).toBe("ExplicitlyDenied");
+    expect(await sessionMay("acme", neighbourTag)).toBe("Allowed");
+    expect(await sessionMay("globex", strangerTag)).toBe("Allowed");
+
+    // Credentials handed out again to the others are alive: the same tag, not denied.
+    const again = await issueAndReadTag(neighbour.idToken);
+    expect(again.sid).toBeUndefined(); // from the cache: nothing was exchanged
+    expect((await broker.broker.store.getConnection(neighbour.user.sub))!.sessionTag).toBe(neighbourTag);
+
+    const writesBefore = proxy.calls.filter((c) => c.operation === "CreatePolicyVersion").length;
+    const repeated = await revoke(victim.user.sub);
+    expect(repeated.errors).toBeUndefined();
+    expect(proxy.calls.filter((c) => c.operation === "CreatePolicyVersion").length).toBe(writesBefore);
+    const events = await broker.broker.store.auditEvents(victim.user.sub, 50);
+    expect(events.filter((e) => e.action === "REVOKE_DATA_PLATFORM_USER").map((e) => e.reason ?? null)).toEqual(["ALREADY_REVOKED", null]);
+  });
+
+  it("an immediate reinstatement gets a new tag: its first credentials, and a client key's, are alive", async () => {
+    const { user, idToken } = await provisioned();
+    const oldTag = (await issueAndReadTag(idToken)).sid!;
+    expect((await revoke(user.sub)).errors).toBeUndefined();
+    expect(errorCodes(await execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds: 3600 }, idToken))).toEqual(["FORBIDDEN"]);
+    // Reinstated at once (no clock margin to wait out): the old tag stays denied, the new one is not.
+    expect((await execute(broker.url, ProvisionDataPlatformUserDocument, { userId: user.sub }, adminToken)).errors).toBeUndefined();
+    const first = await issueAndReadTag(idToken);
+    expect(first.sid).not.toBe(oldTag);
+    expect(first.sid).toBe((await broker.broker.store.getConnection(user.sub))!.sessionTag);
+    expect(await sessionMay("acme", first.sid!)).toBe("Allowed");
+    expect(await sessionMay("acme", oldTag)).toBe("ExplicitlyDenied");
+
+    const key = await execute(broker.url, CreateClientKeyDocument, { input: { name: "after-reinstatement", flow: "CLASSIC", durationSeconds: 1800 } }, idToken);
+    expect(key.errors).toBeUndefined();
+    const from = proxy.calls.length;
+    expect((await fetchCredentials(baseUrlOf(broker.url), key.data!.createClientKey.secret)).status).toBe(200);
+    const keyTag = lastExchangedTag(from);
+    expect(keyTag).toBe(first.sid);
+    expect(await sessionMay("acme", keyTag!)).toBe("Allowed");
+  });
+
+  it("a move denies the old tag and the first credentials in the new tenant are alive under a new one", async () => {
+    const { user, idToken } = await provisioned();
+    const oldTag = (await issueAndReadTag(idToken)).sid!;
+    await user.setTenant("globex");
+    expect((await execute(broker.url, MoveDataPlatformUserDocument, { userId: user.sub, tenant: "globex" }, adminToken)).errors).toBeUndefined();
+    const fresh = (await user.signIn()).idToken;
+    const first = await issueAndReadTag(fresh);
+    expect(first.sid).not.toBe(oldTag);
+    expect(await sessionMay("globex", first.sid!)).toBe("Allowed");
+    expect(await sessionMay("acme", oldTag)).toBe("ExplicitlyDenied");
+  });
+
+  it("a user who never held a credential is revoked without any IAM write: nothing to deny", async () => {
+    const { user } = await provisioned();
+    const writesBefore = proxy.calls.filter((c) => c.operation === "CreatePolicyVersion").length;
+    expect((await revoke(user.sub)).errors).toBeUndefined();
+    expect(proxy.calls.filter((c) => c.operation === "CreatePolicyVersion").length).toBe(writesBefore);
+  });
+});
