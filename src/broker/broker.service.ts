@@ -8,7 +8,7 @@ import type { AuditTrail } from "./audit/audit-trail.js";
 import { type CredentialIssuer, requireUsable } from "./credentials/issuer.js";
 import type { TokenCustody } from "./credentials/token-custody.js";
 import { resolveDurationSeconds } from "./duration.js";
-import type { LifecycleService } from "./lifecycle/lifecycle.service.js";
+import type { LifecycleService, RevocationOutcomeView } from "./lifecycle/lifecycle.service.js";
 import type { AccessView, GrantsService } from "./grants/grants.service.js";
 import { parseLocation } from "./grants/location.js";
 import type { RequestLoaders } from "./request-loaders.js";
@@ -139,6 +139,10 @@ export class BrokerService {
 
   revokeDataPlatformUser(principal: Principal, userId: string | null | undefined, meta: RequestMeta): Promise<ConnectionStatusView> {
     return this.deps.lifecycle.revoke(principal, userId, meta);
+  }
+
+  revokeDataPlatformUsers(principal: Principal, userIds: readonly string[], meta: RequestMeta): Promise<RevocationOutcomeView[]> {
+    return this.deps.lifecycle.revokeMany(principal, userIds, meta);
   }
 
   moveDataPlatformUser(principal: Principal, userId: string, tenant: string, meta: RequestMeta): Promise<ConnectionStatusView> {

@@ -7,11 +7,15 @@ export interface RateLimitSettings {
   mutationsPerMinute: number;
   /** Per client key, for the credential endpoint. */
   credentialEndpointPerMinute: number;
+  /** Per actor (administrator, partner, user), for revokeDataPlatformUser: a revocation costs Cognito's unraisable 25/s quota. */
+  revocationsPerMinute: number;
+  /** Per administrator, users revoked through revokeDataPlatformUsers (the bulk path). */
+  bulkRevocationsPerMinute: number;
   /** Counters in Redis (shared by replicas) instead of in this process. */
   redisUrl?: string | undefined;
 }
 
-export type RateLimitBucket = "mutation" | "credential-endpoint";
+export type RateLimitBucket = "mutation" | "credential-endpoint" | "revocation" | "bulk-revocation";
 
 /**
  * Rate limits with rate-limiter-flexible: in memory by default, in Redis when configured (with an
@@ -26,6 +30,8 @@ export class RateLimits {
     const options = {
       mutation: { keyPrefix: "s3broker:rl:mutation", points: settings.mutationsPerMinute, duration: 60 },
       "credential-endpoint": { keyPrefix: "s3broker:rl:endpoint", points: settings.credentialEndpointPerMinute, duration: 60 },
+      revocation: { keyPrefix: "s3broker:rl:revocation", points: settings.revocationsPerMinute, duration: 60 },
+      "bulk-revocation": { keyPrefix: "s3broker:rl:bulk-revocation", points: settings.bulkRevocationsPerMinute, duration: 60 },
     } as const;
     if (settings.redisUrl) {
       this.redis = new Redis(settings.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
@@ -34,9 +40,19 @@ export class RateLimits {
       const redis = this.redis;
       const make = (o: (typeof options)[RateLimitBucket]) =>
         new RateLimiterRedis({ ...o, storeClient: redis, insuranceLimiter: new RateLimiterMemory(o) });
-      this.limiters = { mutation: make(options.mutation), "credential-endpoint": make(options["credential-endpoint"]) };
+      this.limiters = {
+        mutation: make(options.mutation),
+        "credential-endpoint": make(options["credential-endpoint"]),
+        revocation: make(options.revocation),
+        "bulk-revocation": make(options["bulk-revocation"]),
+      };
     } else {
-      this.limiters = { mutation: new RateLimiterMemory(options.mutation), "credential-endpoint": new RateLimiterMemory(options["credential-endpoint"]) };
+      this.limiters = {
+        mutation: new RateLimiterMemory(options.mutation),
+        "credential-endpoint": new RateLimiterMemory(options["credential-endpoint"]),
+        revocation: new RateLimiterMemory(options.revocation),
+        "bulk-revocation": new RateLimiterMemory(options["bulk-revocation"]),
+      };
     }
   }
 
@@ -56,10 +72,10 @@ export class RateLimits {
     return this.redis;
   }
 
-  /** Takes one point for `key` from the bucket, or throws RATE_LIMITED. */
-  async consume(bucket: RateLimitBucket, key: string): Promise<void> {
+  /** Takes `points` (one by default) for `key` from the bucket, or throws RATE_LIMITED. */
+  async consume(bucket: RateLimitBucket, key: string, points = 1): Promise<void> {
     try {
-      await this.limiters[bucket].consume(key, 1);
+      await this.limiters[bucket].consume(key, points);
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) throw new RateLimitedError(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
       throw rejection;

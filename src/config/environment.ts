@@ -217,6 +217,10 @@ const schema = z
 
     RATE_LIMIT_MUTATIONS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
     RATE_LIMIT_CREDENTIAL_ENDPOINT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
+    /** Revocations per actor (each costs two calls of Cognito's unraisable 25/s quota that every tenant shares). */
+    RATE_LIMIT_REVOCATIONS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
+    /** Users an administrator may revoke per minute through revokeDataPlatformUsers (the bulk path). */
+    RATE_LIMIT_BULK_REVOCATIONS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
     /** Rate-limit counters shared by replicas; in-process memory when unset. */
     REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
 
@@ -316,6 +320,8 @@ const schema = z
       rateLimits: {
         mutationsPerMinute: env.RATE_LIMIT_MUTATIONS_PER_MINUTE,
         credentialEndpointPerMinute: env.RATE_LIMIT_CREDENTIAL_ENDPOINT_PER_MINUTE,
+        revocationsPerMinute: env.RATE_LIMIT_REVOCATIONS_PER_MINUTE,
+        bulkRevocationsPerMinute: env.RATE_LIMIT_BULK_REVOCATIONS_PER_MINUTE,
         redisUrl: env.REDIS_URL,
       },
       shutdownDrainMs: (env.SHUTDOWN_DRAIN_SECONDS ?? (production ? 5 : 0)) * 1000,

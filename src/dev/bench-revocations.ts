@@ -87,6 +87,8 @@ async function emulatorStorm(work: string): Promise<string[]> {
         DATABASE_PATH: join(work, "broker.sqlite"),
         TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
         RATE_LIMIT_MUTATIONS_PER_MINUTE: "1000000",
+        // One administrator revokes them all; the per-actor limit is tested elsewhere.
+        RATE_LIMIT_REVOCATIONS_PER_MINUTE: "1000000",
         CLASSIC_ROLE_MAX_SESSION_SECONDS: "43200",
       }),
     );

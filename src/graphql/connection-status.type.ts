@@ -48,3 +48,18 @@ export class ConnectionPage {
   @Field(() => PageInfo)
   pageInfo!: PageInfo;
 }
+
+@ObjectType({ simpleResolvers: true, description: "One user's outcome in revokeDataPlatformUsers: the connection as it stands, or why it could not be revoked." })
+export class RevocationOutcome {
+  @Field(() => ID)
+  userId!: string;
+
+  @Field(() => ConnectionStatus, { nullable: true, description: "Set when the user is revoked (now or already before)." })
+  status!: ConnectionStatus | null;
+
+  @Field(() => String, { nullable: true, description: "The error code when this user failed (the others are unaffected); UPSTREAM_UNAVAILABLE is worth a retry of the same list." })
+  errorCode!: string | null;
+
+  @Field(() => String, { nullable: true })
+  message!: string | null;
+}

@@ -3,7 +3,7 @@ import type { Principal } from "../auth/principal.js";
 import { clientKeyView, type AuditEventPageView, type ClientKeyView, type ConnectionPageView, type ConnectionStatusView, type CredentialExpiryView } from "../broker/views.js";
 import { AuditEventPage } from "./audit-event.type.js";
 import { ClientKey } from "./client-key.type.js";
-import { ConnectionPage, ConnectionStatus } from "./connection-status.type.js";
+import { ConnectionPage, ConnectionStatus, RevocationOutcome } from "./connection-status.type.js";
 import { CredentialFlow } from "./enums.js";
 import { userIdArg } from "./user-id-arg.js";
 import type { PartnerScope } from "../auth/partners.js";
@@ -95,14 +95,28 @@ export class ConnectionResolver {
   @Authorized<PartnerScope>(["provision"])
   @Mutation(() => ConnectionStatus, {
     description:
-      "Revokes the user's data platform access: disables the data platform user, signs it out everywhere, revokes every client key and cuts off the AWS sessions already issued (an IAM deny on sessions of this user issued before now, effective as IAM propagates). Final until an administrator reinstates with provisionDataPlatformUser(userId). Administrators and the user themselves.",
+      "Revokes the user's data platform access: disables the data platform user, signs it out everywhere, revokes every client key and cuts off the AWS sessions already issued (an IAM deny on the user's session tag, effective as IAM propagates; nobody else's sessions are touched). Final until an administrator reinstates with provisionDataPlatformUser(userId), which gives the user a new session tag. Revoking a revoked user completes any step left undone and writes nothing new. Administrators, partners for their tenants' users, and the user themselves; limited per actor (RATE_LIMIT_REVOCATIONS_PER_MINUTE).",
   })
+  @RateLimited("revocation")
   revokeDataPlatformUser(
     @CurrentUser() principal: Principal,
     @Ctx() context: GraphQLContext,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<ConnectionStatusView> {
     return context.broker.revokeDataPlatformUser(principal, userId, context);
+  }
+
+  @Mutation(() => [RevocationOutcome], {
+    description:
+      "Administrators: revokes up to 100 users in one call, for large off-boardings. Each is revoked as revokeDataPlatformUser does; their deny-list writes are batched, and Cognito is called within its quota. One outcome per distinct user id, in order; a failure of one never stops the others.",
+  })
+  @RateLimited("bulk-revocation")
+  revokeDataPlatformUsers(
+    @CurrentUser() principal: Principal,
+    @Ctx() context: GraphQLContext,
+    @Arg("userIds", () => [ID], { description: "Pool A user ids (sub), 1 to 100." }) userIds: string[],
+  ) {
+    return context.broker.revokeDataPlatformUsers(principal, userIds, context);
   }
 
   @Mutation(() => ConnectionStatus, {

@@ -17,6 +17,7 @@ import { errorCodes, execute } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
 import { freshPoolAUser } from "../support/pool-a-users.js";
 import { freshTenant as freshTenantIn } from "../support/tenants.js";
+import { SESSION_TAG_ALPHABET } from "../../src/policy/policies.js";
 
 let aws: LocalAws;
 let broker: BrokerUnderTest;
@@ -35,6 +36,12 @@ afterAll(async () => {
 
 const freshTenant = () => freshTenantOn(broker);
 const freshTenantOn = (target: BrokerUnderTest) => freshTenantIn(target.url, aws.stack);
+
+/** The user's shard (its session tag's first character): whose roles its sessions have. */
+async function shardOf(userId: string) {
+  const { sessionTag } = (await broker.broker.store.getConnection(userId))!;
+  return aws.stack.shards[SESSION_TAG_ALPHABET.indexOf(sessionTag![0]!)]!;
+}
 
 const reasonOf = (r: { errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> | undefined }) => r.errors?.[0]?.extensions?.reason;
 
@@ -148,7 +155,7 @@ describe("access grants", () => {
   });
 
   it("write credentials are the writer role's, and a real S3 client uploads with them", async () => {
-    const { tenant, token } = await freshTenant();
+    const { tenant, user, token } = await freshTenant();
     await execute(broker.url, CreateAccessGrantDocument, { input: { tenant, location: "", permission: "READWRITE" } }, adminToken);
     const issued = await execute(broker.url, IssueCredentialsWithKeysDocument, { flow: "CLASSIC", scope: { target: "uploads/", permission: "WRITE" } }, token);
     expect(issued.errors).toBeUndefined();
@@ -159,7 +166,7 @@ describe("access grants", () => {
     const s3 = new S3Client({ ...common, forcePathStyle: true });
     try {
       const identity = await sts.send(new GetCallerIdentityCommand({}));
-      expect(identity.Arn).toContain(aws.stack.writerRoleArn.split("/").at(-1));
+      expect(identity.Arn).toContain((await shardOf(user.sub)).writerRoleArn.split("/").at(-1));
       const key = `tenants/${tenant}/uploads/report.csv`;
       await s3.send(new PutObjectCommand({ Bucket: aws.stack.bucket, Key: key, Body: "a,b\n1,2\n" }));
       expect(await (await s3.send(new GetObjectCommand({ Bucket: aws.stack.bucket, Key: key }))).Body!.transformToString()).toBe("a,b\n1,2\n");
@@ -171,14 +178,17 @@ describe("access grants", () => {
     const read = (await execute(broker.url, IssueCredentialsWithKeysDocument, { flow: "CLASSIC", scope: { target: "uploads/", permission: "READ" } }, token)).data!.issueCredentials;
     const readSts = new STSClient({ ...common, credentials: { accessKeyId: read.accessKeyId, secretAccessKey: read.secretAccessKey, sessionToken: read.sessionToken } });
     try {
-      expect((await readSts.send(new GetCallerIdentityCommand({}))).Arn).toContain(aws.stack.roleArn.split("/").at(-1));
+      expect((await readSts.send(new GetCallerIdentityCommand({}))).Arn).toContain((await shardOf(user.sub)).readerRoleArn.split("/").at(-1));
     } finally {
       readSts.destroy();
     }
   });
 
   it("a broker without a writer role refuses write scopes with a clear BAD_USER_INPUT", async () => {
-    const readOnly = await startBroker({ ...aws.stack, writerRoleArn: undefined as unknown as string });
+    const readOnly = await startBroker(
+      { ...aws.stack, writerRoleArn: undefined as unknown as string },
+      { SESSION_SHARDS: JSON.stringify(aws.stack.shards.map((s) => ({ readerRoleArn: s.readerRoleArn, denyListPolicyArns: s.denyListPolicyArns }))) },
+    );
     try {
       const { tenant, token } = await freshTenantOn(readOnly);
       await execute(readOnly.url, CreateAccessGrantDocument, { input: { tenant, location: "", permission: "READWRITE" } }, adminToken);

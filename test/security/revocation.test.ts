@@ -1,4 +1,4 @@
-import { DescribeUserPoolClientCommand } from "@aws-sdk/client-cognito-identity-provider";
+import { AdminUpdateUserAttributesCommand, DescribeUserPoolClientCommand } from "@aws-sdk/client-cognito-identity-provider";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { GetPolicyCommand, GetPolicyVersionCommand, GetRolePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
 import { decomposeUnverifiedJwt } from "aws-jwt-verify/jwt";
@@ -10,6 +10,7 @@ import {
   MoveDataPlatformUserDocument,
   ProvisionDataPlatformUserDocument,
   RevokeDataPlatformUserDocument,
+  RevokeDataPlatformUsersDocument,
 } from "../../src/client/graphql.js";
 import { startRecordingProxy } from "../../src/dev/recording-proxy.js";
 import { SESSION_TAG_ALPHABET, type PolicyDocument } from "../../src/policy/policies.js";
@@ -46,10 +47,10 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-async function provisioned(tenant = "acme"): Promise<{ user: TestPoolAUser; idToken: string }> {
+async function provisioned(tenant = "acme", on: BrokerUnderTest = broker): Promise<{ user: TestPoolAUser; idToken: string }> {
   const user = await freshPoolAUser(aws.stack, { tenant });
   const { idToken } = await user.signIn();
-  expect((await execute(broker.url, ProvisionDataPlatformUserDocument, {}, idToken)).errors).toBeUndefined();
+  expect((await execute(on.url, ProvisionDataPlatformUserDocument, {}, idToken)).errors).toBeUndefined();
   return { user, idToken };
 }
 
@@ -132,6 +133,27 @@ describe("the session tag", () => {
     expect(connection.tagLiveUntil!.getTime()).toBeGreaterThan(Date.now() + 3_000_000);
     expect(await sessionMay("acme", sid!)).toBe("Allowed");
   });
+
+  it("is never exchanged when it is not the user's current one: a stored or refreshed token of another tag is not sent", async () => {
+    const { user, idToken } = await provisioned();
+    const before = (await issueAndReadTag(idToken)).sid!;
+    // The connection's tag changes behind Pool B's back (as if Pool B had not taken the new value).
+    const rotated = `${before[0]}zzzzz` === before ? `${before[0]}yyyyy` : `${before[0]}zzzzz`;
+    expect(await broker.broker.store.claimSessionTag(user.sub, rotated)).toBe(true);
+    const from = proxy.calls.length;
+    const refused = await execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds: 1900 }, idToken);
+    expect(errorCodes(refused)).toEqual(["UPSTREAM_REJECTED"]);
+    expect(proxy.calls.slice(from).filter((c) => c.operation === "GetOpenIdToken" || c.operation === "GetCredentialsForIdentity")).toEqual([]);
+    // Once Pool B carries the tag, a token with it is minted and exchanged.
+    const client = poolBAdmin(aws.stack);
+    try {
+      const { poolBUsername } = (await broker.broker.store.getConnection(user.sub))!;
+      await client.send(new AdminUpdateUserAttributesCommand({ UserPoolId: aws.stack.poolB.userPoolId, Username: poolBUsername, UserAttributes: [{ Name: "custom:sid", Value: rotated }] }));
+    } finally {
+      client.destroy();
+    }
+    expect((await issueAndReadTag(idToken, 1901)).sid).toBe(rotated);
+  });
 });
 
 describe("revocation by session tag", () => {
@@ -200,5 +222,51 @@ describe("revocation by session tag", () => {
     const writesBefore = proxy.calls.filter((c) => c.operation === "CreatePolicyVersion").length;
     expect((await revoke(user.sub)).errors).toBeUndefined();
     expect(proxy.calls.filter((c) => c.operation === "CreatePolicyVersion").length).toBe(writesBefore);
+  });
+});
+
+describe("limits on revocation, and the bulk path", () => {
+  it("limits revocations per actor: a flooding administrator is RATE_LIMITED as itself, another is not", async () => {
+    const limited = await startBroker(aws.stack, { RATE_LIMIT_REVOCATIONS_PER_MINUTE: "3" });
+    try {
+      const other = await freshPoolAUser(aws.stack, { tenant: "globex", admin: true });
+      const otherToken = (await other.signIn()).idToken;
+      const users = await Promise.all(Array.from({ length: 5 }, () => provisioned("acme", limited)));
+      const answers = [];
+      for (const { user } of users.slice(0, 4)) answers.push(await execute(limited.url, RevokeDataPlatformUserDocument, { userId: user.sub }, adminToken));
+      expect(answers.slice(0, 3).map((a) => a.errors)).toEqual([undefined, undefined, undefined]);
+      expect(errorCodes(answers[3]!)).toEqual(["RATE_LIMITED"]);
+      expect(answers[3]!.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
+      // Refused before anything happened to the user.
+      expect((await limited.broker.store.getConnection(users[3]!.user.sub))!.state).toBe("ACTIVE");
+      expect((await execute(limited.url, RevokeDataPlatformUserDocument, { userId: users[4]!.user.sub }, otherToken)).errors).toBeUndefined();
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("revokes a list of users in one call, batching the deny-list writes; one user's failure is that user's outcome", async () => {
+    const users = await Promise.all(Array.from({ length: 24 }, () => provisioned()));
+    const tags: string[] = [];
+    for (const { idToken } of users) tags.push((await issueAndReadTag(idToken)).sid!);
+    const writesBefore = proxy.calls.filter((c) => c.operation === "CreatePolicyVersion").length;
+    const unknown = "00000000-0000-0000-0000-000000000000";
+    const result = await execute(broker.url, RevokeDataPlatformUsersDocument, { userIds: [...users.map((u) => u.user.sub), unknown, users[0]!.user.sub] }, adminToken);
+    expect(result.errors).toBeUndefined();
+    const outcomes = result.data!.revokeDataPlatformUsers;
+    expect(outcomes).toHaveLength(25);
+    expect(outcomes.slice(0, 24).map((o) => o.status?.state)).toEqual(Array(24).fill("REVOKED"));
+    expect(outcomes[24]).toMatchObject({ userId: unknown, status: null, errorCode: expect.stringMatching(/FORBIDDEN|NOT_PROVISIONED/) });
+    for (const [i, tag] of tags.entries()) expect(await sessionMay("acme", tag), `user ${i}`).toBe("ExplicitlyDenied");
+    // Each shard's deny lists written once at the end: at most one write per document, not one per user.
+    const documents = aws.stack.shards.reduce((n, s) => n + s.denyListPolicyArns.length, 0);
+    expect(proxy.calls.filter((c) => c.operation === "CreatePolicyVersion").length - writesBefore).toBeLessThanOrEqual(documents);
+  });
+
+  it("is for administrators only, at most 100 users a call", async () => {
+    const { idToken, user } = await provisioned();
+    expect(errorCodes(await execute(broker.url, RevokeDataPlatformUsersDocument, { userIds: [user.sub] }, idToken))).toEqual(["FORBIDDEN"]);
+    expect(errorCodes(await execute(broker.url, RevokeDataPlatformUsersDocument, { userIds: Array.from({ length: 101 }, (_, i) => `u-${i}`) }, adminToken))).toEqual(["BAD_USER_INPUT"]);
+    expect(errorCodes(await execute(broker.url, RevokeDataPlatformUsersDocument, { userIds: [] }, adminToken))).toEqual(["BAD_USER_INPUT"]);
   });
 });

@@ -24,6 +24,14 @@ export interface DenyListSettings {
   tenantCutoffMaxChars: number;
 }
 
+export interface DenyEntry {
+  tag: string;
+  tenant: string;
+  userId: string;
+  /** When the last credential issued under the tag has expired (plus a margin). */
+  until: Date;
+}
+
 /** What a deny did: wrote a document, found the tag already in force, or had to cut off the tenant (the last resort). */
 export type DenyOutcome = "DENIED" | "ALREADY_IN_FORCE" | "TENANT_CUT_OFF";
 
@@ -67,11 +75,16 @@ export class DenyLists {
   }
 
   /** Denies every session issued under `tag` until `until`. Idempotent: a tag already in force writes nothing. */
-  async deny(entry: { tag: string; tenant: string; userId: string; until: Date }, meta: RequestMeta): Promise<DenyOutcome> {
+  async deny(entry: DenyEntry, meta: RequestMeta): Promise<DenyOutcome> {
+    return this.flush(await this.record(entry), entry.tag, meta);
+  }
+
+  /** Records the entry for the shard's next write (the bulk path flushes each shard once); returns the shard. */
+  async record(entry: DenyEntry): Promise<number> {
     const shard = shardOfTag(entry.tag);
     if (!this.shard(shard)) throw new Error(`session tag of an unconfigured shard ${shard}`);
     await this.deps.store.putSessionDenial({ tag: entry.tag, shard, slot: UNPLACED, tenant: entry.tenant, userId: entry.userId, expiresAt: entry.until });
-    return this.flush(shard, entry.tag, meta);
+    return shard;
   }
 
   /**

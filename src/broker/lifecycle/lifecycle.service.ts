@@ -4,7 +4,7 @@ import type { BrokerConfig } from "../../config/environment.js";
 import { UpstreamError } from "../../cognito/aws-errors.js";
 import type { DataPlatformPool } from "../../cognito/data-platform-pool.js";
 import type { IdentityExchange } from "../../cognito/identity-exchange.js";
-import { BadUserInputError, ForbiddenError, NotProvisionedError } from "../../errors.js";
+import { BadUserInputError, BrokerError, ForbiddenError, NotProvisionedError } from "../../errors.js";
 import type { Connection, ConnectionPatch, Store } from "../../store/store.js";
 import type { Acting } from "../access/acting.js";
 import type { ApplicationStanding } from "../access/standing.js";
@@ -18,13 +18,24 @@ import { toBrokerError, upstream } from "../upstream-errors.js";
 import type { UserLocks } from "../user-lock.js";
 import { connectionStatusView, type ConnectionStatusView } from "../views.js";
 import type { SessionTags } from "../credentials/session-tags.js";
-import type { DenyLists, DenyOutcome } from "./deny-lists.js";
+import type { DenyEntry, DenyLists, DenyOutcome } from "./deny-lists.js";
 
 /**
  * A deny-list entry outlives the last credential issued under its tag by this much, so that an
  * AWS clock slightly behind ours never sees a live credential after its entry was pruned.
  */
 export const DENY_EXPIRY_MARGIN_MS = 60_000;
+
+/** The bulk path: at most this many users per call, revoked this many at a time (Cognito's 25/s quota is paced by the upstream budgets). */
+export const BULK_REVOCATION_MAX_USERS = 100;
+const BULK_REVOCATION_CONCURRENCY = 5;
+
+export interface RevocationOutcomeView {
+  userId: string;
+  status: ConnectionStatusView | null;
+  errorCode: string | null;
+  message: string | null;
+}
 
 export interface LifecycleDependencies {
   config: BrokerConfig;
@@ -95,6 +106,16 @@ export class LifecycleService {
    * audited as a repeat.
    */
   async revoke(principal: Principal, userId: string | null | undefined, meta: RequestMeta): Promise<ConnectionStatusView> {
+    return (await this.revokeOne(principal, userId, meta, { deferDeny: false })).status;
+  }
+
+  /** `deferDeny`: the deny is recorded, and the caller writes each shard's deny lists once (the bulk path). */
+  private async revokeOne(
+    principal: Principal,
+    userId: string | null | undefined,
+    meta: RequestMeta,
+    options: { deferDeny: boolean },
+  ): Promise<{ status: ConnectionStatusView; deferredShard: number | null }> {
     const { store, acting, audit, locks } = this.deps;
     const subject = await acting.subjectFor(principal, userId, meta);
     const parties = { actorUserId: principal.userId, subjectUserId: subject.userId };
@@ -108,11 +129,59 @@ export class LifecycleService {
         repeat = connection.state === "REVOKED";
         const keys = repeat ? 0 : await this.endEverything(connection, new Date(this.deps.now()), { state: "REVOKED" });
         await this.signOutPoolBUser(connection, { disable: true });
-        const denied = await this.denySessions(connection, meta);
+        const entry = this.denyEntry(connection);
+        const deferredShard = entry && options.deferDeny ? await this.deps.denyLists.record(entry) : null;
+        const denied = entry ? (options.deferDeny ? "DEFERRED" : await this.deps.denyLists.deny(entry, meta)) : "NOTHING_ALIVE";
         meta.log.info({ event: "data_platform_user_revoked", subjectUserId: subject.userId, clientKeysRevoked: keys, deny: denied, repeat }, "data platform user revoked");
-        return this.status(subject.userId, await store.getConnection(subject.userId));
+        return { status: this.status(subject.userId, await store.getConnection(subject.userId)), deferredShard };
       }),
     );
+  }
+
+  /**
+   * The bulk path for large off-boardings (administrators only): each user revoked as `revoke`
+   * does, a few at a time so that the Cognito calls wait briefly in the upstream budget instead of
+   * being refused, with the denies recorded and each shard's deny lists written once at the end.
+   * One user's failure is that user's outcome; the others go on. If a shard's write fails, its users
+   * are REVOKED (nothing more is handed out) and their outcome carries the error: run the same list
+   * again to complete it.
+   */
+  async revokeMany(principal: Principal, userIds: readonly string[], meta: RequestMeta): Promise<RevocationOutcomeView[]> {
+    await this.deps.acting.requireAdmin(principal, meta);
+    const distinct = [...new Set(userIds)];
+    if (distinct.length < 1 || distinct.length > BULK_REVOCATION_MAX_USERS) {
+      throw new BadUserInputError(`userIds must name 1 to ${BULK_REVOCATION_MAX_USERS} users.`, "userIds");
+    }
+    const outcomes: Array<RevocationOutcomeView & { shard: number | null }> = [];
+    const asOutcome = (error: unknown) => {
+      const known = error instanceof BrokerError ? error : toBrokerError(error);
+      if (!(known instanceof BrokerError)) throw error;
+      return { errorCode: known.code, message: known.message };
+    };
+    for (let i = 0; i < distinct.length; i += BULK_REVOCATION_CONCURRENCY) {
+      const batch = distinct.slice(i, i + BULK_REVOCATION_CONCURRENCY);
+      outcomes.push(
+        ...(await Promise.all(
+          batch.map(async (userId) => {
+            try {
+              const { status, deferredShard } = await this.revokeOne(principal, userId, meta, { deferDeny: true });
+              return { userId, status, errorCode: null, message: null, shard: deferredShard };
+            } catch (error) {
+              return { userId, status: null, ...asOutcome(error), shard: null };
+            }
+          }),
+        )),
+      );
+    }
+    for (const shard of new Set(outcomes.flatMap((o) => (o.shard === null ? [] : [o.shard])))) {
+      try {
+        await this.deps.denyLists.flush(shard, undefined, meta);
+      } catch (error) {
+        const failed = asOutcome(error);
+        for (const o of outcomes) if (o.shard === shard) Object.assign(o, { errorCode: failed.errorCode, message: `Revoked, but the deny on sessions already issued was not written: ${failed.message} Run the same list again.` });
+      }
+    }
+    return outcomes.map(({ shard: _, ...outcome }) => outcome);
   }
 
   /**
@@ -152,12 +221,15 @@ export class LifecycleService {
 
   /** Denies the connection's current tag for as long as a credential issued under it can be alive; nothing when none can be. */
   private async denySessions(connection: Connection, meta: RequestMeta): Promise<DenyOutcome | "NOTHING_ALIVE"> {
+    const entry = this.denyEntry(connection);
+    return entry ? this.deps.denyLists.deny(entry, meta) : "NOTHING_ALIVE";
+  }
+
+  /** The deny a connection's current tag needs: until its last credential has expired (plus a margin); null when none can be alive. */
+  private denyEntry(connection: Connection): DenyEntry | null {
     const { sessionTag, tagLiveUntil } = connection;
-    if (!sessionTag || !tagLiveUntil || tagLiveUntil.getTime() + DENY_EXPIRY_MARGIN_MS <= this.deps.now()) return "NOTHING_ALIVE";
-    return this.deps.denyLists.deny(
-      { tag: sessionTag, tenant: connection.tenant, userId: connection.userId, until: new Date(tagLiveUntil.getTime() + DENY_EXPIRY_MARGIN_MS) },
-      meta,
-    );
+    if (!sessionTag || !tagLiveUntil || tagLiveUntil.getTime() + DENY_EXPIRY_MARGIN_MS <= this.deps.now()) return null;
+    return { tag: sessionTag, tenant: connection.tenant, userId: connection.userId, until: new Date(tagLiveUntil.getTime() + DENY_EXPIRY_MARGIN_MS) };
   }
 
   /** What revocation and moves share: a new epoch, no Pool B tokens, nothing cached, no client key. */
