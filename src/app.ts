@@ -79,7 +79,8 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   const audit = new AuditTrail(store, now);
   const standing = new ApplicationStanding(directory, config.poolA.standingCacheMs, now);
   const tenancy = new Tenancy(config, standing, audit);
-  const acting = new Acting(config, standing, tenancy, audit, store);
+  const rateLimits = new RateLimits(config.rateLimits);
+  const acting = new Acting(config, standing, tenancy, audit, store, (partner) => rateLimits.consume("partner-lookup", partner));
   let issuer: CredentialIssuer | undefined;
   const custody = new TokenCustody({ config, store, pool, now, forgetCredentials: (userId) => issuer!.forget(userId) });
   const grants = new GrantsService({ store, acting, tenancy, audit, now });
@@ -88,7 +89,6 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   issuer = new CredentialIssuer({ config, store, exchange, custody, grants, tags, denyLists, locks, now });
   const lifecycle = new LifecycleService({ config, store, pool, exchange, acting, tenancy, standing, audit, issuer, custody, denyLists, tags, locks, now });
   const broker = new BrokerService({ config, store, acting, tenancy, audit, issuer, custody, lifecycle, grants, locks, now });
-  const rateLimits = new RateLimits(config.rateLimits);
   const redisConnected = await rateLimits.connect();
   // From here on, every AWS call (each attempt) waits for its turn in its quota's budget.
   const budgets = new UpstreamBudgets(config.aws.budgets, rateLimits.sharedRedis);

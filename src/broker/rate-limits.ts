@@ -11,11 +11,17 @@ export interface RateLimitSettings {
   revocationsPerMinute: number;
   /** Per administrator, users revoked through revokeDataPlatformUsers (the bulk path). */
   bulkRevocationsPerMinute: number;
+  /** Per actor (user, administrator, partner), every root field of a query or mutation (each alias counts). */
+  actorFieldsPerMinute: number;
+  /** Per partner, look-ups in Pool A of users the broker has no connection for (each costs Pool A's 30/s ListUsers, shared by all). */
+  partnerLookupsPerMinute: number;
+  /** Per source address, failed client-key authentications at the credential endpoint. */
+  keyFailuresPerMinute: number;
   /** Counters in Redis (shared by replicas) instead of in this process. */
   redisUrl?: string | undefined;
 }
 
-export type RateLimitBucket = "mutation" | "credential-endpoint" | "revocation" | "bulk-revocation";
+export type RateLimitBucket = "mutation" | "credential-endpoint" | "revocation" | "bulk-revocation" | "actor" | "partner-lookup" | "key-failure";
 
 /**
  * Rate limits with rate-limiter-flexible: in memory by default, in Redis when configured (with an
@@ -27,32 +33,24 @@ export class RateLimits {
   private readonly redis: Redis | undefined;
 
   constructor(settings: RateLimitSettings) {
-    const options = {
+    const options: Record<RateLimitBucket, { keyPrefix: string; points: number; duration: number }> = {
       mutation: { keyPrefix: "s3broker:rl:mutation", points: settings.mutationsPerMinute, duration: 60 },
       "credential-endpoint": { keyPrefix: "s3broker:rl:endpoint", points: settings.credentialEndpointPerMinute, duration: 60 },
       revocation: { keyPrefix: "s3broker:rl:revocation", points: settings.revocationsPerMinute, duration: 60 },
       "bulk-revocation": { keyPrefix: "s3broker:rl:bulk-revocation", points: settings.bulkRevocationsPerMinute, duration: 60 },
-    } as const;
+      actor: { keyPrefix: "s3broker:rl:actor", points: settings.actorFieldsPerMinute, duration: 60 },
+      "partner-lookup": { keyPrefix: "s3broker:rl:partner-lookup", points: settings.partnerLookupsPerMinute, duration: 60 },
+      "key-failure": { keyPrefix: "s3broker:rl:key-failure", points: settings.keyFailuresPerMinute, duration: 60 },
+    };
+    const buckets = Object.keys(options) as RateLimitBucket[];
     if (settings.redisUrl) {
       this.redis = new Redis(settings.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
       // Connection trouble is absorbed by the insurance limiter; keep it out of the unhandled-error path.
       this.redis.on("error", () => undefined);
       const redis = this.redis;
-      const make = (o: (typeof options)[RateLimitBucket]) =>
-        new RateLimiterRedis({ ...o, storeClient: redis, insuranceLimiter: new RateLimiterMemory(o) });
-      this.limiters = {
-        mutation: make(options.mutation),
-        "credential-endpoint": make(options["credential-endpoint"]),
-        revocation: make(options.revocation),
-        "bulk-revocation": make(options["bulk-revocation"]),
-      };
+      this.limiters = byBucket(buckets, (b) => new RateLimiterRedis({ ...options[b], storeClient: redis, insuranceLimiter: new RateLimiterMemory(options[b]) }));
     } else {
-      this.limiters = {
-        mutation: new RateLimiterMemory(options.mutation),
-        "credential-endpoint": new RateLimiterMemory(options["credential-endpoint"]),
-        revocation: new RateLimiterMemory(options.revocation),
-        "bulk-revocation": new RateLimiterMemory(options["bulk-revocation"]),
-      };
+      this.limiters = byBucket(buckets, (b) => new RateLimiterMemory(options[b]));
     }
   }
 
@@ -82,7 +80,17 @@ export class RateLimits {
     }
   }
 
+  /** Seconds until `key` may act again in the bucket when its allowance is used up, else null (takes nothing). */
+  async exhausted(bucket: RateLimitBucket, key: string): Promise<number | null> {
+    const state = await this.limiters[bucket].get(key);
+    return state && state.remainingPoints <= 0 ? Math.max(1, Math.ceil(state.msBeforeNext / 1000)) : null;
+  }
+
   async close(): Promise<void> {
     if (this.redis) await this.redis.quit().catch(() => this.redis?.disconnect());
   }
+}
+
+function byBucket(buckets: RateLimitBucket[], make: (bucket: RateLimitBucket) => RateLimiterAbstract): Record<RateLimitBucket, RateLimiterAbstract> {
+  return Object.fromEntries(buckets.map((b) => [b, make(b)])) as unknown as Record<RateLimitBucket, RateLimiterAbstract>;
 }

@@ -1,5 +1,6 @@
 import type { FinalizeRequestMiddleware, MiddlewareStack } from "@smithy/types";
 import type { Redis } from "ioredis";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { UpstreamUnavailableError } from "../errors.js";
 import { upstreamBudgetRefusals, upstreamBudgetWaits } from "../metrics.js";
@@ -132,13 +133,87 @@ class SharedPacer implements Pacer {
 }
 
 /**
- * Per budget, a pacer: in this process, or with Redis shared by the replicas of one AWS account and
+ * Who an AWS call is made for (a tenant, or a partner for its look-ups), so that a contended budget
+ * serves them in fair turns. The domain names the party around the work it does for one
+ * (`asParty`); calls made outside any party share one queue ("unattributed").
+ */
+const upstreamParty = new AsyncLocalStorage<string>();
+
+export function asParty<T>(party: string, work: () => Promise<T>): Promise<T> {
+  return upstreamParty.run(party, work);
+}
+
+interface Waiter {
+  release: (granted: boolean) => void;
+  deadline: number;
+}
+
+/**
+ * Fair turns in front of a pacer: waiting calls queue per party, and each slot the pacer grants
+ * goes to the next party in round-robin order, so a party never waits behind another party's
+ * backlog, only behind one call of each other waiting party. Each party's queue is bounded by the
+ * wait it implies (its place times the waiting parties times the interval): a flooder is refused
+ * its own excess at once (retryable), while another party is still admitted. Across replicas the
+ * slots stay shared (the pacer); the turns are per process.
+ */
+class FairTurns {
+  private readonly queues = new Map<string, Waiter[]>();
+  /** Parties with waiting calls, in the order of their next turn. */
+  private readonly order: string[] = [];
+  private pumping = false;
+
+  constructor(private readonly pacer: Pacer) {}
+
+  /** Waits for `party`'s turn and a slot: how long that took, or undefined (nothing taken) when the wait would pass `maxWaitMs`. */
+  async reserve(party: string, intervalMs: number, maxWaitMs: number): Promise<number | undefined> {
+    const queue = this.queues.get(party);
+    const parties = this.queues.size + (queue ? 0 : 1);
+    if (((queue?.length ?? 0) + 1) * parties * intervalMs > maxWaitMs) return undefined;
+    const started = Date.now();
+    const granted = await new Promise<boolean>((release) => {
+      const waiter = { release, deadline: started + maxWaitMs };
+      if (queue) queue.push(waiter);
+      else {
+        this.queues.set(party, [waiter]);
+        this.order.push(party);
+      }
+      void this.pump(intervalMs);
+    });
+    return granted ? Date.now() - started : undefined;
+  }
+
+  private async pump(intervalMs: number): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.order.length > 0) {
+        const party = this.order.shift()!;
+        const queue = this.queues.get(party)!;
+        const waiter = queue.shift()!;
+        if (queue.length > 0) this.order.push(party);
+        else this.queues.delete(party);
+        if (Date.now() > waiter.deadline) {
+          waiter.release(false);
+          continue;
+        }
+        // The slot itself: local, or shared by the replicas through Redis (which may be busier).
+        const waited = await this.pacer.reserve(intervalMs, Math.max(0, waiter.deadline - Date.now()));
+        waiter.release(waited !== undefined);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+}
+
+/**
+ * Per budget, a pacer behind fair turns per party: in this process, or with Redis shared by the replicas of one AWS account and
  * Region (`scope`). A request over the budget waits for its turn rather than being throttled by
  * AWS; one that would wait longer than `maxWaitMs` is refused at once with UPSTREAM_UNAVAILABLE and
  * a retry time, and never reaches AWS.
  */
 export class UpstreamBudgets {
-  private readonly pacers = new Map<UpstreamBudgetName, Pacer>();
+  private readonly pacers = new Map<UpstreamBudgetName, FairTurns>();
   private readonly retryAfterSeconds: number;
 
   constructor(
@@ -148,7 +223,7 @@ export class UpstreamBudgets {
     this.retryAfterSeconds = Math.max(1, Math.ceil(settings.maxWaitMs / 1000));
     for (const name of UPSTREAM_BUDGET_NAMES) {
       const local = new LocalPacer();
-      this.pacers.set(name, redis ? new SharedPacer(redis, `s3broker:aws:${settings.scope}:${name}`, local) : local);
+      this.pacers.set(name, new FairTurns(redis ? new SharedPacer(redis, `s3broker:aws:${settings.scope}:${name}`, local) : local));
     }
   }
 
@@ -164,7 +239,7 @@ export class UpstreamBudgets {
     // event loop, a new connection), and a budget's calls then span 1.1 s, so up to 100 ms of such
     // jitter still keeps any second AWS measures within the budget. 5% was measured not enough: a
     // loaded test machine once showed 6 arrivals in a second for a budget of 5.
-    const waited = await this.pacers.get(name)!.reserve(1100 / this.rateOf(name), this.settings.maxWaitMs);
+    const waited = await this.pacers.get(name)!.reserve(upstreamParty.getStore() ?? "unattributed", 1100 / this.rateOf(name), this.settings.maxWaitMs);
     if (waited === undefined) {
       upstreamBudgetRefusals.inc({ budget: name });
       throw new UpstreamUnavailableError(`The broker is pacing its requests to AWS to stay within the account's quotas; try again in ${this.retryAfterSeconds} s.`, this.retryAfterSeconds);

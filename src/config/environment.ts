@@ -221,6 +221,16 @@ const schema = z
     RATE_LIMIT_REVOCATIONS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
     /** Users an administrator may revoke per minute through revokeDataPlatformUsers (the bulk path). */
     RATE_LIMIT_BULK_REVOCATIONS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+    /** Every root field of a query or mutation (each alias counts), per actor: user, administrator or partner. */
+    RATE_LIMIT_FIELDS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+    /** Per partner, look-ups of users the broker has no connection for (Pool A's ListUsers, 30/s for everyone). */
+    RATE_LIMIT_PARTNER_LOOKUPS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
+    /** Per source address, failed client-key authentications at the credential endpoint. */
+    RATE_LIMIT_KEY_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(30),
+    /** Live (not revoked, not expired) client keys one user may have. */
+    CLIENT_KEYS_PER_USER: z.coerce.number().int().min(1).max(1000).default(20),
+    /** Take the client address from X-Forwarded-For as set by this many proxies in front (a load balancer: 1); 0 trusts none. */
+    TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(0),
     /** Rate-limit counters shared by replicas; in-process memory when unset. */
     REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
 
@@ -322,8 +332,13 @@ const schema = z
         credentialEndpointPerMinute: env.RATE_LIMIT_CREDENTIAL_ENDPOINT_PER_MINUTE,
         revocationsPerMinute: env.RATE_LIMIT_REVOCATIONS_PER_MINUTE,
         bulkRevocationsPerMinute: env.RATE_LIMIT_BULK_REVOCATIONS_PER_MINUTE,
+        actorFieldsPerMinute: env.RATE_LIMIT_FIELDS_PER_MINUTE,
+        partnerLookupsPerMinute: env.RATE_LIMIT_PARTNER_LOOKUPS_PER_MINUTE,
+        keyFailuresPerMinute: env.RATE_LIMIT_KEY_FAILURES_PER_MINUTE,
         redisUrl: env.REDIS_URL,
       },
+      clientKeysPerUser: env.CLIENT_KEYS_PER_USER,
+      trustedProxyHops: env.TRUSTED_PROXY_HOPS,
       shutdownDrainMs: (env.SHUTDOWN_DRAIN_SECONDS ?? (production ? 5 : 0)) * 1000,
       console: {
         enabled: env.CONSOLE_ENABLED ?? !production,

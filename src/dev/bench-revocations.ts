@@ -86,7 +86,7 @@ async function emulatorStorm(work: string): Promise<string[]> {
         METRICS_PORT: "0",
         DATABASE_PATH: join(work, "broker.sqlite"),
         TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
-        RATE_LIMIT_MUTATIONS_PER_MINUTE: "1000000",
+        RATE_LIMIT_MUTATIONS_PER_MINUTE: "1000000", RATE_LIMIT_FIELDS_PER_MINUTE: "1000000",
         // One administrator revokes them all; the per-actor limit is tested elsewhere.
         RATE_LIMIT_REVOCATIONS_PER_MINUTE: "1000000",
         CLASSIC_ROLE_MAX_SESSION_SECONDS: "43200",

@@ -321,7 +321,7 @@ async function main(): Promise<void> {
         NODE_ENV: "production",
         LOG_LEVEL: "warn",
         TOKEN_ENCRYPTION_KEY: key,
-        RATE_LIMIT_MUTATIONS_PER_MINUTE: "1000000",
+        RATE_LIMIT_MUTATIONS_PER_MINUTE: "1000000", RATE_LIMIT_FIELDS_PER_MINUTE: "1000000",
         SHUTDOWN_DRAIN_SECONDS: "0",
         ...extra,
       });

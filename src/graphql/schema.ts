@@ -1,6 +1,7 @@
 import "reflect-metadata";
 import type { GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
+import { ActorAllowance } from "./actor-allowance.middleware.js";
 import { authChecker } from "./auth-checker.js";
 import { ClientKeyResolver } from "./client-key.resolver.js";
 import { ConnectionResolver } from "./connection.resolver.js";
@@ -20,6 +21,7 @@ export function brokerSchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
     resolvers: [ConnectionResolver, CredentialsResolver, ClientKeyResolver, GrantsResolver, ObjectsResolver],
     authChecker,
+    globalMiddlewares: [ActorAllowance],
     validate: false,
   });
   return built;

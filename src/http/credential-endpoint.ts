@@ -39,6 +39,8 @@ export function registerCredentialEndpoint(app: FastifyInstance, deps: { clientK
         requestId: request.id,
         clientRequestId: clientRequestIdOf(request),
         log: request.log,
+        // The peer, or the client behind TRUSTED_PROXY_HOPS proxies (Fastify's trustProxy).
+        sourceAddress: request.ip,
       });
       const accountId = deps.accountIdFor(credentials.flow);
       return reply.header("cache-control", "no-store").send({

@@ -93,6 +93,8 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     bodyLimit: 100 * 1024,
+    // request.ip: the peer, or the address the nearest TRUSTED_PROXY_HOPS proxies (a load balancer) put in X-Forwarded-For.
+    ...(config.trustedProxyHops > 0 ? { trustProxy: (_address: string, hop: number) => hop < config.trustedProxyHops } : {}),
     // The broker's own id, always: a client-chosen one could collide with or impersonate another
     // request in the audit trail. The client's X-Request-Id is kept beside it (clientRequestIdOf).
     genReqId: () => randomUUID(),

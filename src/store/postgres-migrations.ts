@@ -114,10 +114,11 @@ export const postgresMigrations: ReadonlyArray<{ version: number; name: string; 
   },
   {
     version: 5,
-    name: "session tags and deny lists per shard (membership, no time); tenant cut-offs only as the last resort",
+    name: "session tags and deny lists per shard (membership, no time); tenant cut-offs only as the last resort; the Pool A username of each connection",
     sql: `
       ALTER TABLE connections ADD COLUMN session_tag TEXT;
       ALTER TABLE connections ADD COLUMN tag_live_until BIGINT;
+      ALTER TABLE connections ADD COLUMN pool_a_username TEXT;
       CREATE UNIQUE INDEX connections_by_session_tag ON connections (session_tag);
       DROP TABLE session_cutoffs;
       CREATE TABLE session_denials (

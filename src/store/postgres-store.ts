@@ -234,6 +234,7 @@ export class PostgresStore implements Store {
     if (patch.identityId !== undefined) set("identity_id", patch.identityId);
     if (patch.state !== undefined) set("state", patch.state);
     if (patch.epoch !== undefined) set("epoch", patch.epoch);
+    if (patch.poolAUsername !== undefined) set("pool_a_username", patch.poolAUsername);
     if (patch.tagLiveUntil !== undefined) set("tag_live_until", patch.tagLiveUntil === null ? null : patch.tagLiveUntil.getTime());
     if (patch.tokens !== undefined) {
       const sealed = sealTokenColumns(userId, patch.tokens, this.cipher);

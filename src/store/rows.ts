@@ -123,6 +123,7 @@ export interface ConnectionRow {
   epoch: number;
   session_tag: string | null;
   tag_live_until: number | null;
+  pool_a_username: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -161,7 +162,7 @@ export function sealTokenColumns(userId: string, tokens: PoolBTokens | null, cip
 
 /** The columns of a connection without its sealed tokens: views and state checks never read secrets. */
 export const CONNECTION_COLUMNS =
-  "user_id, tenant, pool_b_username, identity_id, state, id_token_expires_at, refresh_token_expires_at, epoch, session_tag, tag_live_until, created_at, updated_at";
+  "user_id, tenant, pool_b_username, identity_id, state, id_token_expires_at, refresh_token_expires_at, epoch, session_tag, tag_live_until, pool_a_username, created_at, updated_at";
 
 /** A row as CONNECTION_COLUMNS reads it. */
 export type ConnectionColumnsRow = Omit<ConnectionRow, "id_token_sealed" | "refresh_token_sealed">;
@@ -180,6 +181,7 @@ export function toConnection(row: ConnectionColumnsRow): Connection {
     epoch: Number(row.epoch),
     sessionTag: row.session_tag ?? null,
     tagLiveUntil: row.tag_live_until === null || row.tag_live_until === undefined ? null : new Date(Number(row.tag_live_until)),
+    poolAUsername: row.pool_a_username ?? null,
     createdAt: new Date(Number(row.created_at)),
     updatedAt: new Date(Number(row.updated_at)),
   };

@@ -143,10 +143,11 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
   },
   {
     version: 7,
-    name: "session tags and deny lists per shard (membership, no time); tenant cut-offs only as the last resort",
+    name: "session tags and deny lists per shard (membership, no time); tenant cut-offs only as the last resort; the Pool A username of each connection",
     sql: `
       ALTER TABLE connections ADD COLUMN session_tag TEXT;
       ALTER TABLE connections ADD COLUMN tag_live_until INTEGER;
+      ALTER TABLE connections ADD COLUMN pool_a_username TEXT;
       CREATE UNIQUE INDEX connections_by_session_tag ON connections (session_tag);
       DROP TABLE session_cutoffs;
       CREATE TABLE session_denials (

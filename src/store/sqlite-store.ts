@@ -172,6 +172,10 @@ export class SqliteStore implements Store {
       sets.push("epoch = @epoch");
       params.epoch = patch.epoch;
     }
+    if (patch.poolAUsername !== undefined) {
+      sets.push("pool_a_username = @poolAUsername");
+      params.poolAUsername = patch.poolAUsername;
+    }
     if (patch.tagLiveUntil !== undefined) {
       sets.push("tag_live_until = @tagLiveUntil");
       params.tagLiveUntil = patch.tagLiveUntil === null ? null : patch.tagLiveUntil.getTime();

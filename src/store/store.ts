@@ -32,12 +32,18 @@ export interface Connection {
   sessionTag: string | null;
   /** The latest expiry of any credential issued under the current tag: how long a deny of the tag must last. */
   tagLiveUntil: Date | null;
+  /**
+   * The end user's Pool A username (it never changes for a sub), when known: standing checks then
+   * use AdminGetUser (Pool A's UserRead quota, 120/s) instead of a ListUsers search (UserList, 30/s,
+   * which every tenant's unknown-user look-ups share).
+   */
+  poolAUsername: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
 /** What updateConnection may change; tokens are given in plain text and sealed by the store. */
-export type ConnectionPatch = Partial<Pick<Connection, "tenant" | "identityId" | "state" | "epoch" | "tagLiveUntil">> & { tokens?: PoolBTokens | null };
+export type ConnectionPatch = Partial<Pick<Connection, "tenant" | "identityId" | "state" | "epoch" | "tagLiveUntil" | "poolAUsername">> & { tokens?: PoolBTokens | null };
 
 export interface Issuance {
   userId: string;

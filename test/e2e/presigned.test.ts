@@ -17,7 +17,7 @@ let adminToken: string;
 
 beforeAll(async () => {
   aws = await startLocalAws();
-  broker = await startBroker(aws.stack, { RATE_LIMIT_MUTATIONS_PER_MINUTE: "10000" });
+  broker = await startBroker(aws.stack, { RATE_LIMIT_MUTATIONS_PER_MINUTE: "10000", RATE_LIMIT_FIELDS_PER_MINUTE: "10000" });
   adminToken = (await (await freshPoolAUser(aws.stack, { admin: true })).signIn()).idToken;
 });
 

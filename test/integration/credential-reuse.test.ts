@@ -17,7 +17,7 @@ let offsetMs = 0;
 
 beforeAll(async () => {
   aws = await startLocalAws();
-  broker = await startBroker(aws.stack, { RATE_LIMIT_MUTATIONS_PER_MINUTE: "100000" }, { now: () => Date.now() + offsetMs });
+  broker = await startBroker(aws.stack, { RATE_LIMIT_MUTATIONS_PER_MINUTE: "100000", RATE_LIMIT_FIELDS_PER_MINUTE: "100000" }, { now: () => Date.now() + offsetMs });
 });
 
 afterAll(async () => {

@@ -33,7 +33,7 @@ beforeAll(async () => {
   schema = await freshSchema();
   const key = (await import("node:crypto")).randomBytes(32).toString("base64");
   // Replicas share the database and its encryption key, nothing else.
-  const env = { DATABASE_URL: schema.url, TOKEN_ENCRYPTION_KEY: key, RATE_LIMIT_MUTATIONS_PER_MINUTE: "1000" };
+  const env = { DATABASE_URL: schema.url, TOKEN_ENCRYPTION_KEY: key, RATE_LIMIT_MUTATIONS_PER_MINUTE: "1000", RATE_LIMIT_FIELDS_PER_MINUTE: "1000" };
   replicas = await Promise.all([startBroker(aws.stack, env), startBroker(aws.stack, env)]);
 });
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { decomposeUnverifiedJwt } from "aws-jwt-verify/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { budgetOf } from "../../src/cognito/upstream-budgets.js";
 import { freePort } from "../../src/dev/moto.js";
@@ -32,21 +33,24 @@ afterAll(async () => {
 });
 
 async function budgetedBroker(env: Record<string, string>): Promise<BrokerUnderTest> {
-  const broker = await startBroker(aws.stack, { AWS_ENDPOINT_URL: proxy.endpoint, RATE_LIMIT_MUTATIONS_PER_MINUTE: "100000", ...env });
+  const broker = await startBroker(aws.stack, { AWS_ENDPOINT_URL: proxy.endpoint, RATE_LIMIT_MUTATIONS_PER_MINUTE: "100000", RATE_LIMIT_FIELDS_PER_MINUTE: "100000", ...env });
   brokers.push(broker);
   return broker;
 }
 
 /** Fresh, provisioned users: each one's first classic issuance needs GetOpenIdToken and AssumeRoleWithWebIdentity. */
-async function provisionedTokens(broker: BrokerUnderTest, count: number): Promise<string[]> {
+async function provisionedTokens(broker: BrokerUnderTest, count: number, tenant = "acme"): Promise<string[]> {
   return Promise.all(
     Array.from({ length: count }, async () => {
-      const token = (await (await freshPoolAUser(aws.stack)).signIn()).idToken;
+      const token = (await (await freshPoolAUser(aws.stack, { tenant })).signIn()).idToken;
       expect((await execute(broker.url, ProvisionDataPlatformUserDocument, {}, token)).errors).toBeUndefined();
       return token;
     }),
   );
 }
+
+/** Whose call an identity pool request was: the tenant claim of the Pool B ID token in its Logins. */
+const tenantOf = (body: string) => decomposeUnverifiedJwt(Object.values((JSON.parse(body) as { Logins: Record<string, string> }).Logins)[0]!).payload["custom:tenant"];
 
 /** Everyone issues at once; answers in the order of `targets`. */
 async function storm(targets: Array<{ broker: BrokerUnderTest; token: string }>) {
@@ -67,6 +71,48 @@ describe("upstream budgets", () => {
     expect(peakCalls(calls, "AssumeRoleWithWebIdentity")).toBeLessThanOrEqual(5);
     // 15 calls at most 5 in any second cannot take less than two seconds.
     expect(seconds).toBeGreaterThanOrEqual(2);
+  });
+
+  it("serves tenants in fair turns when contended: a tenant's first calls never wait behind another tenant's backlog", async () => {
+    const broker = await budgetedBroker({ UPSTREAM_BUDGETS: "GetOpenIdToken=4", UPSTREAM_MAX_WAIT_MS: "20000" });
+    const flooder = await provisionedTokens(broker, 14, "acme");
+    const other = await provisionedTokens(broker, 2, "globex");
+    const from = proxy.calls.length;
+    const flood = Promise.all(flooder.map((token) => execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds: 3600 }, token)));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const theirs = await Promise.all(other.map((token) => execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds: 3600 }, token)));
+    expect((await flood).filter((a) => a.errors)).toEqual([]);
+    expect(theirs.filter((a) => a.errors)).toEqual([]);
+    // Whose call each GetOpenIdToken was: the tenant claim of the Pool B ID token the broker sent.
+    const order = proxy.calls
+      .slice(from)
+      .filter((c) => c.operation === "GetOpenIdToken")
+      .map((c) => tenantOf(c.body));
+    console.log(`fair turns, GetOpenIdToken at 4/s: ${order.join(" ")}`);
+    expect(order).toHaveLength(16);
+    // First come, first served would put globex last (places 14 and 15, after acme's whole backlog);
+    // in fair turns globex's calls alternate with acme's from the turn they arrive.
+    expect(order.lastIndexOf("globex") - order.indexOf("globex")).toBeLessThanOrEqual(2);
+    expect(order.lastIndexOf("globex")).toBeLessThanOrEqual(8);
+  });
+
+  it("bounds each tenant's queue: the flooder's excess is refused as its own, another tenant arriving later is still served", async () => {
+    const broker = await budgetedBroker({ UPSTREAM_BUDGETS: "GetOpenIdToken=3", UPSTREAM_MAX_WAIT_MS: "2000" });
+    const flooder = await provisionedTokens(broker, 16, "acme");
+    const [other] = await provisionedTokens(broker, 1, "globex");
+    const flood = Promise.all(flooder.map((token) => execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds: 3600 }, token)));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const sentAt = Date.now();
+    const theirs = await execute(broker.url, IssueCredentialsDocument, { flow: "CLASSIC", durationSeconds: 3600 }, other!);
+    const refused = (await flood).filter((a) => a.errors);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const answer of refused) expect(answer.errors![0]!.extensions).toMatchObject({ code: "UPSTREAM_UNAVAILABLE", retryable: true });
+    expect(theirs.errors).toBeUndefined();
+    // First come, first served would have made it wait out the flooder's whole admitted backlog
+    // (about 5 calls); in fair turns only the call under way and one more of acme go first.
+    const after = proxy.calls.filter((c) => c.operation === "GetOpenIdToken" && c.at >= sentAt).map((c) => tenantOf(c.body));
+    console.log(`bounded queues at 3/s, 2 s bound: ${refused.length} of 16 flooding issuances refused; GetOpenIdToken after the other tenant asked: ${after.join(" ")}`);
+    expect(after.indexOf("globex")).toBeLessThanOrEqual(2);
   });
 
   it("refuses at once, retryable with a retry time, what would wait longer than the bound, and sends it nowhere", async () => {

@@ -31,7 +31,7 @@ const handledSecrets = new Set<string>();
 
 beforeAll(async () => {
   aws = await startLocalAws();
-  broker = await startBroker(aws.stack, { RATE_LIMIT_MUTATIONS_PER_MINUTE: "1000" });
+  broker = await startBroker(aws.stack, { RATE_LIMIT_MUTATIONS_PER_MINUTE: "1000", RATE_LIMIT_FIELDS_PER_MINUTE: "1000" });
   [alice, bob, admin] = await Promise.all([tokenFor(aws.stack, "alice"), tokenFor(aws.stack, "bob"), tokenFor(aws.stack, "admin")]);
   for (const token of [alice, bob, admin]) handledSecrets.add(token);
   for (const token of [alice, bob]) expect((await execute(broker.url, ProvisionDataPlatformUserDocument, {}, token)).errors).toBeUndefined();

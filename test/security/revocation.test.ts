@@ -36,7 +36,7 @@ let adminToken: string;
 beforeAll(async () => {
   aws = await startLocalAws();
   proxy = await startRecordingProxy(aws.moto.endpoint);
-  broker = await startBroker(aws.stack, { AWS_ENDPOINT_URL: proxy.endpoint, RATE_LIMIT_MUTATIONS_PER_MINUTE: "100000" });
+  broker = await startBroker(aws.stack, { AWS_ENDPOINT_URL: proxy.endpoint, RATE_LIMIT_MUTATIONS_PER_MINUTE: "100000", RATE_LIMIT_FIELDS_PER_MINUTE: "100000" });
   admin = await freshPoolAUser(aws.stack, { tenant: "acme", admin: true });
   adminToken = (await admin.signIn()).idToken;
 });

@@ -43,7 +43,7 @@ let adminToken: string;
 beforeAll(async () => {
   aws = await startLocalAws();
   // The race below sends hundreds of mutations a minute from one user.
-  broker = await startBroker(aws.stack, { RATE_LIMIT_MUTATIONS_PER_MINUTE: "100000", RATE_LIMIT_REVOCATIONS_PER_MINUTE: "100000" }, { now: () => Date.now() + offsetMs });
+  broker = await startBroker(aws.stack, { RATE_LIMIT_MUTATIONS_PER_MINUTE: "100000", RATE_LIMIT_FIELDS_PER_MINUTE: "100000", RATE_LIMIT_REVOCATIONS_PER_MINUTE: "100000" }, { now: () => Date.now() + offsetMs });
   admin = await freshPoolAUser(aws.stack, { tenant: "acme", admin: true });
   adminToken = (await admin.signIn()).idToken;
 });

@@ -30,6 +30,8 @@ export class Acting {
     private readonly tenancy: Tenancy,
     private readonly audit: AuditTrail,
     private readonly store: Pick<Store, "getConnection">,
+    /** Takes one of a partner's look-ups of users the broker does not know (RATE_LIMITED when used up). */
+    private readonly chargePartnerLookup: (partner: string) => Promise<void> = async () => undefined,
   ) {}
 
   async subjectFor(principal: Principal, userId: string | null | undefined, meta: RequestMeta, options: { read?: boolean } = {}): Promise<Subject> {
@@ -47,17 +49,26 @@ export class Acting {
    * must the tenant the user's connection is pinned to, if any (a user Pool A has moved but the
    * broker not yet: the old tenant's trail and keys are not the partner's). An unknown user gets
    * the same refusal as another tenant's, so a partner cannot probe for users.
+   *
+   * What the broker already knows is answered without AWS: a user whose connection is pinned to a
+   * tenant not the partner's is refused before any Pool A call. A user the broker has no connection
+   * for costs one of the partner's look-ups (RATE_LIMIT_PARTNER_LOOKUPS_PER_MINUTE), charged before
+   * Pool A is asked, so random ids (which defeat any negative cache) are the flooder's own cost.
    */
   private async partnerSubject(principal: Principal, userId: string | null | undefined, meta: RequestMeta, options: { read?: boolean }): Promise<Subject> {
     if (userId === null || userId === undefined) throw new BadUserInputError("A partner acts for a user of its tenants: name that user's userId (their Pool A sub).", "userId");
     validUserId(userId);
     const parties = { actorUserId: principal.userId, subjectUserId: userId };
-    const tenant = await this.tenancy.ofUserIfAny(userId);
-    const pinned = tenant === null ? null : ((await this.store.getConnection(userId))?.tenant ?? tenant);
-    if (tenant === null || pinned !== tenant || !principal.partner!.tenants.includes(tenant)) {
+    const refuse = async (tenant: string | null) => {
       await this.audit.record("ACCESS_REFUSED", parties, meta, "FAILURE", { reason: "PARTNER_TENANT", errorCode: "FORBIDDEN", ...(tenant ? { tenant } : {}) });
-      throw new ForbiddenError("No user with that userId is in a tenant this partner may act in.", "PARTNER_TENANT");
-    }
+      return new ForbiddenError("No user with that userId is in a tenant this partner may act in.", "PARTNER_TENANT");
+    };
+    const connection = await this.store.getConnection(userId);
+    if (connection && !principal.partner!.tenants.includes(connection.tenant)) throw await refuse(connection.tenant);
+    if (!connection) await this.chargePartnerLookup(principal.userId);
+    const tenant = await this.tenancy.ofUserIfAny(userId);
+    const pinned = tenant === null ? null : (connection?.tenant ?? tenant);
+    if (tenant === null || pinned !== tenant || !principal.partner!.tenants.includes(tenant)) throw await refuse(tenant);
     if (options.read) await this.audit.record("PARTNER_READ", parties, meta, "SUCCESS", { tenant });
     return { userId, self: false, partnerTenant: tenant };
   }

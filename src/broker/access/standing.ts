@@ -5,12 +5,14 @@ import { upstream } from "../upstream-errors.js";
 /** A Pool A user as the broker last saw them. */
 export interface Standing {
   present: boolean;
+  /** The Pool A username, when present. */
+  username: string | null;
   enabled: boolean;
   attributes: Record<string, string>;
   groups: string[];
 }
 
-const ABSENT: Standing = Object.freeze({ present: false, enabled: false, attributes: {}, groups: [] });
+const ABSENT: Standing = Object.freeze({ present: false, username: null, enabled: false, attributes: {}, groups: [] });
 
 /**
  * A Pool A user's standing (present, enabled, attributes, groups), re-checked in Pool A and
@@ -54,6 +56,6 @@ export class ApplicationStanding {
     const user = byName?.sub === sub ? byName : await upstream(() => this.directory.findBySub(sub));
     if (!user) return ABSENT;
     const groups = await upstream(() => this.directory.groupsOf(user.username));
-    return { present: true, enabled: user.enabled, attributes: user.attributes, groups };
+    return { present: true, username: user.username, enabled: user.enabled, attributes: user.attributes, groups };
   }
 }

@@ -1,7 +1,7 @@
 import { partnerClientIdOf } from "../../auth/partners.js";
 import type { Principal } from "../../auth/principal.js";
 import type { BrokerConfig } from "../../config/environment.js";
-import { BadUserInputError, ForbiddenError, type ForbiddenReason, UnauthenticatedError, UpstreamRejectedError } from "../../errors.js";
+import { BadUserInputError, ForbiddenError, type ForbiddenReason, RateLimitedError, UnauthenticatedError, UpstreamRejectedError } from "../../errors.js";
 import type { AccessPermission, ClientKey, Connection, CredentialFlow, Store } from "../../store/store.js";
 import type { Acting } from "../access/acting.js";
 import type { ApplicationStanding } from "../access/standing.js";
@@ -88,6 +88,11 @@ export class ClientKeyService {
       const connection = requireUsable(await store.getConnection(subject.userId));
       await tenancy.requireSubjectBound(subject, principal, connection.tenant, parties, meta);
       if (connection.state === "DISABLED") throw new UpstreamRejectedError("The data platform user is disabled.");
+      // A cap per user: a key is a standing way to reach AWS, and each adds to the shared quotas.
+      const live = (await store.listClientKeys(subject.userId)).filter((k) => !k.revokedAt && k.expiresAt.getTime() > now).length;
+      if (live >= config.clientKeysPerUser) {
+        throw new BadUserInputError(`A user may have at most ${config.clientKeysPerUser} live client keys; revoke one first.`, "input");
+      }
       // A key's scope must lie within a grant now; every issuance through it is checked again.
       roleFor(config.shards[0]!, request.flow, scopePermission);
       await grants.match(connection.tenant, scopeTarget, scopePermission);
@@ -124,9 +129,24 @@ export class ClientKeyService {
     );
   }
 
-  /** The credential endpoint's work: authenticate the key, then credentials through the shared issuance path. */
-  async credentialsFor(secret: string | undefined, meta: RequestMeta): Promise<ClientKeyCredentials> {
-    const key = await this.authenticate(secret, meta);
+  /**
+   * The credential endpoint's work: authenticate the key, then credentials through the shared
+   * issuance path. Failed authentications are limited per source address
+   * (RATE_LIMIT_KEY_FAILURES_PER_MINUTE): once used up, that address is refused before any key is
+   * looked at, so guessing costs the guesser.
+   */
+  async credentialsFor(secret: string | undefined, meta: RequestMeta & { sourceAddress?: string | undefined }): Promise<ClientKeyCredentials> {
+    const { rateLimits } = this.deps;
+    const source = meta.sourceAddress ?? "unknown";
+    const blockedFor = await rateLimits.exhausted("key-failure", source);
+    if (blockedFor !== null) throw new RateLimitedError(blockedFor);
+    let key: ClientKey;
+    try {
+      key = await this.authenticate(secret, meta);
+    } catch (error) {
+      if (error instanceof UnauthenticatedError) await rateLimits.consume("key-failure", source).catch(() => undefined);
+      throw error;
+    }
     await this.deps.rateLimits.consume("credential-endpoint", key.id);
     const { audit, store, issuer } = this.deps;
     const parties = { actorUserId: key.userId, subjectUserId: key.userId };
@@ -145,8 +165,10 @@ export class ClientKeyService {
 
   /** Leavers: the owner (and the administrator who made the key for them) must still be who they were. */
   private async requireStanding(key: ClientKey, connection: Connection, meta: RequestMeta): Promise<void> {
-    const { standing, acting, tenancy } = this.deps;
-    const owner = await standing.of(key.userId);
+    const { standing, acting, tenancy, store } = this.deps;
+    // With the owner's username the look-up is one AdminGetUser (Pool A's 120/s UserRead), not a ListUsers search (30/s UserList, which others' unknown-user look-ups share).
+    const owner = await standing.of(key.userId, connection.poolAUsername);
+    if (owner.username && connection.poolAUsername === null) await store.updateConnection(key.userId, { poolAUsername: owner.username });
     let refusal: [ForbiddenReason, string] | null = null;
     if (!owner.present) refusal = ["OWNER_GONE", "The key's owner no longer exists in the application's user pool."];
     else if (!owner.enabled) refusal = ["OWNER_DISABLED", "The key's owner is disabled in the application's user pool."];

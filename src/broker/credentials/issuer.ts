@@ -1,5 +1,6 @@
 import type { BrokerConfig } from "../../config/environment.js";
 import type { IdentityExchange } from "../../cognito/identity-exchange.js";
+import { asParty } from "../../cognito/upstream-budgets.js";
 import { ForbiddenError, NotProvisionedError, UpstreamUnavailableError } from "../../errors.js";
 import { BadUserInputError } from "../../errors.js";
 import { scopeSessionPolicy, shardOfTag } from "../../policy/policies.js";
@@ -95,8 +96,9 @@ export class CredentialIssuer {
     const prefix = prefixForTenant(this.deps.config.s3.prefixTemplate, connection.tenant);
     const wanted = issuedFor(connection, prefix, flow, durationSeconds, target, permission);
     const tenantCutoff = await this.deps.denyLists.tenantCutoff(connection.tenant);
+    // The AWS calls below are this tenant's turns in the upstream budgets (fair between tenants).
     const issue = () =>
-      locks.run(userId, async () => {
+      asParty(`tenant:${connection.tenant}`, () => locks.run(userId, async () => {
         // Read again under the lock: a revocation or move that ran first is final for this request.
         let current = requireUsable(await store.getConnection(userId));
         if (issuedFor(current, prefix, flow, durationSeconds, target, permission) !== wanted) throw accessChanged();
@@ -119,7 +121,7 @@ export class CredentialIssuer {
         await options.onIssued?.();
         if (current.state === "ACTIVE") await store.putCachedCredentials(userId, flow, durationSeconds, { ...issued, issuedFor: wanted });
         return issued;
-      });
+      }));
     // A DISABLED connection must ask Cognito again every time, so it never takes from a cache.
     const cacheKey = CredentialCache.keyFor(userId, wanted);
     const credentials =

@@ -89,6 +89,9 @@ export class LifecycleService {
         const connection = existing ?? (await store.createConnection({ userId: subject.userId, tenant, poolBUsername: this.poolBUsernameFor(subject.userId) }));
         // A reinstated user gets a new session tag: the denied one stays denied, and nothing issued from here on is.
         const created = await this.converge(connection, { newTag: reinstating });
+        // Kept so that later standing checks (client keys) need AdminGetUser, not a ListUsers search.
+        const poolAUsername = subject.self ? principal.username : (await this.deps.standing.of(subject.userId)).username;
+        if (poolAUsername && connection.poolAUsername !== poolAUsername) await store.updateConnection(subject.userId, { poolAUsername });
         meta.log.info({ event: "provisioned", subjectUserId: subject.userId, tenant, newPoolBUser: created }, "data platform user provisioned");
         return this.status(subject.userId, await store.getConnection(subject.userId));
       }),
