@@ -15,14 +15,12 @@
 import "reflect-metadata";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { AdminCreateUserCommand, AdminSetUserPasswordCommand, CognitoIdentityProviderClient } from "@aws-sdk/client-cognito-identity-provider";
-import { GetPolicyCommand, GetPolicyVersionCommand, GetRolePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
 import { decomposeUnverifiedJwt } from "aws-jwt-verify/jwt";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBroker } from "../app.js";
-import { roleNameOf } from "../cognito/role-policies.js";
 import { loadEnvironment } from "../config/environment.js";
 import { SESSION_TAG_ALPHABET, type PolicyDocument } from "../policy/policies.js";
 import { bootstrapAws, brokerEnvironment, type StackInfo } from "./bootstrap.js";
@@ -30,6 +28,7 @@ import { useEmulatorCredentials } from "./local-stack.js";
 import { startMoto } from "./moto.js";
 import { poolAIdToken } from "./pool-a-sign-in.js";
 import { simulateRevocations } from "./revocation-simulation.js";
+import { storedReaderDocuments } from "./stored-documents.js";
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const STORM_USERS = Number(process.env.BENCH_REVOCATION_USERS ?? 1_200);
@@ -193,23 +192,7 @@ async function createUsers(stack: StackInfo, count: number): Promise<StormUser[]
 
 /** Per shard: the reader role's own policy and every deny list's default version, as moto stores them. */
 async function storedDocuments(stack: StackInfo): Promise<Array<Array<{ name: string; policy: PolicyDocument }>>> {
-  const iam = new IAMClient({ region: stack.region, endpoint: stack.endpoint! });
-  try {
-    const shards = [];
-    for (const shard of stack.shards) {
-      const own = await iam.send(new GetRolePolicyCommand({ RoleName: roleNameOf(shard.readerRoleArn), PolicyName: "tenant-prefix-read" }));
-      const documents = [{ name: "tenant-prefix-read", policy: JSON.parse(decodeURIComponent(own.PolicyDocument!)) as PolicyDocument }];
-      for (const policyArn of shard.denyListPolicyArns) {
-        const policy = await iam.send(new GetPolicyCommand({ PolicyArn: policyArn }));
-        const version = await iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: policy.Policy!.DefaultVersionId! }));
-        documents.push({ name: policyArn, policy: JSON.parse(decodeURIComponent(version.PolicyVersion!.Document!)) as PolicyDocument });
-      }
-      shards.push(documents);
-    }
-    return shards;
-  } finally {
-    iam.destroy();
-  }
+  return Promise.all(stack.shards.map((_, shard) => storedReaderDocuments(stack, shard)));
 }
 
 async function decide(documents: Array<Array<{ name: string; policy: PolicyDocument }>>, tenant: string, sid: string): Promise<"Allowed" | "Denied"> {

@@ -1,9 +1,7 @@
 import { AdminUpdateUserAttributesCommand, DescribeUserPoolClientCommand } from "@aws-sdk/client-cognito-identity-provider";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
-import { GetPolicyCommand, GetPolicyVersionCommand, GetRolePolicyCommand, IAMClient } from "@aws-sdk/client-iam";
 import { decomposeUnverifiedJwt } from "aws-jwt-verify/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { roleNameOf } from "../../src/cognito/role-policies.js";
 import {
   CreateClientKeyDocument,
   IssueCredentialsDocument,
@@ -13,6 +11,7 @@ import {
   RevokeDataPlatformUsersDocument,
 } from "../../src/client/graphql.js";
 import { startRecordingProxy } from "../../src/dev/recording-proxy.js";
+import { storedReaderDocuments } from "../../src/dev/stored-documents.js";
 import { SESSION_TAG_ALPHABET, type PolicyDocument } from "../../src/policy/policies.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { baseUrlOf, fetchCredentials } from "../support/credential-endpoint.js";
@@ -71,24 +70,6 @@ function lastExchangedTag(from: number): string | undefined {
   return typeof claim === "string" ? claim : undefined;
 }
 
-/** The shard's reader role policy and deny lists as moto stores them now. */
-async function storedDocuments(sid: string): Promise<Array<{ name: string; policy: PolicyDocument }>> {
-  const shard = aws.stack.shards[SESSION_TAG_ALPHABET.indexOf(sid[0]!)]!;
-  const iam = new IAMClient({ region: aws.stack.region, endpoint: aws.stack.endpoint! });
-  try {
-    const own = await iam.send(new GetRolePolicyCommand({ RoleName: roleNameOf(shard.readerRoleArn), PolicyName: "tenant-prefix-read" }));
-    const documents = [{ name: "tenant-prefix-read", policy: JSON.parse(decodeURIComponent(own.PolicyDocument!)) as PolicyDocument }];
-    for (const policyArn of shard.denyListPolicyArns) {
-      const policy = await iam.send(new GetPolicyCommand({ PolicyArn: policyArn }));
-      const version = await iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: policy.Policy!.DefaultVersionId! }));
-      documents.push({ name: policyArn, policy: JSON.parse(decodeURIComponent(version.PolicyVersion!.Document!)) as PolicyDocument });
-    }
-    return documents;
-  } finally {
-    iam.destroy();
-  }
-}
-
 /** What IAM would decide for a session of `tenant` carrying `sid`, reading its own object, under the documents moto stores. */
 async function sessionMay(tenant: string, sid: string): Promise<string> {
   const result = await runSimulation(
@@ -99,7 +80,7 @@ async function sessionMay(tenant: string, sid: string): Promise<string> {
         resource: { resource: `arn:aws:s3:::${aws.stack.bucket}/tenants/${tenant}/readings/2026-11-01.csv`, accountId: "123456789012" },
         contextVariables: { "aws:PrincipalTag/tenant": tenant, "aws:PrincipalTag/sid": sid, "aws:TokenIssueTime": new Date(Date.now() - 1_000).toISOString().replace(/\.\d{3}Z$/, "Z") },
       },
-      identityPolicies: await storedDocuments(sid),
+      identityPolicies: await storedReaderDocuments(aws.stack, SESSION_TAG_ALPHABET.indexOf(sid[0]!)),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
     },
