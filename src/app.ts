@@ -111,7 +111,9 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     broker,
     objects: new ObjectAccessService({
       broker,
-      s3: new UserS3({ region: config.aws.region, endpoint: config.aws.endpoint, bucket: config.s3.bucket, requestTimeoutMs: config.aws.requestTimeoutMs }),
+      s3: new UserS3({ region: config.aws.region, endpoint: config.aws.endpoint, bucket: config.s3.bucket, requestTimeoutMs: config.aws.requestTimeoutMs }, (client) =>
+        budgets.attachTo(client),
+      ),
       now,
     }),
     clientKeys: new ClientKeyService({ config, store, acting, tenancy, standing, audit, issuer, grants, rateLimits, now }),

@@ -110,3 +110,13 @@ export const tenantCutoffsWritten = metric(
       help: "Last-resort tenant cut-offs written because a shard's deny lists were full (alarm on any)",
     }),
 );
+
+export const rateLimitRefusals = metric(
+  "broker_rate_limited_total",
+  () =>
+    new Counter({
+      name: "broker_rate_limited_total",
+      help: "Requests refused as RATE_LIMITED, by limit and by who was limited (user, partner, client key, source address)",
+      labelNames: ["bucket", "actor"] as const,
+    }),
+);

@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { RateLimitedError } from "../errors.js";
+import { rateLimitRefusals } from "../metrics.js";
 
 export interface RateLimitSettings {
   /** Per principal, shared by provisionDataPlatformUser, issueCredentials, refreshTokens and createClientKey. */
@@ -75,7 +76,10 @@ export class RateLimits {
     try {
       await this.limiters[bucket].consume(key, points);
     } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) throw new RateLimitedError(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
+      if (rejection instanceof RateLimiterRes) {
+        rateLimitRefusals.inc({ bucket, actor: actorKind(bucket, key) });
+        throw new RateLimitedError(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
+      }
       throw rejection;
     }
   }
@@ -93,4 +97,11 @@ export class RateLimits {
 
 function byBucket(buckets: RateLimitBucket[], make: (bucket: RateLimitBucket) => RateLimiterAbstract): Record<RateLimitBucket, RateLimiterAbstract> {
   return Object.fromEntries(buckets.map((b) => [b, make(b)])) as unknown as Record<RateLimitBucket, RateLimiterAbstract>;
+}
+
+/** Who a refusal limited, as a label with a fixed set of values (never an id). */
+function actorKind(bucket: RateLimitBucket, key: string): "user" | "partner" | "client_key" | "address" {
+  if (bucket === "key-failure") return "address";
+  if (bucket === "credential-endpoint") return "client_key";
+  return key.startsWith("partner:") ? "partner" : "user";
 }

@@ -30,6 +30,8 @@ export const UPSTREAM_BUDGETS = {
   /** Every IAM write the broker makes (deny lists and the tenant cut-off): IAM publishes no rate and raises none. */
   RolePolicyWrite: { perSecond: 10, operations: ["PutRolePolicy", "DeleteRolePolicy", "CreatePolicyVersion", "DeletePolicyVersion"] },
   PolicyVersionRead: { perSecond: 20, operations: ["ListPolicyVersions"] },
+  /** Listings, signed with each user's own credentials: S3 allows thousands a second per prefix; this keeps one tenant's burst from crowding the bucket. */
+  S3List: { perSecond: 300, operations: ["ListObjectsV2"] },
 } as const satisfies Record<string, { perSecond: number; operations: readonly string[] }>;
 
 export type UpstreamBudgetName = keyof typeof UPSTREAM_BUDGETS;

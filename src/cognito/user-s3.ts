@@ -21,16 +21,22 @@ export interface S3Settings {
  * (the broker holds no S3 permission). Presigning is local; listing is one S3 call.
  */
 export class UserS3 {
-  constructor(private readonly settings: S3Settings) {}
+  constructor(
+    private readonly settings: S3Settings,
+    /** Puts each client's calls in the upstream budgets (listing is an S3 request every tenant's users share). */
+    private readonly budgeted: (client: S3Client) => void = () => undefined,
+  ) {}
 
   private client(credentials: UserCredentials): S3Client {
     const { region, endpoint, requestTimeoutMs } = this.settings;
-    return new S3Client({
+    const client = new S3Client({
       region,
       credentials,
       ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
       requestHandler: { requestTimeout: requestTimeoutMs, throwOnRequestTimeout: true },
     });
+    this.budgeted(client);
+    return client;
   }
 
   async presignDownload(credentials: UserCredentials, key: string, expiresInSeconds: number): Promise<string> {

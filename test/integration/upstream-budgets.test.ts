@@ -157,7 +157,7 @@ describe("upstream budgets", () => {
       for (const name of readdirSync(dir)) {
         const path = join(dir, name);
         if (statSync(path).isDirectory()) walk(path);
-        else if (path.endsWith(".ts")) for (const match of readFileSync(path, "utf8").matchAll(/awsCall\("([A-Za-z]+)"/g)) operations.add(match[1]!);
+        else if (path.endsWith(".ts")) for (const match of readFileSync(path, "utf8").matchAll(/awsCall\("([A-Za-z0-9]+)"/g)) operations.add(match[1]!);
       }
     };
     walk(resolve(import.meta.dirname, "../../src"));

@@ -61,6 +61,8 @@ describe("every actor's allowance", () => {
     expect(third.data).toBeNull();
     expect(third.errors!.length).toBeGreaterThanOrEqual(1);
     for (const e of third.errors!) expect(e.extensions).toMatchObject({ code: "RATE_LIMITED", retryAfterSeconds: expect.any(Number) });
+    // The metrics say who was limited (a kind of actor, never an id).
+    expect(await (await fetch(broker.metricsUrl)).text()).toMatch(/broker_rate_limited_total\{bucket="actor",actor="partner"\} [1-9]/);
     // The other tenant's user has an allowance of its own.
     const own = await post(broker.url, { query: "{ connectionStatus { state } }" }, { authorization: `Bearer ${idToken}` });
     expect(own.errors).toBeUndefined();
