@@ -18,11 +18,13 @@ export interface RateLimitSettings {
   partnerLookupsPerMinute: number;
   /** Per source address, failed client-key authentications at the credential endpoint. */
   keyFailuresPerMinute: number;
+  /** Per source address, GraphQL requests without a valid token (introspection, the Sandbox, refused tokens). */
+  anonymousPerMinute: number;
   /** Counters in Redis (shared by replicas) instead of in this process. */
   redisUrl?: string | undefined;
 }
 
-export type RateLimitBucket = "mutation" | "credential-endpoint" | "revocation" | "bulk-revocation" | "actor" | "partner-lookup" | "key-failure";
+export type RateLimitBucket = "mutation" | "credential-endpoint" | "revocation" | "bulk-revocation" | "actor" | "partner-lookup" | "key-failure" | "anonymous";
 
 /**
  * Rate limits with rate-limiter-flexible: in memory by default, in Redis when configured (with an
@@ -42,6 +44,7 @@ export class RateLimits {
       actor: { keyPrefix: "s3broker:rl:actor", points: settings.actorFieldsPerMinute, duration: 60 },
       "partner-lookup": { keyPrefix: "s3broker:rl:partner-lookup", points: settings.partnerLookupsPerMinute, duration: 60 },
       "key-failure": { keyPrefix: "s3broker:rl:key-failure", points: settings.keyFailuresPerMinute, duration: 60 },
+      anonymous: { keyPrefix: "s3broker:rl:anonymous", points: settings.anonymousPerMinute, duration: 60 },
     };
     const buckets = Object.keys(options) as RateLimitBucket[];
     if (settings.redisUrl) {
@@ -101,7 +104,7 @@ function byBucket(buckets: RateLimitBucket[], make: (bucket: RateLimitBucket) =>
 
 /** Who a refusal limited, as a label with a fixed set of values (never an id). */
 function actorKind(bucket: RateLimitBucket, key: string): "user" | "partner" | "client_key" | "address" {
-  if (bucket === "key-failure") return "address";
+  if (bucket === "key-failure" || bucket === "anonymous") return "address";
   if (bucket === "credential-endpoint") return "client_key";
   return key.startsWith("partner:") ? "partner" : "user";
 }

@@ -227,6 +227,8 @@ const schema = z
     RATE_LIMIT_PARTNER_LOOKUPS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
     /** Per source address, failed client-key authentications at the credential endpoint. */
     RATE_LIMIT_KEY_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(30),
+    /** Per source address, GraphQL requests without a valid token (introspection, the Sandbox, refused tokens). */
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
     /** Live (not revoked, not expired) client keys one user may have. */
     CLIENT_KEYS_PER_USER: z.coerce.number().int().min(1).max(1000).default(20),
     /** Take the client address from X-Forwarded-For as set by this many proxies in front (a load balancer: 1); 0 trusts none. */
@@ -335,6 +337,7 @@ const schema = z
         actorFieldsPerMinute: env.RATE_LIMIT_FIELDS_PER_MINUTE,
         partnerLookupsPerMinute: env.RATE_LIMIT_PARTNER_LOOKUPS_PER_MINUTE,
         keyFailuresPerMinute: env.RATE_LIMIT_KEY_FAILURES_PER_MINUTE,
+        anonymousPerMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
         redisUrl: env.REDIS_URL,
       },
       clientKeysPerUser: env.CLIENT_KEYS_PER_USER,

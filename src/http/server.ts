@@ -14,7 +14,7 @@ import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import type { Principal } from "../auth/principal.js";
 import { authenticate, bearerChallenge, missingToken, onlyUnauthenticated, type Authentication } from "../auth/authentication.js";
 import type { PoolATokenVerifier } from "../auth/pool-a-verifier.js";
-import { UnauthenticatedError } from "../errors.js";
+import { RateLimitedError, UnauthenticatedError, UpstreamUnavailableError } from "../errors.js";
 import type { BrokerService } from "../broker/broker.service.js";
 import type { ObjectAccessService } from "../broker/grants/object-access.service.js";
 import type { ClientKeyService } from "../broker/client-keys/client-keys.service.js";
@@ -270,6 +270,17 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
       // A token that was presented and failed is refused before execution (no data entry: a 4xx);
       // a missing one goes on, for introspection and the Sandbox, and every field refuses it.
       const { principal, failure } = await authenticationOf(request);
+      // Callers without a valid token are limited per address (RATE_LIMIT_ANONYMOUS_PER_MINUTE), so
+      // that a flood of them is refused as itself; a Pool A outage (no keys to check with) is not theirs.
+      if (!principal && !(failure instanceof UpstreamUnavailableError)) {
+        try {
+          await deps.rateLimits.consume("anonymous", request.ip);
+        } catch (error) {
+          if (!(error instanceof RateLimitedError)) throw error;
+          void reply.code(429).header("retry-after", String(error.extensions.retryAfterSeconds));
+          return reply.type("application/json; charset=utf-8").send(`${JSON.stringify({ errors: [{ message: error.message, extensions: { ...error.extensions, requestId: request.id } }] })}\n`);
+        }
+      }
       if (failure && !(failure instanceof UnauthenticatedError && failure.reason === "MISSING")) {
         if (failure instanceof UnauthenticatedError) void reply.code(401).header("www-authenticate", bearerChallenge(failure));
         else void reply.code(503).header("retry-after", "5");

@@ -87,6 +87,23 @@ describe("every actor's allowance", () => {
   });
 });
 
+describe("callers without a valid token", () => {
+  it("are limited per address: a flood of them is refused as itself, a signed-in user or another address is not", async () => {
+    const broker = await brokerWith({ RATE_LIMIT_ANONYMOUS_PER_MINUTE: "3", TRUSTED_PROXY_HOPS: "1" });
+    const { idToken } = await provisionedOn(broker, "globex");
+    const from = (address: string, token?: string) => ({ "x-forwarded-for": address, ...(token ? { authorization: `Bearer ${token}` } : {}) });
+    const query = { query: "{ connectionStatus { state } }" };
+    for (let i = 0; i < 3; i++) expect((await post(broker.url, query, from("198.51.100.7", i === 0 ? "not-a-jwt" : undefined))).status).toBe(401);
+    const refused = await post(broker.url, query, from("198.51.100.7"));
+    expect(refused.status).toBe(429);
+    expect(refused.errors![0]!.extensions).toMatchObject({ code: "RATE_LIMITED", retryAfterSeconds: expect.any(Number), requestId: expect.any(String) });
+    expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+    // The same address with a valid token, and another address without one, are served as usual.
+    expect((await post(broker.url, query, from("198.51.100.7", idToken))).data).toEqual({ connectionStatus: { state: "ACTIVE" } });
+    expect((await post(broker.url, query, from("203.0.113.9"))).status).toBe(401);
+  });
+});
+
 describe("client keys", () => {
   it("check their owner's standing with one AdminGetUser (the username the broker kept), never a ListUsers search", async () => {
     const broker = await brokerWith({});
