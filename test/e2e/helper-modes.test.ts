@@ -162,6 +162,32 @@ describe("s3-broker serve: a loopback IMDSv2 and container credentials endpoint"
     expect(existsSync(served.exports.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE!)).toBe(false);
   });
 
+  it("serves only the user who started it: another local user (nobody) gets nothing on either endpoint, even holding the token", async () => {
+    const key = await freshKey("serve-owner");
+    const served = await startServe(["--endpoint", endpoint, "--key-file", key.keyFile, "--port", "0", "--token-file", join(key.dir, "token")], toolEnv(key.dir, {}));
+    try {
+      const base = served.exports.AWS_EC2_METADATA_SERVICE_ENDPOINT!.replace(/\/$/, "");
+      // What an IMDSv2 client and a container-provider client do, as one script any user can run.
+      const script = `
+        const base = process.env.BASE;
+        const put = await fetch(base + "/latest/api/token", { method: "PUT", headers: { "x-aws-ec2-metadata-token-ttl-seconds": "60" } });
+        const session = await put.text();
+        const imds = await fetch(base + "/latest/meta-data/iam/security-credentials/s3-broker", { headers: { "x-aws-ec2-metadata-token": session } });
+        const container = await fetch(base + "/credentials", { headers: { authorization: process.env.TOKEN } });
+        console.log(JSON.stringify({ put: put.status, imds: imds.status, container: container.status, body: await container.text() }));`;
+      const env = { PATH: process.env.PATH ?? "", BASE: base, TOKEN: readFileSync(join(key.dir, "token"), "utf8") };
+      const asOwner = JSON.parse((await run(process.execPath, ["--input-type=module", "-e", script], { env })).stdout);
+      expect(asOwner).toMatchObject({ put: 200, imds: 200, container: 200 });
+      const asNobody = JSON.parse((await run("runuser", ["-u", "nobody", "--", process.execPath, "--input-type=module", "-e", script], { env, cwd: "/" })).stdout);
+      expect(asNobody).toMatchObject({ put: 403, imds: 403, container: 403 });
+      expect(JSON.parse(asNobody.body)).toEqual({ Code: "Forbidden", Message: "This endpoint serves only the user who started s3-broker serve." });
+      expect(asNobody.body).not.toMatch(/AccessKeyId|Token"/);
+      expect(served.stderr()).toMatch(/refused a request from uid 65534: only uid \d+ is served/);
+    } finally {
+      await served.stop();
+    }
+  });
+
   it("refuses what a neighbour, a web page or a rebinding DNS name would send", async () => {
     const key = await freshKey("serve-attacks");
     const served = await startServe(["--endpoint", endpoint, "--key-file", key.keyFile, "--port", "0", "--token-file", join(key.dir, "token")], toolEnv(key.dir, {}));

@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { checkEndpoint, expandHome, fetchCredentials, isLoopbackHost, readClientKey, renewalTime } from "./broker-client.mjs";
 import { BrokerRefusal, EXIT, HelperError, logLine } from "./errors.mjs";
 import { BROKER_OPTIONS, endpointOption, integerOption, parseModeOptions } from "./options.mjs";
+import { canKnowPeers, peerUid } from "./peer-uid.mjs";
 
 export const CONTAINER_PATH = "/credentials";
 const IMDS_TOKEN_PATH = "/latest/api/token";
@@ -18,7 +19,7 @@ const IMDS_MAX_TOKENS = 10_000;
 const REFUSAL_MEMORY_MS = 30_000; // a refused key is not asked about on every request
 const TRANSIENT_RETRY_MS = 5_000;
 
-export const SERVE_USAGE = `Usage: s3-broker serve --endpoint URL [--key-file PATH] [--port N] [--host ADDR] [--token-file PATH] [--role-name NAME] [--check-every SECONDS]
+export const SERVE_USAGE = `Usage: s3-broker serve --endpoint URL [--key-file PATH] [--port N] [--host ADDR] [--token-file PATH] [--role-name NAME] [--check-every SECONDS] [--imds-without-peer-check]
 
 Serves the broker's credentials on loopback, for tools that read only the EC2 instance metadata
 service (IMDSv2) or the container credentials provider:
@@ -38,6 +39,12 @@ service (IMDSv2) or the container credentials provider:
   --role-name NAME   the role name IMDS lists (default s3-broker)
   --check-every S    also ask the broker this often whether the key still stands (default 300;
                      answered from the broker's cache while more than 20 minutes remain)
+  --imds-without-peer-check
+                     serve IMDS even where the system cannot tell which user connects (not
+                     Linux): then any local user can read the credentials; the default keeps IMDS off
+
+Only the user who started it is served, on both endpoints: on Linux each connection's owner is
+looked up in the kernel's socket tables (/proc/net/tcp, tcp6) and any other user gets 403.
 
 IMDS answers only with a session token (PUT ${IMDS_TOKEN_PATH}, as EC2 with HttpTokens=required) and
 refuses a token request carrying X-Forwarded-For; both endpoints refuse requests whose Host is not a
@@ -178,15 +185,30 @@ class ImdsSessions {
 
 /**
  * The request handler: IMDSv2 and the container provider, over one credential source.
- * @param {{ source: CredentialSource, containerToken: string, roleName: string }} deps
+ * `owner`: the uid served (the helper's own); `peers`: whether the system can tell who connects
+ * (`imdsWithoutPeerCheck` opens IMDS anyway where it cannot).
+ * @param {{ source: CredentialSource, containerToken: string, roleName: string, owner?: number, peers?: boolean, imdsWithoutPeerCheck?: boolean, uidOf?: (socket: import("node:net").Socket) => number | undefined }} deps
  * @returns {import("node:http").RequestListener}
  */
-export function localCredentialsHandler({ source, containerToken, roleName }) {
+export function localCredentialsHandler({ source, containerToken, roleName, owner = process.getuid?.() ?? -1, peers = canKnowPeers(), imdsWithoutPeerCheck = false, uidOf = peerUid }) {
   const sessions = new ImdsSessions();
   return (req, res) => {
     if (!addressedToLoopback(req.headers.host)) return send(res, 403, "Requests must be addressed to a loopback name.\n");
     if (req.headers.origin !== undefined) return send(res, 403, "Browsers are not served.\n");
     const path = new URL(req.url ?? "/", "http://loopback").pathname;
+    const imds = path === IMDS_TOKEN_PATH || path === IMDS_CREDENTIALS_PATH || path.startsWith(`${IMDS_CREDENTIALS_PATH}/`);
+    if (peers) {
+      // Another local user (a shared jump box, a CI runner) gets nothing, on either endpoint.
+      const uid = uidOf(req.socket);
+      if (uid !== owner) {
+        logLine(`refused a request from ${uid === undefined ? "an unknown local user" : `uid ${uid}`}: only uid ${owner} is served`);
+        return path === CONTAINER_PATH
+          ? send(res, 403, { Code: "Forbidden", Message: "This endpoint serves only the user who started s3-broker serve." })
+          : send(res, 403, "This endpoint serves only the user who started s3-broker serve.\n");
+      }
+    } else if (imds && !imdsWithoutPeerCheck) {
+      return send(res, 403, "IMDS is off: this system cannot tell which local user connects (start with --imds-without-peer-check to serve any local user).\n");
+    }
 
     if (path === IMDS_TOKEN_PATH) {
       if (req.method !== "PUT") return send(res, 405, "Use PUT.\n", { allow: "PUT" });
@@ -240,7 +262,15 @@ export function localCredentialsHandler({ source, containerToken, roleName }) {
 export async function serve(args) {
   const options = parseModeOptions(
     args,
-    { ...BROKER_OPTIONS, port: { type: "string" }, host: { type: "string" }, "token-file": { type: "string" }, "role-name": { type: "string" }, "check-every": { type: "string" } },
+    {
+      ...BROKER_OPTIONS,
+      port: { type: "string" },
+      host: { type: "string" },
+      "token-file": { type: "string" },
+      "role-name": { type: "string" },
+      "check-every": { type: "string" },
+      "imds-without-peer-check": { type: "boolean" },
+    },
     SERVE_USAGE,
   );
   const checkEveryMs = integerOption("--check-every", options["check-every"], 10, 86_400, 300) * 1000;
@@ -261,7 +291,16 @@ export async function serve(args) {
   }
 
   const containerToken = randomBytes(32).toString("base64url");
-  const server = createServer(localCredentialsHandler({ source, containerToken, roleName }));
+  const peers = canKnowPeers();
+  const imdsWithoutPeerCheck = options["imds-without-peer-check"] === true;
+  if (!peers) {
+    logLine(
+      imdsWithoutPeerCheck
+        ? "warning: this system cannot tell which local user connects; IMDS serves ANY local user (--imds-without-peer-check); the container endpoint still needs the token file"
+        : "this system cannot tell which local user connects: IMDS is off (the container endpoint, guarded by its token file, is on); --imds-without-peer-check turns IMDS on for any local user",
+    );
+  }
+  const server = createServer(localCredentialsHandler({ source, containerToken, roleName, peers, imdsWithoutPeerCheck }));
   await new Promise((resolve, reject) => {
     server.once("error", (error) => reject(new HelperError(`cannot listen on ${host}:${port}: ${/** @type {NodeJS.ErrnoException} */ (error).code}`, EXIT.USAGE)));
     server.listen(port, host.replace(/^\[|\]$/g, ""), () => resolve(undefined));
