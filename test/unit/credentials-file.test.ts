@@ -50,6 +50,17 @@ describe("the profile the update mode writes", () => {
     expect(withProfile("[tenant]\naws_access_key_id = old", "tenant", { aws_access_key_id: "new" })).toBe("[tenant]\naws_access_key_id = new");
   });
 
+  it("keeps every byte of a file with mixed line endings: each line its own ending, added lines the file's usual one", () => {
+    const mixed = "# keys\r\n[default]\naws_access_key_id = AKIAOWN\r\n[tenant]\r\naws_access_key_id = OLD\n; note\r\n\n[other]\r\nx = y";
+    const written = withProfile(mixed, "tenant", FRESH);
+    // The replaced key keeps its line's ending (LF); the keys added after it take CRLF, the ending of most lines; the rest is untouched.
+    expect(written).toBe(
+      "# keys\r\n[default]\naws_access_key_id = AKIAOWN\r\n[tenant]\r\naws_access_key_id = ASIANEW\naws_secret_access_key = secretNEW\r\naws_session_token = tokenNEW\r\nx_security_token_expires = 2026-12-01T13:00:00.000Z\r\n; note\r\n\n[other]\r\nx = y",
+    );
+    // Removing the credentials again gives back the other lines exactly.
+    expect(withProfile(written, "tenant", null)).toBe("# keys\r\n[default]\naws_access_key_id = AKIAOWN\r\n[tenant]\r\n; note\r\n\n[other]\r\nx = y");
+  });
+
   it("matches the header as INI readers do, and updates a repeated section once", () => {
     const text = "[ tenant ]\naws_access_key_id = one\n[default]\nx = 1\n[tenant]\naws_access_key_id = two\naws_session_token = two\n";
     expect(withProfile(text, "tenant", FRESH)).toBe(

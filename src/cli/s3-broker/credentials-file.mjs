@@ -21,14 +21,32 @@ export function checkProfileName(name) {
   return name;
 }
 
-/** @param {string} text */
+/**
+ * The file's lines and each one's own ending ("\r\n", "\n", or "" for a last line without one), so
+ * that a file with mixed endings is written back as it was; lines the helper adds take the ending
+ * most of the file uses (CRLF where it is the majority).
+ * @param {string} text
+ */
 function splitLines(text) {
-  const eol = text.includes("\r\n") ? "\r\n" : "\n";
-  const lines = text.length === 0 ? [] : text.split(/\r?\n/);
-  // A final newline leaves an empty last element: remember it, so it is written back.
-  const trailingNewline = lines.length > 0 && lines[lines.length - 1] === "";
-  if (trailingNewline) lines.pop();
-  return { lines, eol, trailingNewline: trailingNewline || text.length === 0 };
+  /** @type {string[]} */
+  const lines = [];
+  /** @type {string[]} */
+  const eols = [];
+  for (let i = 0; i < text.length; ) {
+    const nl = text.indexOf("\n", i);
+    if (nl === -1) {
+      lines.push(text.slice(i));
+      eols.push("");
+      break;
+    }
+    const crlf = nl > i && text[nl - 1] === "\r";
+    lines.push(text.slice(i, crlf ? nl - 1 : nl));
+    eols.push(crlf ? "\r\n" : "\n");
+    i = nl + 1;
+  }
+  const crlfLines = eols.filter((e) => e === "\r\n").length;
+  const eol = crlfLines > 0 && crlfLines >= eols.filter((e) => e === "\n").length ? "\r\n" : "\n";
+  return { lines, eols, eol, trailingNewline: text.length === 0 || text.endsWith("\n") };
 }
 
 /** Line ranges [header, end) of every section with this name (INI readers merge repeated sections). @param {string[]} lines @param {string} profile */
@@ -80,47 +98,64 @@ export function withProfile(text, profile, values) {
       if (!isSingleToken(value)) throw new HelperError(`refusing to write ${key}: not a printable single-line value`, EXIT.TRANSIENT);
     }
   }
-  const { lines, eol, trailingNewline } = splitLines(text);
+  const { lines, eols, eol, trailingNewline } = splitLines(text);
   const sections = sectionsOf(lines, profile);
+  /** Lines as [text, ending]; a line the helper writes takes the file's usual ending. @type {Array<[string, string | null]>} */
+  const out = [];
+  const original = (/** @type {number} */ i) => /** @type {[string, string]} */ ([/** @type {string} */ (lines[i]), /** @type {string} */ (eols[i])]);
   if (sections.length === 0) {
     if (!values) return text;
-    const block = [`[${profile}]`, ...MANAGED_KEYS.filter((k) => values[k] !== undefined).map((k) => `${k} = ${values[k]}`)];
-    const separator = lines.length > 0 && lines[lines.length - 1]?.trim() !== "" ? [""] : [];
-    return [...lines, ...separator, ...block].join(eol) + eol;
+    out.push(...lines.map((_, i) => original(i)));
+    if (lines.length > 0 && lines[lines.length - 1]?.trim() !== "") out.push(["", null]);
+    out.push([`[${profile}]`, null], ...MANAGED_KEYS.filter((k) => values[k] !== undefined).map((k) => /** @type {[string, null]} */ ([`${k} = ${values[k]}`, null])));
+    return joined(out, eol, true);
   }
   const pending = new Map(values ? MANAGED_KEYS.filter((k) => values[k] !== undefined).map((k) => [k, /** @type {string} */ (values[k])]) : []);
-  /** @type {string[]} */
-  const out = [];
   let cursor = 0;
   sections.forEach(({ start, end }, index) => {
-    out.push(...lines.slice(cursor, start + 1));
-    const body = lines.slice(start + 1, end);
+    for (let i = cursor; i <= start; i += 1) out.push(original(i));
     let lastKey = -1;
-    /** @type {string[]} */
+    /** @type {Array<[string, string | null]>} */
     const kept = [];
-    for (const line of body) {
+    for (let i = start + 1; i < end; i += 1) {
+      const line = /** @type {string} */ (lines[i]);
       const key = keyOf(line);
       if (key && MANAGED_KEYS.includes(key)) {
         const value = pending.get(key);
         if (value === undefined) continue; // removed, or already written in an earlier section
         pending.delete(key);
-        kept.push(`${key} = ${value}`);
+        kept.push([`${key} = ${value}`, /** @type {string} */ (eols[i])]);
         lastKey = kept.length - 1;
       } else {
-        kept.push(line);
+        kept.push(original(i));
         if (key) lastKey = kept.length - 1;
       }
     }
     // What the first section did not have goes after its last key (before trailing comments or blanks).
     if (index === 0 && pending.size > 0) {
-      kept.splice(lastKey + 1, 0, ...[...pending].map(([k, v]) => `${k} = ${v}`));
+      kept.splice(lastKey + 1, 0, ...[...pending].map(([k, v]) => /** @type {[string, null]} */ ([`${k} = ${v}`, null])));
       pending.clear();
     }
     out.push(...kept);
     cursor = end;
   });
-  out.push(...lines.slice(cursor));
-  return out.join(eol) + (trailingNewline ? eol : "");
+  for (let i = cursor; i < lines.length; i += 1) out.push(original(i));
+  return joined(out, eol, trailingNewline);
+}
+
+/**
+ * Lines back to text: each keeps its own ending; a line the helper wrote takes `eol`; a line that had
+ * none but is no longer last gets `eol`; the very last ends as the file did (`trailingNewline`).
+ * @param {Array<[string, string | null]>} lines @param {string} eol @param {boolean} trailingNewline
+ */
+function joined(lines, eol, trailingNewline) {
+  return lines
+    .map(([text, ending], i) => {
+      const last = i === lines.length - 1;
+      if (ending === null || ending === "") return text + (last && !trailingNewline ? "" : eol);
+      return text + ending;
+    })
+    .join("");
 }
 
 /** @param {string} file */
