@@ -4,6 +4,8 @@ import { BrokerError, ErrorCode } from "../errors.js";
 import { clientRequestIdOf } from "./request-ids.js";
 
 export const CREDENTIAL_ENDPOINT_PATH = "/v1/credentials";
+/** Whether a key still stands, without credentials: 204, or the refusal the endpoint would give. */
+export const KEY_STATUS_PATH = `${CREDENTIAL_ENDPOINT_PATH}/status`;
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.UNAUTHENTICATED]: 401,
@@ -56,6 +58,21 @@ export function registerCredentialEndpoint(app: FastifyInstance, deps: { clientK
         return sendError(reply, STATUS_BY_CODE[error.code] ?? 500, error.code, error.message, retryAfter);
       }
       request.log.error({ event: "unexpected_error", err: error }, "unexpected error in the credential endpoint");
+      return sendError(reply, 500, ErrorCode.INTERNAL_SERVER_ERROR, "Internal server error.");
+    }
+  });
+
+  // For helpers serving cached credentials (credential-process): cheap enough to ask every minute.
+  app.get(KEY_STATUS_PATH, async (request, reply) => {
+    try {
+      await deps.clientKeys.check(presentedKey(request.headers.authorization), { requestId: request.id, clientRequestId: clientRequestIdOf(request), log: request.log, sourceAddress: request.ip });
+      return reply.code(204).header("cache-control", "no-store").send();
+    } catch (error) {
+      if (error instanceof BrokerError) {
+        const retryAfter = error.code === ErrorCode.RATE_LIMITED ? Number(error.extensions.retryAfterSeconds ?? 1) : undefined;
+        return sendError(reply, STATUS_BY_CODE[error.code] ?? 500, error.code, error.message, retryAfter);
+      }
+      request.log.error({ event: "unexpected_error", err: error }, "unexpected error in the key status endpoint");
       return sendError(reply, 500, ErrorCode.INTERNAL_SERVER_ERROR, "Internal server error.");
     }
   });

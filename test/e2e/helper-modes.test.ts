@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readProfile } from "../../src/cli/s3-broker/credentials-file.mjs";
+import { startRecordingProxy } from "../../src/dev/recording-proxy.js";
 import { CreateClientKeyDocument, ProvisionDataPlatformUserDocument } from "../../src/client/graphql.js";
 import { HELPER, listWith, startServe, toolEnv, type S3Target, type Tool } from "../support/aws-tools.js";
 import type { BrokerUnderTest } from "../support/broker-under-test.js";
@@ -44,6 +45,53 @@ describe("s3-broker credential-process: a profile in ~/.aws/config that runs the
     writeFileSync(configFile, `[profile tenant]\ncredential_process = ${process.execPath} ${HELPER} credential-process --endpoint ${endpoint} --key-file ${key.keyFile}\n`);
     const env = toolEnv(key.dir, { AWS_CONFIG_FILE: configFile, AWS_SHARED_CREDENTIALS_FILE: join(key.dir, "none"), AWS_PROFILE: "tenant", AWS_EC2_METADATA_DISABLED: "true" });
     for (const tool of ["aws-cli", "boto3", "js-sdk"] as Tool[]) expect(await listWith(tool, target, env), tool).toContain(SAMPLE);
+  });
+});
+
+describe("s3-broker credential-process: its cache and a revoked key", () => {
+  /** The one cache file of an endpoint and key, and a way to make its last check look old (instead of waiting a minute). */
+  const cacheOf = (dir: string) => {
+    const file = join(dir, readdirSync(dir).find((name) => name.endsWith(".json"))!);
+    return { file, read: () => JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>, age: () => writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), CheckedAt: 0 })) };
+  };
+
+  it("asks the broker whether the key stands while answering from its cache: a revoked key clears the cache and exits 3", async () => {
+    const key = await freshKey("process-revoked", { flow: "CLASSIC", durationSeconds: 3600 });
+    const cacheDir = join(key.dir, "cache");
+    const args = ["credential-process", "--endpoint", endpoint, "--key-file", key.keyFile, "--cache-dir", cacheDir];
+    const first = JSON.parse((await helper(args, toolEnv(key.dir, {}))).stdout);
+    const cache = cacheOf(cacheDir);
+    expect(cache.read()).toMatchObject({ AccessKeyId: first.AccessKeyId, CheckedAt: expect.any(Number) });
+    // A check that finds the key standing answers from the cache, and records the check.
+    cache.age();
+    const again = await helper(args, toolEnv(key.dir, {}));
+    expect(JSON.parse(again.stdout)).toEqual(first);
+    expect(again.stdout).not.toContain("CheckedAt");
+    expect(cache.read().CheckedAt).toBeGreaterThan(0);
+    await key.revoke();
+    // Within the check interval the cache still answers (the documented bound, 60 s by default) ...
+    expect(JSON.parse((await helper(args, toolEnv(key.dir, {}))).stdout)).toEqual(first);
+    // ... and the first check after it finds the revocation.
+    cache.age();
+    await expect(helper(args, toolEnv(key.dir, {}))).rejects.toMatchObject({ code: 3, stderr: expect.stringContaining("The client key was revoked.") });
+    expect(readdirSync(cacheDir).filter((name) => name.endsWith(".json"))).toEqual([]);
+  });
+
+  it("keeps answering from its cache while the broker cannot be reached", async () => {
+    const key = await freshKey("process-unreachable", { flow: "CLASSIC", durationSeconds: 3600 });
+    const proxy = await startRecordingProxy(new URL(endpoint).origin);
+    const cacheDir = join(key.dir, "cache");
+    const args = ["credential-process", "--endpoint", `${proxy.endpoint}/v1/credentials`, "--key-file", key.keyFile, "--cache-dir", cacheDir];
+    const first = JSON.parse((await helper(args, toolEnv(key.dir, {}))).stdout);
+    cacheOf(cacheDir).age();
+    await helper(args, toolEnv(key.dir, {}));
+    // The check went to the status route, and no new credentials were asked for.
+    expect(proxy.calls.map((c) => c.operation)).toEqual(["GET /v1/credentials", "GET /v1/credentials/status"]);
+    await proxy.stop();
+    cacheOf(cacheDir).age();
+    const offline = await helper(args, toolEnv(key.dir, {}));
+    expect(JSON.parse(offline.stdout)).toEqual(first);
+    expect(offline.stderr).toMatch(/cannot reach the broker .*; answering from the cache/);
   });
 });
 

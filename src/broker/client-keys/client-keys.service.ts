@@ -136,17 +136,7 @@ export class ClientKeyService {
    * looked at, so guessing costs the guesser.
    */
   async credentialsFor(secret: string | undefined, meta: RequestMeta & { sourceAddress?: string | undefined }): Promise<ClientKeyCredentials> {
-    const { rateLimits } = this.deps;
-    const source = meta.sourceAddress ?? "unknown";
-    const blockedFor = await rateLimits.exhausted("key-failure", source);
-    if (blockedFor !== null) throw new RateLimitedError(blockedFor);
-    let key: ClientKey;
-    try {
-      key = await this.authenticate(secret, meta);
-    } catch (error) {
-      if (error instanceof UnauthenticatedError) await rateLimits.consume("key-failure", source).catch(() => undefined);
-      throw error;
-    }
+    const key = await this.standingKey(secret, meta);
     await this.deps.rateLimits.consume("credential-endpoint", key.id);
     const { audit, store, issuer } = this.deps;
     const parties = { actorUserId: key.userId, subjectUserId: key.userId };
@@ -161,6 +151,29 @@ export class ClientKeyService {
       onIssued: () => audit.record("ISSUE", parties, meta, "SUCCESS", details),
     });
     return { key, credentials };
+  }
+
+  /**
+   * Whether a key still stands (not revoked, not expired, the secret right), for helpers that serve
+   * cached credentials and must stop soon after a revocation: no AWS call, no write. Failed
+   * attempts count against the source address like the credential endpoint's.
+   */
+  async check(secret: string | undefined, meta: RequestMeta & { sourceAddress?: string | undefined }): Promise<ClientKey> {
+    return this.standingKey(secret, meta);
+  }
+
+  /** The key behind a secret, refused (and counted per source address when the secret is wrong) otherwise. */
+  private async standingKey(secret: string | undefined, meta: RequestMeta & { sourceAddress?: string | undefined }): Promise<ClientKey> {
+    const { rateLimits } = this.deps;
+    const source = meta.sourceAddress ?? "unknown";
+    const blockedFor = await rateLimits.exhausted("key-failure", source);
+    if (blockedFor !== null) throw new RateLimitedError(blockedFor);
+    try {
+      return await this.authenticate(secret, meta);
+    } catch (error) {
+      if (error instanceof UnauthenticatedError) await rateLimits.consume("key-failure", source).catch(() => undefined);
+      throw error;
+    }
   }
 
   /** Leavers: the owner (and the administrator who made the key for them) must still be who they were. */

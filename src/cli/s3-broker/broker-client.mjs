@@ -84,6 +84,36 @@ function credentialField(value) {
 }
 
 /**
+ * Asks the broker whether the key still stands (`<endpoint>/status`: no credentials, no AWS call).
+ * Resolves when it does; rejects with a BrokerRefusal (final when the key is refused) or a
+ * HelperError (the broker could not be reached).
+ * @param {string} endpoint @param {string} key
+ */
+export async function checkKey(endpoint, key) {
+  const url = new URL(endpoint);
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/status`;
+  let response;
+  try {
+    response = await fetch(url, { headers: { authorization: key, accept: "application/json" }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  } catch (error) {
+    const cause = /** @type {{ cause?: { code?: string } }} */ (error).cause?.code ?? /** @type {Error} */ (error).name;
+    throw new HelperError(`cannot reach the broker at ${endpoint} (${cause})`, EXIT.TRANSIENT);
+  }
+  if (response.status === 204) return;
+  /** @type {any} */
+  let body = {};
+  try {
+    body = JSON.parse(await response.text());
+  } catch {
+    // described by status
+  }
+  const code = typeof body.Code === "string" ? body.Code : `HTTP${response.status}`;
+  const detail = typeof body.Message === "string" ? `${code}: ${body.Message}` : `HTTP ${response.status}`;
+  // A broker without the status route (older) answers 404: not a refusal of the key.
+  throw new BrokerRefusal(`the broker refused the request (HTTP ${response.status}) - ${detail}`, { status: response.status === 404 ? 503 : response.status, code });
+}
+
+/**
  * GET the credential endpoint with the key. Resolves to credentials; rejects with a BrokerRefusal
  * (the broker answered with an error) or a HelperError (the broker could not be reached).
  * @param {string} endpoint @param {string} key @param {() => number} [now]

@@ -1,16 +1,17 @@
 // `s3-broker credential-process`: for the AWS CLI's and SDKs' `credential_process` setting. The CLI
 // runs it before every command, so it keeps a private cache of what the broker handed out.
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { checkEndpoint, expandHome, fetchCredentials, readClientKey } from "./broker-client.mjs";
-import { BROKER_OPTIONS, endpointOption, parseModeOptions } from "./options.mjs";
+import { checkEndpoint, checkKey, expandHome, fetchCredentials, readClientKey } from "./broker-client.mjs";
+import { BrokerRefusal, logLine } from "./errors.mjs";
+import { BROKER_OPTIONS, endpointOption, integerOption, parseModeOptions } from "./options.mjs";
 
 /** botocore refreshes 15 minutes before expiry: cached credentials are reused only with more left. */
 const CACHE_MIN_REMAINING_MS = 15 * 60 * 1000;
 
-export const CREDENTIAL_PROCESS_USAGE = `Usage: s3-broker credential-process --endpoint URL [--key-file PATH] [--cache-dir DIR] [--no-cache]
+export const CREDENTIAL_PROCESS_USAGE = `Usage: s3-broker credential-process --endpoint URL [--key-file PATH] [--cache-dir DIR] [--no-cache] [--check-every SECONDS]
 
 Prints AWS credentials in the credential_process format (Version 1), for a profile in ~/.aws/config:
 
@@ -21,8 +22,14 @@ Prints AWS credentials in the credential_process format (Version 1), for a profi
   --key-file PATH    file holding the client key (or S3_BROKER_CLIENT_KEY); keep it chmod 600
   --cache-dir DIR    where answers are cached (default ~/.cache/s3-broker), files of mode 0600
   --no-cache         ask the broker every time
+  --check-every S    while answering from the cache, ask the broker at most this often whether the
+                     key still stands (default 60; a cheap check, no AWS call)
 
-Credentials are cached until 15 minutes before they expire (botocore's refresh window).
+Credentials are cached until 15 minutes before they expire (botocore's refresh window). While they
+are, the broker is asked every --check-every seconds whether the key still stands: a refused key
+clears the cache and exits 3 (a revoked key stops within a minute); an unreachable broker does not
+stop the cached credentials. Programs that keep credentials in memory (boto3, the JS SDK) use them
+until their own refresh, whatever the helper does.
 Exit codes: 0 printed; 1 broker unreachable or busy; 2 usage; 3 the broker refused the key (reason on stderr).`;
 
 /** @param {string | undefined} cacheDir @param {string} endpoint @param {string} key */
@@ -32,11 +39,11 @@ function cachePath(cacheDir, endpoint, key) {
   return { dir: base, file: join(base, `${name}.json`) };
 }
 
-/** @param {string} file */
+/** The cached answer and when the broker last said the key stands. @param {string} file */
 function readCache(file) {
   try {
-    const cached = JSON.parse(readFileSync(file, "utf8"));
-    if (cached?.Version === 1 && Date.parse(cached.Expiration) - Date.now() > CACHE_MIN_REMAINING_MS) return cached;
+    const { CheckedAt, ...cached } = JSON.parse(readFileSync(file, "utf8"));
+    if (cached?.Version === 1 && Date.parse(cached.Expiration) - Date.now() > CACHE_MIN_REMAINING_MS) return { output: cached, checkedAt: Number(CheckedAt) || 0 };
   } catch {
     // no cache, or an unreadable one: fetch afresh
   }
@@ -58,12 +65,31 @@ function writeCache(path, value) {
 
 /** @param {string[]} args */
 export async function credentialProcess(args) {
-  const options = parseModeOptions(args, { ...BROKER_OPTIONS, "cache-dir": { type: "string" }, "no-cache": { type: "boolean" } }, CREDENTIAL_PROCESS_USAGE);
+  const options = parseModeOptions(
+    args,
+    { ...BROKER_OPTIONS, "cache-dir": { type: "string" }, "no-cache": { type: "boolean" }, "check-every": { type: "string" } },
+    CREDENTIAL_PROCESS_USAGE,
+  );
   const endpoint = checkEndpoint(endpointOption(options));
   const key = readClientKey(options["key-file"]);
   const cache = !options["no-cache"];
+  const checkEveryMs = integerOption("--check-every", options["check-every"], 1, 3600, 60) * 1000;
   const path = cachePath(options["cache-dir"], endpoint, key);
-  let output = cache ? readCache(path.file) : null;
+  const cached = cache ? readCache(path.file) : null;
+  let output = cached?.output ?? null;
+  if (cached && Date.now() - cached.checkedAt >= checkEveryMs) {
+    try {
+      await checkKey(endpoint, key);
+      writeCache(path, { ...cached.output, CheckedAt: Date.now() });
+    } catch (error) {
+      if (error instanceof BrokerRefusal && error.final) {
+        // A refused key's credentials are not handed out again, even those not yet expired.
+        rmSync(path.file, { force: true });
+        throw error;
+      }
+      logLine(`${/** @type {Error} */ (error).message}; answering from the cache`);
+    }
+  }
   if (!output) {
     const credentials = await fetchCredentials(endpoint, key);
     output = {
@@ -74,7 +100,7 @@ export async function credentialProcess(args) {
       Expiration: credentials.expiration.toISOString(),
       ...(credentials.accountId ? { AccountId: credentials.accountId } : {}),
     };
-    if (cache) writeCache(path, output);
+    if (cache) writeCache(path, { ...output, CheckedAt: Date.now() });
   }
   process.stdout.write(`${JSON.stringify(output)}\n`);
 }
