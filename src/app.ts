@@ -116,7 +116,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
       ),
       now,
     }),
-    clientKeys: new ClientKeyService({ config, store, acting, tenancy, standing, audit, issuer, grants, rateLimits, now }),
+    clientKeys: new ClientKeyService({ config, store, acting, tenancy, standing, audit, issuer, grants, rateLimits, sessions: lifecycle, now }),
     rateLimits,
     store,
     ...(options.logStream ? { logStream: options.logStream } : {}),

@@ -43,12 +43,16 @@ export class ClientKeyResolver {
   }
 
   @Authorized<PartnerScope>(["keys"])
-  @Mutation(() => ClientKey, { description: "Revokes a client key at once: the credential endpoint refuses it from now on." })
+  @Mutation(() => ClientKey, {
+    description:
+      "Revokes a client key at once: the credential endpoint refuses it from now on. With cutOffSessions, the AWS sessions it already obtained are cut off too (an IAM deny on the user's current session tag: the user's own and other keys' current credentials go with them and are fetched anew).",
+  })
   async revokeClientKey(
     @CurrentUser() principal: Principal,
     @Ctx() context: GraphQLContext,
     @Arg("id", () => ID) id: string,
+    @Arg("cutOffSessions", () => Boolean, { defaultValue: false, description: "Also cut off the sessions the key already obtained (for a leaked key)." }) cutOffSessions: boolean,
   ): Promise<ClientKeyView> {
-    return clientKeyView(await context.clientKeys.revoke(principal, id, context), Date.now());
+    return clientKeyView(await context.clientKeys.revoke(principal, id, context, { cutOffSessions }), Date.now());
   }
 }

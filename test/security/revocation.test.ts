@@ -7,6 +7,7 @@ import {
   IssueCredentialsDocument,
   MoveDataPlatformUserDocument,
   ProvisionDataPlatformUserDocument,
+  RevokeClientKeyDocument,
   RevokeDataPlatformUserDocument,
   RevokeDataPlatformUsersDocument,
 } from "../../src/client/graphql.js";
@@ -196,6 +197,28 @@ describe("revocation by session tag", () => {
     expect(first.sid).not.toBe(oldTag);
     expect(await sessionMay("globex", first.sid!)).toBe("Allowed");
     expect(await sessionMay("acme", oldTag)).toBe("ExplicitlyDenied");
+  });
+
+  it("revoking a leaked client key can cut off the sessions it obtained; the user stays active and gets new credentials under a new tag", async () => {
+    const { user, idToken } = await provisioned();
+    const key = await execute(broker.url, CreateClientKeyDocument, { input: { name: "leaked", flow: "CLASSIC", durationSeconds: 3600 } }, idToken);
+    const from = proxy.calls.length;
+    expect((await fetchCredentials(baseUrlOf(broker.url), key.data!.createClientKey.secret)).status).toBe(200);
+    const leakedTag = lastExchangedTag(from)!;
+    expect(await sessionMay("acme", leakedTag)).toBe("Allowed");
+    const revoked = await execute(broker.url, RevokeClientKeyDocument, { id: key.data!.createClientKey.key.id, cutOffSessions: true }, idToken);
+    expect(revoked.errors).toBeUndefined();
+    // What the key obtained is denied in AWS; the key is refused; the user is not revoked.
+    expect(await sessionMay("acme", leakedTag)).toBe("ExplicitlyDenied");
+    expect((await fetchCredentials(baseUrlOf(broker.url), key.data!.createClientKey.secret)).status).toBe(403);
+    const connection = (await broker.broker.store.getConnection(user.sub))!;
+    expect(connection.state).toBe("ACTIVE");
+    expect(connection.sessionTag).not.toBe(leakedTag);
+    // The user's next credentials (the same request as the key's: not from a cache) are alive under the new tag.
+    const next = await issueAndReadTag(idToken, 3600);
+    expect(next.sid).toBe(connection.sessionTag);
+    expect(await sessionMay("acme", next.sid!)).toBe("Allowed");
+    expect((await broker.broker.store.auditEvents(user.sub, 20)).find((e) => e.action === "CLIENT_KEY_REVOKE")).toMatchObject({ reason: "SESSIONS_CUT_OFF", outcome: "SUCCESS" });
   });
 
   it("a user who never held a credential is revoked without any IAM write: nothing to deny", async () => {

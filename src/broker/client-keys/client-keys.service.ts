@@ -51,6 +51,8 @@ export interface ClientKeyDependencies {
   issuer: CredentialIssuer;
   grants: Pick<GrantsService, "match">;
   rateLimits: RateLimits;
+  /** Cutting off the sessions a key obtained (lifecycle/), at revocation when asked. */
+  sessions: { cutOffSessions(userId: string, meta: RequestMeta): Promise<unknown> };
   now: () => number;
 }
 
@@ -119,14 +121,23 @@ export class ClientKeyService {
     return this.deps.store.listClientKeys(subject.userId);
   }
 
-  async revoke(principal: Principal, id: string, meta: RequestMeta): Promise<ClientKey> {
+  /**
+   * Revokes a key at once. `cutOffSessions` also cuts off, in AWS, the sessions already issued under
+   * the user's current session tag: those the key obtained, and (since keys of one user with the
+   * same scope share credentials) the user's and their other keys' current ones, which are then
+   * fetched anew under a new tag.
+   */
+  async revoke(principal: Principal, id: string, meta: RequestMeta, options: { cutOffSessions?: boolean } = {}): Promise<ClientKey> {
     const { acting, audit, store } = this.deps;
     const key = await store.getClientKey(id);
     if (!key) throw new BadUserInputError("No client key with that id.", "id");
     const subject = await acting.subjectFor(principal, key.userId, meta);
-    return audit.audited("CLIENT_KEY_REVOKE", { actorUserId: principal.userId, subjectUserId: subject.userId }, meta, { clientKeyId: id }, async () =>
-      (await store.revokeClientKey(id, new Date(this.deps.now())))!,
-    );
+    const details = { clientKeyId: id, ...(options.cutOffSessions ? { reason: "SESSIONS_CUT_OFF" } : {}) };
+    return audit.audited("CLIENT_KEY_REVOKE", { actorUserId: principal.userId, subjectUserId: subject.userId }, meta, details, async () => {
+      const revoked = (await store.revokeClientKey(id, new Date(this.deps.now())))!;
+      if (options.cutOffSessions) await this.deps.sessions.cutOffSessions(key.userId, meta);
+      return revoked;
+    });
   }
 
   /**

@@ -222,6 +222,26 @@ export class LifecycleService {
     );
   }
 
+  /**
+   * Cuts off every session issued under the user's current session tag (a leaked client key's
+   * credentials among them; keys of one user with the same scope share credentials) without
+   * revoking the user: the tag is denied and replaced, cached credentials are forgotten, and the
+   * user and their remaining keys get new credentials under the new tag at their next fetch.
+   * Runs under the user lock.
+   */
+  async cutOffSessions(userId: string, meta: RequestMeta): Promise<DenyOutcome | "NOTHING_ALIVE"> {
+    const { store, locks, tags, issuer } = this.deps;
+    return locks.run(userId, async () => {
+      const connection = await store.getConnection(userId);
+      if (!connection) return "NOTHING_ALIVE";
+      const denied = await this.denySessions(connection, meta);
+      await issuer.forget(userId);
+      if (connection.state !== "REVOKED" && tags.usable(connection)) await tags.rotate(connection);
+      meta.log.info({ event: "sessions_cut_off", subjectUserId: userId, deny: denied }, "sessions issued under the user's session tag cut off");
+      return denied;
+    });
+  }
+
   /** Denies the connection's current tag for as long as a credential issued under it can be alive; nothing when none can be. */
   private async denySessions(connection: Connection, meta: RequestMeta): Promise<DenyOutcome | "NOTHING_ALIVE"> {
     const entry = this.denyEntry(connection);
