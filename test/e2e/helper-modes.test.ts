@@ -275,6 +275,37 @@ describe("s3-broker serve: a loopback IMDSv2 and container credentials endpoint"
     });
   });
 
+  it("puts the broker's reason for a refusal into botocore's own error text on the container endpoint (the JS SDK and IMDS clients: the helper's log)", async () => {
+    const key = await freshKey("serve-words");
+    const served = await startServe(["--endpoint", endpoint, "--key-file", key.keyFile, "--port", "0", "--check-every", "10"], toolEnv(key.dir, { XDG_RUNTIME_DIR: key.dir }));
+    try {
+      const container = toolEnv(key.dir, {
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: served.exports.AWS_CONTAINER_CREDENTIALS_FULL_URI!,
+        AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: served.exports.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE!,
+      });
+      expect(await listWith("boto3", target, container)).toContain(SAMPLE);
+      await key.revoke();
+      // Until the helper's next check (--check-every 10) it still hands out what it holds.
+      const deadline = Date.now() + 20_000;
+      while (!served.stderr().includes("The client key was revoked.") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+      const said: Record<string, string> = {};
+      for (const tool of ["aws-cli", "boto3", "js-sdk"] as Tool[]) {
+        said[tool] = await listWith(tool, target, container).then(
+          () => "listed",
+          (error: { stderr?: string }) => error.stderr ?? String(error),
+        );
+      }
+      console.log(`what the tools print after a revocation (container endpoint): ${JSON.stringify(said)}`);
+      // botocore (the AWS CLI, boto3) puts the endpoint's {"Code","Message"} into its error.
+      for (const tool of ["aws-cli", "boto3"]) expect(said[tool], tool).toMatch(/Received non 200 response 403 from container metadata: .*The client key was revoked\./);
+      // The JS SDK's default chain reports only that no provider worked (measured; the docs say so): the helper's log has the reason.
+      expect(said["js-sdk"]).toContain("Could not load credentials from any providers");
+      expect(served.stderr()).toContain("The client key was revoked.");
+    } finally {
+      await served.stop();
+    }
+  });
+
   it("refuses to start with a revoked key (exit 3), and clients get the refusal once a running helper learns of it", async () => {
     const key = await freshKey("serve-revoked");
     const served = await startServe(["--endpoint", endpoint, "--key-file", key.keyFile, "--port", "0", "--check-every", "10"], toolEnv(key.dir, { XDG_RUNTIME_DIR: key.dir }));
