@@ -37,7 +37,7 @@ service (IMDSv2) or the container credentials provider:
                      a new one at every start; default $XDG_RUNTIME_DIR/s3-broker/serve-PORT.token
                      (else ~/.cache/s3-broker/)
   --role-name NAME   the role name IMDS lists (default s3-broker)
-  --check-every S    also ask the broker this often whether the key still stands (default 300;
+  --check-every S    also ask the broker this often whether the key still stands (default 60;
                      answered from the broker's cache while more than 20 minutes remain)
   --imds-without-peer-check
                      serve IMDS even where the system cannot tell which user connects (not
@@ -273,7 +273,7 @@ export async function serve(args) {
     },
     SERVE_USAGE,
   );
-  const checkEveryMs = integerOption("--check-every", options["check-every"], 10, 86_400, 300) * 1000;
+  const checkEveryMs = integerOption("--check-every", options["check-every"], 10, 86_400, 60) * 1000;
   const endpoint = checkEndpoint(endpointOption(options));
   const key = readClientKey(options["key-file"]);
   const port = integerOption("--port", options.port, 0, 65535, 9911);

@@ -26,7 +26,7 @@ each write is atomic (temporary file, then rename) and leaves the file mode 0600
                           cron or a systemd timer); without it the helper stays running and renews
                           on schedule
   --check-every SECONDS   while running, also ask the broker this often whether the key still
-                          stands (default 300; answered from the broker's cache while more
+                          stands (default 60; answered from the broker's cache while more
                           than 20 minutes remain)
 
 Renewal: 19 minutes before expiry (a minute after the broker stops handing out the current
@@ -75,7 +75,7 @@ export async function update(args) {
     { ...BROKER_OPTIONS, profile: { type: "string" }, "credentials-file": { type: "string" }, once: { type: "boolean" }, "check-every": { type: "string" } },
     UPDATE_USAGE,
   );
-  const checkEveryMs = integerOption("--check-every", options["check-every"], 10, 86_400, 300) * 1000;
+  const checkEveryMs = integerOption("--check-every", options["check-every"], 10, 86_400, 60) * 1000;
   const endpoint = checkEndpoint(endpointOption(options));
   if (!options.profile) throw new HelperError(`--profile is required\n\n${UPDATE_USAGE}`, EXIT.USAGE);
   const profile = checkProfileName(options.profile);
