@@ -84,45 +84,15 @@ function credentialField(value) {
 }
 
 /**
- * Asks the broker whether the key still stands (`<endpoint>/status`: no credentials, no AWS call).
- * Resolves when it does; rejects with a BrokerRefusal (final when the key is refused) or a
- * HelperError (the broker could not be reached).
- * @param {string} endpoint @param {string} key
+ * GET `url` with the key. Resolves to the answer's status, headers and JSON body (empty when not
+ * JSON) when the broker answered 2xx; rejects with a BrokerRefusal (an error answer) or a
+ * HelperError (the broker could not be reached). `endpoint` names the broker in messages.
+ * @param {string | URL} url @param {string} endpoint @param {string} key
  */
-export async function checkKey(endpoint, key) {
-  const url = new URL(endpoint);
-  url.pathname = `${url.pathname.replace(/\/+$/, "")}/status`;
+async function askBroker(url, endpoint, key) {
   let response;
   try {
     response = await fetch(url, { headers: { authorization: key, accept: "application/json" }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-  } catch (error) {
-    const cause = /** @type {{ cause?: { code?: string } }} */ (error).cause?.code ?? /** @type {Error} */ (error).name;
-    throw new HelperError(`cannot reach the broker at ${endpoint} (${cause})`, EXIT.TRANSIENT);
-  }
-  if (response.status === 204) return;
-  /** @type {any} */
-  let body = {};
-  try {
-    body = JSON.parse(await response.text());
-  } catch {
-    // described by status
-  }
-  const code = typeof body.Code === "string" ? body.Code : `HTTP${response.status}`;
-  const detail = typeof body.Message === "string" ? `${code}: ${body.Message}` : `HTTP ${response.status}`;
-  // A broker without the status route (older) answers 404: not a refusal of the key.
-  throw new BrokerRefusal(`the broker refused the request (HTTP ${response.status}) - ${detail}`, { status: response.status === 404 ? 503 : response.status, code });
-}
-
-/**
- * GET the credential endpoint with the key. Resolves to credentials; rejects with a BrokerRefusal
- * (the broker answered with an error) or a HelperError (the broker could not be reached).
- * @param {string} endpoint @param {string} key @param {() => number} [now]
- * @returns {Promise<Credentials>}
- */
-export async function fetchCredentials(endpoint, key, now = Date.now) {
-  let response;
-  try {
-    response = await fetch(endpoint, { headers: { authorization: key, accept: "application/json" }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   } catch (error) {
     const cause = /** @type {{ cause?: { code?: string } }} */ (error).cause?.code ?? /** @type {Error} */ (error).name;
     throw new HelperError(`cannot reach the broker at ${endpoint} (${cause})`, EXIT.TRANSIENT);
@@ -140,11 +110,34 @@ export async function fetchCredentials(endpoint, key, now = Date.now) {
     const detail = typeof body.Message === "string" ? `${code}: ${body.Message}` : `HTTP ${response.status}`;
     const retryAfter = Number(response.headers.get("retry-after"));
     throw new BrokerRefusal(`the broker refused the request (HTTP ${response.status}) - ${detail}`, {
-      status: response.status,
+      // A broker without the status route (older) answers 404: not a refusal of the key.
+      status: response.status === 404 ? 503 : response.status,
       code,
       ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
     });
   }
+  return body;
+}
+
+/**
+ * Asks the broker whether the key still stands (`<endpoint>/status`: no credentials, no AWS call).
+ * Resolves when it does; rejects as askBroker does (a final BrokerRefusal when the key is refused).
+ * @param {string} endpoint @param {string} key
+ */
+export async function checkKey(endpoint, key) {
+  const url = new URL(endpoint);
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/status`;
+  await askBroker(url, endpoint, key);
+}
+
+/**
+ * GET the credential endpoint with the key. Resolves to credentials; rejects with a BrokerRefusal
+ * (the broker answered with an error) or a HelperError (the broker could not be reached).
+ * @param {string} endpoint @param {string} key @param {() => number} [now]
+ * @returns {Promise<Credentials>}
+ */
+export async function fetchCredentials(endpoint, key, now = Date.now) {
+  const body = await askBroker(endpoint, endpoint, key);
   const accessKeyId = credentialField(body.AccessKeyId);
   const secretAccessKey = credentialField(body.SecretAccessKey);
   const sessionToken = credentialField(body.Token);
