@@ -224,9 +224,11 @@ describe("s3-broker serve: a loopback IMDSv2 and container credentials endpoint"
         const container = await fetch(base + "/credentials", { headers: { authorization: process.env.TOKEN } });
         console.log(JSON.stringify({ put: put.status, imds: imds.status, container: container.status, body: await container.text() }));`;
       const env = { PATH: process.env.PATH ?? "", BASE: base, TOKEN: readFileSync(join(key.dir, "token"), "utf8") };
-      const asOwner = JSON.parse((await run(process.execPath, ["--input-type=module", "-e", script], { env })).stdout);
+      // A Node that another user can run: the machine's (CI's other Node legs live in root's private temporary directories).
+      const clientNode = existsSync("/usr/bin/node") ? "/usr/bin/node" : process.execPath;
+      const asOwner = JSON.parse((await run(clientNode, ["--input-type=module", "-e", script], { env })).stdout);
       expect(asOwner).toMatchObject({ put: 200, imds: 200, container: 200 });
-      const asNobody = JSON.parse((await run("runuser", ["-u", "nobody", "--", process.execPath, "--input-type=module", "-e", script], { env, cwd: "/" })).stdout);
+      const asNobody = JSON.parse((await run("runuser", ["-u", "nobody", "--", clientNode, "--input-type=module", "-e", script], { env, cwd: "/" })).stdout);
       expect(asNobody).toMatchObject({ put: 403, imds: 403, container: 403 });
       expect(JSON.parse(asNobody.body)).toEqual({ Code: "Forbidden", Message: "This endpoint serves only the user who started s3-broker serve." });
       expect(asNobody.body).not.toMatch(/AccessKeyId|Token"/);
