@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ClientKeyService } from "../broker/client-keys/client-keys.service.js";
 import { BrokerError, ErrorCode } from "../errors.js";
 import { clientRequestIdOf } from "./request-ids.js";
@@ -22,6 +22,19 @@ function sendError(reply: FastifyReply, status: number, code: string, message: s
   return reply.code(status).header("cache-control", "no-store").send({ Code: code, Message: message });
 }
 
+/** A refusal as the SDKs' container provider reads it ({Code, Message}, with Retry-After where retrying helps); anything unexpected is logged and masked. */
+function sendRefusal(request: FastifyRequest, reply: FastifyReply, error: unknown, route: string) {
+  if (error instanceof BrokerError) {
+    const retryAfter = error.code === ErrorCode.RATE_LIMITED ? Number(error.extensions.retryAfterSeconds ?? 1) : error.code === ErrorCode.UPSTREAM_UNAVAILABLE ? Number(error.extensions.retryAfterSeconds ?? 5) : undefined;
+    return sendError(reply, STATUS_BY_CODE[error.code] ?? 500, error.code, error.message, retryAfter);
+  }
+  request.log.error({ event: "unexpected_error", err: error }, `unexpected error in the ${route}`);
+  return sendError(reply, 500, ErrorCode.INTERNAL_SERVER_ERROR, "Internal server error.");
+}
+
+/** What the domain needs of a request to the endpoint: ids, the logger, and the client's address (the peer, or the one behind TRUSTED_PROXY_HOPS proxies). */
+const metaOf = (request: FastifyRequest) => ({ requestId: request.id, clientRequestId: clientRequestIdOf(request), log: request.log, sourceAddress: request.ip });
+
 /** The key as sent: verbatim (AWS_CONTAINER_AUTHORIZATION_TOKEN), or after "Bearer " for hand-written clients. */
 function presentedKey(header: string | undefined): string | undefined {
   if (!header) return undefined;
@@ -37,13 +50,7 @@ function presentedKey(header: string | undefined): string | undefined {
 export function registerCredentialEndpoint(app: FastifyInstance, deps: { clientKeys: ClientKeyService; accountIdFor: (flow: string) => string | undefined }): void {
   app.get(CREDENTIAL_ENDPOINT_PATH, async (request, reply) => {
     try {
-      const { credentials } = await deps.clientKeys.credentialsFor(presentedKey(request.headers.authorization), {
-        requestId: request.id,
-        clientRequestId: clientRequestIdOf(request),
-        log: request.log,
-        // The peer, or the client behind TRUSTED_PROXY_HOPS proxies (Fastify's trustProxy).
-        sourceAddress: request.ip,
-      });
+      const { credentials } = await deps.clientKeys.credentialsFor(presentedKey(request.headers.authorization), metaOf(request));
       const accountId = deps.accountIdFor(credentials.flow);
       return reply.header("cache-control", "no-store").send({
         AccessKeyId: credentials.accessKeyId,
@@ -53,27 +60,17 @@ export function registerCredentialEndpoint(app: FastifyInstance, deps: { clientK
         ...(accountId ? { AccountId: accountId } : {}),
       });
     } catch (error) {
-      if (error instanceof BrokerError) {
-        const retryAfter = error.code === ErrorCode.RATE_LIMITED ? Number(error.extensions.retryAfterSeconds ?? 1) : error.code === ErrorCode.UPSTREAM_UNAVAILABLE ? Number(error.extensions.retryAfterSeconds ?? 5) : undefined;
-        return sendError(reply, STATUS_BY_CODE[error.code] ?? 500, error.code, error.message, retryAfter);
-      }
-      request.log.error({ event: "unexpected_error", err: error }, "unexpected error in the credential endpoint");
-      return sendError(reply, 500, ErrorCode.INTERNAL_SERVER_ERROR, "Internal server error.");
+      return sendRefusal(request, reply, error, "credential endpoint");
     }
   });
 
   // For helpers serving cached credentials (credential-process): cheap enough to ask every minute.
   app.get(KEY_STATUS_PATH, async (request, reply) => {
     try {
-      await deps.clientKeys.check(presentedKey(request.headers.authorization), { requestId: request.id, clientRequestId: clientRequestIdOf(request), log: request.log, sourceAddress: request.ip });
+      await deps.clientKeys.check(presentedKey(request.headers.authorization), metaOf(request));
       return reply.code(204).header("cache-control", "no-store").send();
     } catch (error) {
-      if (error instanceof BrokerError) {
-        const retryAfter = error.code === ErrorCode.RATE_LIMITED ? Number(error.extensions.retryAfterSeconds ?? 1) : undefined;
-        return sendError(reply, STATUS_BY_CODE[error.code] ?? 500, error.code, error.message, retryAfter);
-      }
-      request.log.error({ event: "unexpected_error", err: error }, "unexpected error in the key status endpoint");
-      return sendError(reply, 500, ErrorCode.INTERNAL_SERVER_ERROR, "Internal server error.");
+      return sendRefusal(request, reply, error, "key status endpoint");
     }
   });
 

@@ -31,7 +31,7 @@ export class Acting {
     private readonly audit: AuditTrail,
     private readonly store: Pick<Store, "getConnection">,
     /** Takes one of a partner's look-ups of users the broker does not know (RATE_LIMITED when used up). */
-    private readonly chargePartnerLookup: (partner: string) => Promise<void> = async () => undefined,
+    private readonly chargePartnerLookup: (partner: string) => Promise<void>,
   ) {}
 
   async subjectFor(principal: Principal, userId: string | null | undefined, meta: RequestMeta, options: { read?: boolean } = {}): Promise<Subject> {

@@ -147,7 +147,7 @@ export class ClientKeyService {
    * looked at, so guessing costs the guesser.
    */
   async credentialsFor(secret: string | undefined, meta: RequestMeta & { sourceAddress?: string | undefined }): Promise<ClientKeyCredentials> {
-    const key = await this.standingKey(secret, meta);
+    const key = await this.check(secret, meta);
     await this.deps.rateLimits.consume("credential-endpoint", key.id);
     const { audit, store, issuer } = this.deps;
     const parties = { actorUserId: key.userId, subjectUserId: key.userId };
@@ -165,16 +165,12 @@ export class ClientKeyService {
   }
 
   /**
-   * Whether a key still stands (not revoked, not expired, the secret right), for helpers that serve
-   * cached credentials and must stop soon after a revocation: no AWS call, no write. Failed
-   * attempts count against the source address like the credential endpoint's.
+   * The key behind a secret while it stands (not revoked, not expired, the secret right): the
+   * credential endpoint's first step, and alone the status check for helpers that serve cached
+   * credentials and must stop soon after a revocation (no AWS call, no write). A wrong secret counts
+   * against the source address, which is refused before any key is looked at once it is used up.
    */
   async check(secret: string | undefined, meta: RequestMeta & { sourceAddress?: string | undefined }): Promise<ClientKey> {
-    return this.standingKey(secret, meta);
-  }
-
-  /** The key behind a secret, refused (and counted per source address when the secret is wrong) otherwise. */
-  private async standingKey(secret: string | undefined, meta: RequestMeta & { sourceAddress?: string | undefined }): Promise<ClientKey> {
     const { rateLimits } = this.deps;
     const source = meta.sourceAddress ?? "unknown";
     const blockedFor = await rateLimits.exhausted("key-failure", source);

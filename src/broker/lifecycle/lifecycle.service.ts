@@ -133,8 +133,12 @@ export class LifecycleService {
         const keys = repeat ? 0 : await this.endEverything(connection, new Date(this.deps.now()), { state: "REVOKED" });
         await this.signOutPoolBUser(connection, { disable: true });
         const entry = this.denyEntry(connection);
-        const deferredShard = entry && options.deferDeny ? await this.deps.denyLists.record(entry) : null;
-        const denied = entry ? (options.deferDeny ? "DEFERRED" : await this.deps.denyLists.deny(entry, meta)) : "NOTHING_ALIVE";
+        let deferredShard: number | null = null;
+        let denied: DenyOutcome | "DEFERRED" | "NOTHING_ALIVE" = "NOTHING_ALIVE";
+        if (entry && options.deferDeny) {
+          deferredShard = await this.deps.denyLists.record(entry);
+          denied = "DEFERRED";
+        } else if (entry) denied = await this.deps.denyLists.deny(entry, meta);
         meta.log.info({ event: "data_platform_user_revoked", subjectUserId: subject.userId, clientKeysRevoked: keys, deny: denied, repeat }, "data platform user revoked");
         return { status: this.status(subject.userId, await store.getConnection(subject.userId)), deferredShard };
       }),
