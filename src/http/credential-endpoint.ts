@@ -2,34 +2,21 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ClientKeyService } from "../broker/client-keys/client-keys.service.js";
 import { BrokerError, ErrorCode } from "../errors.js";
 import { clientRequestIdOf } from "./request-ids.js";
+import { methodNotAllowed, refusalOf, sendRefusal } from "./refusals.js";
 
 export const CREDENTIAL_ENDPOINT_PATH = "/v1/credentials";
 /** Whether a key still stands, without credentials: 204, or the refusal the endpoint would give. */
 export const KEY_STATUS_PATH = `${CREDENTIAL_ENDPOINT_PATH}/status`;
 
-const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
-  [ErrorCode.UNAUTHENTICATED]: 401,
-  [ErrorCode.FORBIDDEN]: 403,
-  [ErrorCode.NOT_PROVISIONED]: 403,
-  [ErrorCode.UPSTREAM_REJECTED]: 403,
-  [ErrorCode.BAD_USER_INPUT]: 400,
-  [ErrorCode.RATE_LIMITED]: 429,
-  [ErrorCode.UPSTREAM_UNAVAILABLE]: 503,
-};
-
-function sendError(reply: FastifyReply, status: number, code: string, message: string, retryAfterSeconds?: number) {
-  if (retryAfterSeconds !== undefined) reply.header("retry-after", String(retryAfterSeconds));
-  return reply.code(status).header("cache-control", "no-store").send({ Code: code, Message: message });
-}
-
 /** A refusal as the SDKs' container provider reads it ({Code, Message}, with Retry-After where retrying helps); anything unexpected is logged and masked. */
-function sendRefusal(request: FastifyRequest, reply: FastifyReply, error: unknown, route: string) {
+function refuse(request: FastifyRequest, reply: FastifyReply, error: unknown, route: string) {
   if (error instanceof BrokerError) {
-    const retryAfter = error.code === ErrorCode.RATE_LIMITED ? Number(error.extensions.retryAfterSeconds ?? 1) : error.code === ErrorCode.UPSTREAM_UNAVAILABLE ? Number(error.extensions.retryAfterSeconds ?? 5) : undefined;
-    return sendError(reply, STATUS_BY_CODE[error.code] ?? 500, error.code, error.message, retryAfter);
+    const refusal = refusalOf(error);
+    const retryAfter = error.code === ErrorCode.RATE_LIMITED ? 1 : error.code === ErrorCode.UPSTREAM_UNAVAILABLE ? 5 : undefined;
+    return sendRefusal(request, reply, retryAfter === undefined ? refusal : { ...refusal, extensions: { retryAfterSeconds: retryAfter, ...refusal.extensions } });
   }
   request.log.error({ event: "unexpected_error", err: error }, `unexpected error in the ${route}`);
-  return sendError(reply, 500, ErrorCode.INTERNAL_SERVER_ERROR, "Internal server error.");
+  return sendRefusal(request, reply, { code: ErrorCode.INTERNAL_SERVER_ERROR, message: "Internal server error." });
 }
 
 /** What the domain needs of a request to the endpoint: ids, the logger, and the client's address (the peer, or the one behind TRUSTED_PROXY_HOPS proxies). */
@@ -60,7 +47,7 @@ export function registerCredentialEndpoint(app: FastifyInstance, deps: { clientK
         ...(accountId ? { AccountId: accountId } : {}),
       });
     } catch (error) {
-      return sendRefusal(request, reply, error, "credential endpoint");
+      return refuse(request, reply, error, "credential endpoint");
     }
   });
 
@@ -70,16 +57,9 @@ export function registerCredentialEndpoint(app: FastifyInstance, deps: { clientK
       await deps.clientKeys.check(presentedKey(request.headers.authorization), metaOf(request));
       return reply.code(204).header("cache-control", "no-store").send();
     } catch (error) {
-      return sendRefusal(request, reply, error, "key status endpoint");
+      return refuse(request, reply, error, "key status endpoint");
     }
   });
 
-  app.route({
-    method: ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    url: CREDENTIAL_ENDPOINT_PATH,
-    handler: async (_request, reply) => {
-      reply.header("allow", "GET, HEAD");
-      return sendError(reply, 405, "MethodNotAllowed", "Use GET.");
-    },
-  });
+  methodNotAllowed(app, CREDENTIAL_ENDPOINT_PATH, ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"], "GET, HEAD");
 }

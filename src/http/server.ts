@@ -31,6 +31,7 @@ import { registerConsole } from "./console.js";
 import { registerHelperDownload } from "./helper-download.js";
 import { documentCacheBytes, documentCacheDocuments, enableDefaultMetrics, graphqlPaths, graphqlRefusals, httpDuration, httpRequests } from "../metrics.js";
 import { clientRequestIdOf } from "./request-ids.js";
+import { CSRF_REFUSAL, isSimpleRequest, methodNotAllowed, refusalOf, registerEdgeRefusals, sendRefusal } from "./refusals.js";
 import { formatErrorFor, logUnexpectedErrors, withRequestId } from "./error-formatting.js";
 import { formatExecutionErrors, PreparedOperations, rootFieldOf } from "./prepared-operations.js";
 
@@ -103,10 +104,12 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  // Before CORS: a preflight from an origin not listed is refused in words that say so.
+  registerEdgeRefusals(app, config.corsAllowedOrigins);
 
   // Browser front ends on other origins: only the configured ones, none by default. A preflight is
-  // answered here, before any route; Apollo's CSRF prevention still applies to the real request
-  // (a browser's cross-origin POST carries content-type: application/json, a non-simple header).
+  // answered here, before any route; CSRF prevention still applies to the real request (a
+  // browser's cross-origin POST carries content-type: application/json, a non-simple header).
   if (config.corsAllowedOrigins.length > 0) {
     await app.register(cors, {
       origin: config.corsAllowedOrigins,
@@ -115,7 +118,8 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
       exposedHeaders: ["x-request-id", "retry-after"],
       credentials: false,
       maxAge: 600,
-      strictPreflight: true,
+      // Preflights from other origins never get here (registerEdgeRefusals); a plain OPTIONS is answered like any other.
+      strictPreflight: false,
     });
   }
 
@@ -262,11 +266,15 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
     : undefined;
   const formatError = formatErrorFor({ production: config.production });
   app.route<{ Reply: string }>({
-    method: ["GET", "POST", "OPTIONS"],
+    method: ["GET", "POST"],
     url: "/graphql",
     handler: async (request, reply) => {
       // Credentials must never sit in a shared cache; no GraphQL answer is cacheable.
       void reply.header("cache-control", "no-store");
+      // A browser opening the page (Apollo Sandbox) is answered by Apollo, which serves the page
+      // and nothing else to it, and keeps its own CSRF prevention for anything that would execute.
+      const opensPage = config.graphql.sandbox && request.method === "GET" && (request.headers.accept ?? "").includes("text/html");
+      if (!opensPage && isSimpleRequest(request)) return sendRefusal(request, reply, CSRF_REFUSAL);
       // A token that was presented and failed is refused before execution (no data entry: a 4xx);
       // a missing one goes on, for introspection and the Sandbox, and every field refuses it.
       const { principal, failure } = await authenticationOf(request);
@@ -277,14 +285,12 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
           await deps.rateLimits.consume("anonymous", request.ip);
         } catch (error) {
           if (!(error instanceof RateLimitedError)) throw error;
-          void reply.code(429).header("retry-after", String(error.extensions.retryAfterSeconds));
-          return reply.type("application/json; charset=utf-8").send(`${JSON.stringify({ errors: [{ message: error.message, extensions: { ...error.extensions, requestId: request.id } }] })}\n`);
+          return sendRefusal(request, reply, refusalOf(error));
         }
       }
       if (failure && !(failure instanceof UnauthenticatedError && failure.reason === "MISSING")) {
-        if (failure instanceof UnauthenticatedError) void reply.code(401).header("www-authenticate", bearerChallenge(failure));
-        else void reply.code(503).header("retry-after", "5");
-        return reply.type("application/json; charset=utf-8").send(`${JSON.stringify({ errors: [{ message: failure.message, extensions: { ...failure.extensions, requestId: request.id } }] })}\n`);
+        const headers: Record<string, string> = failure instanceof UnauthenticatedError ? { "www-authenticate": bearerChallenge(failure) } : { "retry-after": "5" };
+        return sendRefusal(request, reply, { ...refusalOf(failure), headers });
       }
       const match =
         request.method === "POST"
@@ -313,6 +319,10 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
       return reply.code(status).type(match.contentType).send(body);
     },
   });
+
+  // Preflights were answered before routing (CORS); a plain OPTIONS learns the methods.
+  app.options("/graphql", async (_request, reply) => reply.code(204).header("allow", "GET, POST, OPTIONS").send());
+  methodNotAllowed(app, "/graphql", ["PUT", "PATCH", "DELETE"], "GET, POST, OPTIONS");
 
   const accountId = config.aws.accountId;
   registerCredentialEndpoint(app, {

@@ -114,14 +114,27 @@ describe("s3-broker's API commands", () => {
     const now = Math.floor(Date.now() / 1000);
     const expired = await mintPartnerToken(aws.stack, ["provision"], { claims: { iat: now - 7200, exp: now - 3600 } });
     expect(await cli(["status", "--user", elsewhere.sub], { S3_BROKER_TOKEN: expired })).toMatchObject({ exitCode: 3, json: { error: { code: "UNAUTHENTICATED", reason: "EXPIRED" } } });
-    // Local problems (2), nothing sent: no token, plain http off loopback, an unknown flow.
-    expect((await cli(["status", "--user", "u"])).exitCode).toBe(2);
-    expect((await cli(["status", "--user", "u", "--token-file", tokenFile], { S3_BROKER_URL: "http://broker.example.com" })).stderr).toContain("https");
-    expect((await cli(["issue", "--flow", "FAST", "--user", "u", "--token-file", tokenFile])).exitCode).toBe(2);
-    // The broker cannot be reached: transient (1).
+    // Local problems (2), nothing sent, and the same contract: JSON on stdout, one stderr line.
+    const local = {
+      "no token": await cli(["status", "--user", "u"]),
+      "plain http off loopback": await cli(["status", "--user", "u", "--token-file", tokenFile], { S3_BROKER_URL: "http://broker.example.com" }),
+      "an unknown flow": await cli(["issue", "--flow", "FAST", "--user", "u", "--token-file", tokenFile]),
+      "a duration out of range": await cli(["issue", "--duration", "60", "--user", "u", "--token-file", tokenFile]),
+      "an unknown option": await cli(["status", "--colour", "--token-file", tokenFile]),
+      "an unknown mode": await cli(["stauts"]),
+      "keys without an action": await cli(["keys"]),
+    };
+    for (const [what, result] of Object.entries(local)) {
+      expect(result, what).toMatchObject({ exitCode: 2, json: { error: { code: "USAGE", message: expect.any(String) } } });
+      expect(result.stderr.trim().split("\n"), what).toEqual([`s3-broker: ${result.json.error.message}`]);
+    }
+    expect(local["plain http off loopback"].stderr).toContain("https");
+    expect(local["a duration out of range"].stderr).toContain("--duration must be a whole number from 900 to 43200");
+    expect(local["an unknown option"].stderr).toContain("s3-broker status --help");
+    // The broker cannot be reached: transient (1), the same contract.
     const down = await cli(["status", "--user", "u", "--token-file", tokenFile], { S3_BROKER_URL: "http://127.0.0.1:9" });
-    expect(down.exitCode).toBe(1);
-    expect(down.stderr).toContain("cannot reach the broker");
+    expect(down).toMatchObject({ exitCode: 1, json: { error: { code: "BROKER_UNREACHABLE" } } });
+    expect(down.stderr.trim().split("\n")).toEqual([expect.stringContaining("cannot reach the broker")]);
     // No token or secret in what a failure prints.
     const token = (await import("node:fs")).readFileSync(tokenFile, "utf8").trim();
     expect(refused.stderr + JSON.stringify(refused.json)).not.toContain(token);

@@ -109,7 +109,7 @@ export async function userCommand(command, args) {
 export async function keysCommand(args) {
   const [action, ...rest] = args;
   if (action === "--help" || action === "-h") return void process.stdout.write(`${API_USAGE.keys}\n`);
-  if (action === undefined) throw new HelperError(`keys needs an action: list, create or revoke\n\n${API_USAGE.keys}`, EXIT.USAGE);
+  if (action === undefined) throw new HelperError("keys needs an action: list, create or revoke (s3-broker keys --help)", EXIT.USAGE);
   const extra = action === "create" ? KEY_CREATE_OPTIONS : action === "revoke" ? KEY_REVOKE_OPTIONS : {};
   if (!["list", "create", "revoke"].includes(action)) throw new HelperError(`unknown keys action ${JSON.stringify(action)}: list, create or revoke`, EXIT.USAGE);
   const options = /** @type {Record<string, string | undefined>} */ (parseModeOptions(rest, { ...COMMON, ...extra }, API_USAGE.keys));

@@ -18,6 +18,11 @@ const EXIT_BY_CODE = /** @type {Record<string, number>} */ ({
   GRAPHQL_VALIDATION_FAILED: EXIT.USAGE,
   GRAPHQL_PARSE_FAILED: EXIT.USAGE,
   BAD_REQUEST: EXIT.USAGE,
+  // The HTTP edge's refusals: the --broker URL or the request is wrong, not the broker's state.
+  NOT_FOUND: EXIT.USAGE,
+  METHOD_NOT_ALLOWED: EXIT.USAGE,
+  PAYLOAD_TOO_LARGE: EXIT.USAGE,
+  UNSUPPORTED_MEDIA_TYPE: EXIT.USAGE,
   UNAUTHENTICATED: EXIT.REFUSED,
   FORBIDDEN: EXIT.REFUSED,
   NOT_PROVISIONED: EXIT.REFUSED,
@@ -28,8 +33,13 @@ const EXIT_BY_CODE = /** @type {Record<string, number>} */ ({
 export class ApiError extends HelperError {
   /** @param {{ code: string, message: string, reason?: string, field?: string, retryAfterSeconds?: number }} error */
   constructor(error) {
-    super(`${error.code}${error.reason ? ` (${error.reason})` : ""}: ${error.message}`, EXIT_BY_CODE[error.code] ?? EXIT.TRANSIENT);
+    super(`${error.code}${error.reason ? ` (${error.reason})` : ""}: ${error.message}`, EXIT_BY_CODE[error.code] ?? EXIT.TRANSIENT, error.code);
     this.error = error;
+  }
+
+  /** @override */
+  toJSON() {
+    return this.error;
   }
 }
 

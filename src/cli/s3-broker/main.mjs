@@ -4,8 +4,7 @@
 // nothing but Node (20 or later).
 import { API_USAGE, keysCommand, userCommand } from "./api-commands.mjs";
 import { CREDENTIAL_PROCESS_USAGE, credentialProcess } from "./credential-process.mjs";
-import { EXIT, HelperError } from "./errors.mjs";
-import { ApiError } from "./graphql-client.mjs";
+import { EXIT, HelperError, reportFailure } from "./errors.mjs";
 import { SERVE_USAGE, serve } from "./serve.mjs";
 import { UPDATE_USAGE, update } from "./update.mjs";
 
@@ -48,16 +47,11 @@ async function main() {
     return;
   }
   const chosen = MODES[/** @type {keyof typeof MODES} */ (mode)];
-  if (!chosen) throw new HelperError(`unknown mode ${JSON.stringify(mode)}\n\n${USAGE}`, EXIT.USAGE);
+  if (!chosen) throw new HelperError(`unknown mode ${JSON.stringify(mode)}; s3-broker --help lists the modes`, EXIT.USAGE);
   await chosen.run(args);
 }
 
 main().then(
   () => process.exit(EXIT.OK),
-  (error) => {
-    // Scripts read the error from stdout as JSON, people from stderr.
-    if (error instanceof ApiError) process.stdout.write(`${JSON.stringify({ error: error.error })}\n`);
-    process.stderr.write(`s3-broker: ${error instanceof HelperError ? error.message : error}\n`);
-    process.exit(error instanceof HelperError ? error.exitCode : EXIT.TRANSIENT);
-  },
+  (error) => process.exit(reportFailure(error)),
 );

@@ -23,7 +23,9 @@ export function parseModeOptions(args, options, usage) {
     return values;
   } catch (error) {
     if (error instanceof HelperError) throw error;
-    throw new HelperError(`${/** @type {Error} */ (error).message}\n\n${usage}`, EXIT.USAGE);
+    // One line: what was wrong and where the options are (the whole usage is --help's).
+    const command = /^Usage: (s3-broker [a-z-]+)/.exec(usage)?.[1] ?? "s3-broker";
+    throw new HelperError(`${/** @type {Error} */ (error).message} (${command} --help lists the options)`, EXIT.USAGE);
   }
 }
 

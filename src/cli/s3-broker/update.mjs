@@ -77,7 +77,7 @@ export async function update(args) {
   );
   const checkEveryMs = integerOption("--check-every", options["check-every"], 10, 86_400, 60) * 1000;
   const endpoint = checkEndpoint(endpointOption(options));
-  if (!options.profile) throw new HelperError(`--profile is required\n\n${UPDATE_USAGE}`, EXIT.USAGE);
+  if (!options.profile) throw new HelperError("--profile is required (s3-broker update --help lists the options)", EXIT.USAGE);
   const profile = checkProfileName(options.profile);
   const key = readClientKey(options["key-file"]);
   const file = expandHome(options["credentials-file"] ?? process.env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), ".aws", "credentials"));
