@@ -1,8 +1,12 @@
 import "reflect-metadata";
 import { createBroker } from "./app.js";
 import { ConfigError, loadEnvironment } from "./config/environment.js";
+import { noteOlderNode } from "./config/node-version.js";
 
 async function main(): Promise<void> {
+  // Said through the broker's log once it exists; the SDK's own warning is off from here on.
+  let nodeNotice: string | undefined;
+  noteOlderNode((line) => (nodeNotice = line));
   let config;
   try {
     config = loadEnvironment();
@@ -14,6 +18,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const broker = await createBroker(config);
+  if (nodeNotice) broker.app.log.warn({ event: "node_version", node: process.version }, nodeNotice);
   await broker.app.listen({ host: config.host, port: config.port });
 
   let stopping = false;

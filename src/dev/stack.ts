@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { createBroker } from "../app.js";
 import { loadEnvironment } from "../config/environment.js";
+import { noteOlderNode } from "../config/node-version.js";
 import { bootstrapAws, brokerEnvironment } from "./bootstrap.js";
 import { EMULATOR_CREDENTIALS, LOCAL_DIR, STACK_FILE, clearLocalState, holdStackLock, useEmulatorCredentials } from "./local-stack.js";
 import { startMoto, type MotoServer } from "./moto.js";
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
   const brokerPort = Number(process.env.PORT ?? 4000);
   const url = `http://127.0.0.1:${brokerPort}/graphql`;
   const say = (line: string) => console.log(line);
+  noteOlderNode(say);
 
   // Before anything starts: a second stack in this folder would overwrite the first one's state.
   const lock = holdStackLock(url);

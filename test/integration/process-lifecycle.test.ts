@@ -84,6 +84,10 @@ describe("start-up self-checks", () => {
     const original = await brokerProcess({ DATABASE_PATH: path, TOKEN_ENCRYPTION_KEY: first, TOKEN_ENCRYPTION_KEY_ID: "k1" });
     expect(await original.listening()).toBe(true);
     expect(await original.stop()).toBe(0);
+    // On a Node older than the targets (22, 24): one line in the broker's own log, not the AWS SDK's eight.
+    expect(original.output()).not.toContain("NodeVersionSupportWarning");
+    const notices = original.output().split("\n").filter((line) => line.includes('"event":"node_version"'));
+    expect(notices).toHaveLength(Number(process.versions.node.split(".")[0]) < 22 ? 1 : 0);
 
     const second = randomBytes(32).toString("base64");
     const wrong = await brokerProcess({ DATABASE_PATH: path, TOKEN_ENCRYPTION_KEY: second, TOKEN_ENCRYPTION_KEY_ID: "k1" });
