@@ -4,6 +4,7 @@ import type { StackInfo } from "./bootstrap.js";
 
 export const LOCAL_DIR = resolve(process.cwd(), ".local");
 export const STACK_FILE = resolve(LOCAL_DIR, "stack.json");
+export const STACK_ENV_FILE = resolve(LOCAL_DIR, "stack.env");
 const LOCK_FILE = resolve(LOCAL_DIR, "stack.lock");
 
 /** moto accepts any credentials; the SDKs only need some to sign with. */

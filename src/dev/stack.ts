@@ -6,12 +6,12 @@
 import "reflect-metadata";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { createBroker } from "../app.js";
 import { loadEnvironment } from "../config/environment.js";
 import { noteOlderNode } from "../config/node-version.js";
 import { bootstrapAws, brokerEnvironment } from "./bootstrap.js";
-import { EMULATOR_CREDENTIALS, LOCAL_DIR, STACK_FILE, clearLocalState, holdStackLock, useEmulatorCredentials } from "./local-stack.js";
+import { EMULATOR_CREDENTIALS, LOCAL_DIR, STACK_ENV_FILE, STACK_FILE, clearLocalState, holdStackLock, useEmulatorCredentials } from "./local-stack.js";
 import { startMoto, type MotoServer } from "./moto.js";
 import { poolAIdToken } from "./pool-a-sign-in.js";
 
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
   const lock = holdStackLock(url);
   let moto: MotoServer | undefined;
   let broker: Awaited<ReturnType<typeof createBroker>> | undefined;
+  let bucket = "";
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
     say(`moto on ${moto.endpoint}`);
     say("Bootstrapping the AWS side ...");
     const stack = await bootstrapAws({ region, endpoint: moto.endpoint, log: say });
+    bucket = stack.bucket;
 
     // moto keeps nothing between runs, so neither does the local broker's database.
     clearLocalState();
@@ -82,8 +84,12 @@ async function main(): Promise<void> {
     return;
   }
 
+  // The docs' commands use these names, so they work whatever ports the stack was given.
+  const base = `http://127.0.0.1:${brokerPort}`;
+  writeFileSync(STACK_ENV_FILE, [`export BROKER=${base}`, `export MOTO=${moto!.endpoint}`, `export BUCKET=${bucket}`, ""].join("\n"));
   say("");
-  say(`The console:   http://127.0.0.1:${brokerPort}/console/  (sign in as a demo user: passwords in ${STACK_FILE})`);
+  say(`For the docs' commands, in another shell:  . ${relative(process.cwd(), STACK_ENV_FILE)}   (BROKER=${base}, MOTO=${moto!.endpoint}, BUCKET=${bucket})`);
+  say(`The console:   ${base}/console/  (sign in as a demo user: passwords in ${STACK_FILE})`);
   say(`The broker is ready: ${url} (Apollo Sandbox opens there in a browser, signed in as alice, with example operations;`);
   say("  it loads from Apollo's CDN, so a machine without internet shows a blank page: use curl or the typed operations then)");
   say(`Stack details and demo passwords: ${STACK_FILE}`);
@@ -91,7 +97,7 @@ async function main(): Promise<void> {
   say("Get a token:   npm run -s token -- alice        (a partner's: npm run -s token -- --partner)");
   say(`Try it:        curl -s ${url} -H "authorization: Bearer $(npm run -s token -- alice)" \\`);
   say(`                 -H 'content-type: application/json' -d '{"query":"mutation { provisionDataPlatformUser { state prefix } }"}'`);
-  say(`The helper for customers' machines: npm install -g http://127.0.0.1:${brokerPort}/helper/s3-broker.tgz`);
+  say(`The helper for customers' machines: npm install -g ${base}/helper/s3-broker.tgz`);
   say(`Metrics (Prometheus, loopback only): ${broker.metricsUrl}`);
   say("Stop with Ctrl-C.");
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, connect } from "node:net";
@@ -94,6 +94,11 @@ describe("the local stack, as the README has a new user run it", () => {
     // The console's address, and the console is there.
     expect(first.output()).toContain(`The console:   http://127.0.0.1:${port}/console/`);
     expect((await fetch(`http://127.0.0.1:${port}/console/`)).status).toBe(200);
+    // The names the docs' commands use, for whatever ports the stack was given.
+    expect(first.output()).toContain("For the docs' commands, in another shell:  . .local/stack.env");
+    const named = spawnSync("bash", ["-c", ". .local/stack.env && curl -s -o /dev/null -w '%{http_code}' \"$BROKER/healthz\" && echo \" $MOTO $BUCKET\""], { cwd: folder, encoding: "utf8" });
+    const stackInfo = JSON.parse(readFileSync(join(folder, ".local/stack.json"), "utf8")) as { endpoint: string; bucket: string };
+    expect(named.stdout.trim()).toBe(`200 ${stackInfo.endpoint} ${stackInfo.bucket}`);
 
     const second = run(folder, [resolve(REPO, "src/dev/stack.ts")], userEnv(folder, { PORT: String(await freePort()) }));
     expect(await second.exited).toBe(1);
