@@ -51,16 +51,19 @@ export interface BrokerOptions {
 
 /**
  * The composition root: wires config, store, AWS clients, services and the HTTP server. Refuses to
- * start (TenantWritableError) when Pool A's users could write their own tenant.
+ * start (TenantWritableError) when Pool A's users could write their own tenant, and
+ * (PoolBClientSecretError) when POOL_B_CLIENT_SECRET does not fit Pool B's app client.
  */
 export async function createBroker(config: BrokerConfig, options: BrokerOptions = {}): Promise<Broker> {
   const aws = createAwsClients(config);
   const directory = new ApplicationDirectory(aws.cognitoIdp, config.poolA.userPoolId);
   let store: Store | undefined;
+  const pool = new DataPlatformPool(aws.cognitoIdp, config.poolB);
   try {
     // Start-up self-checks: what would otherwise be found by users, one request at a time.
     await requireAwsCredentials(aws);
     await checkTenantNotWritable(config, directory);
+    await pool.checkClientSecret();
     store = options.store ?? (await openStore(config));
     await store.checkEncryptionKey();
   } catch (error) {
@@ -69,7 +72,6 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     throw error;
   }
   const now = options.now ?? Date.now;
-  const pool = new DataPlatformPool(aws.cognitoIdp, config.poolB);
   const exchange = new IdentityExchange(aws.cognitoIdentity, aws.sts, {
     region: config.aws.region,
     identityPoolId: config.identityPoolId,

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import {
   AdminCreateUserCommand,
   AdminDisableUserCommand,
@@ -7,6 +7,7 @@ import {
   AdminInitiateAuthCommand,
   AdminSetUserPasswordCommand,
   AdminUpdateUserAttributesCommand,
+  DescribeUserPoolClientCommand,
   type AuthenticationResultType,
   type CognitoIdentityProviderClient,
 } from "@aws-sdk/client-cognito-identity-provider";
@@ -52,6 +53,19 @@ export function sessionTagOf(idToken: string): string | undefined {
   return typeof claim === "string" ? claim : undefined;
 }
 
+/** Raised at start-up when POOL_B_CLIENT_SECRET does not fit Pool B's app client (every sign-in would fail). */
+export class PoolBClientSecretError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PoolBClientSecretError";
+  }
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const [x, y] = [Buffer.from(a), Buffer.from(b)];
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
 /** A password that meets any Cognito password policy; it lives only for the two calls that use it. */
 function randomPassword(): string {
   return `${randomBytes(24).toString("base64url")}Aa1!`;
@@ -63,6 +77,29 @@ export class DataPlatformPool {
     private readonly client: CognitoIdentityProviderClient,
     private readonly settings: PoolBSettings,
   ) {}
+
+  /**
+   * Start-up self-check: the broker signs every Pool B sign-in with SECRET_HASH exactly when it has
+   * POOL_B_CLIENT_SECRET, so the setting must match the app client (the CDK stack's has a secret,
+   * deliberately not an output). Without this check the first user to provision finds out.
+   */
+  async checkClientSecret(): Promise<void> {
+    const { clientId, userPoolId, clientSecret } = this.settings;
+    const response = await awsCall("DescribeUserPoolClient", () => this.client.send(new DescribeUserPoolClientCommand({ UserPoolId: userPoolId, ClientId: clientId })));
+    const actual = response.UserPoolClient?.ClientSecret;
+    if (actual && !clientSecret) {
+      throw new PoolBClientSecretError(
+        `Pool B's app client ${clientId} has a secret, and POOL_B_CLIENT_SECRET is not set: every sign-in of a data platform user would fail. ` +
+          `Read it into your secret store (aws cognito-idp describe-user-pool-client --user-pool-id ${userPoolId} --client-id ${clientId} --query UserPoolClient.ClientSecret --output text) and set POOL_B_CLIENT_SECRET.`,
+      );
+    }
+    if (!actual && clientSecret) {
+      throw new PoolBClientSecretError(`Pool B's app client ${clientId} has no secret, and POOL_B_CLIENT_SECRET is set: unset it.`);
+    }
+    if (actual && clientSecret && !sameSecret(actual, clientSecret)) {
+      throw new PoolBClientSecretError(`POOL_B_CLIENT_SECRET is not the secret of Pool B's app client ${clientId} (was the client recreated?): read it again from Cognito.`);
+    }
+  }
 
   /** Creates the user without any invitation; returns false when it already exists. */
   async createUser(username: string, attributes: DataPlatformAttributes): Promise<boolean> {

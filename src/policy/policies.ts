@@ -277,6 +277,8 @@ export const BROKER_ACTIONS = {
     "cognito-idp:AdminDisableUser",
     "cognito-idp:AdminEnableUser",
     "cognito-idp:AdminUserGlobalSignOut",
+    // Start-up: that POOL_B_CLIENT_SECRET fits the app client.
+    "cognito-idp:DescribeUserPoolClient",
   ],
   poolA: ["cognito-idp:ListUsers", "cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser", "cognito-idp:DescribeUserPoolClient"],
   identityPool: ["cognito-identity:GetId", "cognito-identity:GetCredentialsForIdentity", "cognito-identity:GetOpenIdToken"],

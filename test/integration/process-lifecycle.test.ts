@@ -78,6 +78,23 @@ describe("start-up self-checks", () => {
     expect(broker.output()).toContain("the broker has no AWS credentials");
   });
 
+  it("refuses to start when POOL_B_CLIENT_SECRET is missing or is not the app client's, and says what to do without printing a secret", { timeout: 60_000 }, async () => {
+    const missing = await brokerProcess({ POOL_B_CLIENT_SECRET: undefined as unknown as string });
+    expect(await missing.listening()).toBe(false);
+    expect(await missing.exited).toBe(1);
+    expect(missing.output()).toContain(`Pool B's app client ${aws.stack.poolB.clientId} has a secret, and POOL_B_CLIENT_SECRET is not set`);
+    expect(missing.output()).toContain("describe-user-pool-client");
+    const wrong = `${aws.stack.poolB.clientSecret.slice(1)}x`;
+    const mismatched = await brokerProcess({ POOL_B_CLIENT_SECRET: wrong });
+    expect(await mismatched.listening()).toBe(false);
+    expect(await mismatched.exited).toBe(1);
+    expect(mismatched.output()).toContain("POOL_B_CLIENT_SECRET is not the secret of Pool B's app client");
+    for (const output of [missing.output(), mismatched.output()]) {
+      expect(output).not.toContain(aws.stack.poolB.clientSecret);
+      expect(output).not.toContain(wrong);
+    }
+  });
+
   it("refuses to start with an encryption key that cannot open the store's data, and starts when the old key is listed for rotation", { timeout: 60_000 }, async () => {
     const path = join(dir, "existing.sqlite");
     const first = randomBytes(32).toString("base64");
