@@ -34,7 +34,7 @@ export class GrantsResolver {
     return context.broker.createAccessGrant(principal, input, context);
   }
 
-  @Mutation(() => AccessGrant, { description: "Administrators: removes a grant. Credentials already issued under it run out on their own." })
+  @Mutation(() => AccessGrant, { description: "Administrators: removes a grant. Never widens access: a tenant whose last grant is removed has no access (not the default grant). Credentials already issued under it run out on their own." })
   deleteAccessGrant(@CurrentUser() principal: Principal, @Ctx() context: GraphQLContext, @Arg("id", () => ID) id: string): Promise<AccessGrantRecord> {
     return context.broker.deleteAccessGrant(principal, id, context);
   }

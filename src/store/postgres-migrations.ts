@@ -139,4 +139,15 @@ export const postgresMigrations: ReadonlyArray<{ version: number; name: string; 
       );
     `,
   },
+  {
+    version: 6,
+    name: "tenants whose access is managed by grants: once a tenant has had a grant, it has exactly its grants (none when all are deleted)",
+    sql: `
+      CREATE TABLE grant_tenants (
+        tenant TEXT PRIMARY KEY,
+        managed_since BIGINT NOT NULL
+      );
+      INSERT INTO grant_tenants (tenant, managed_since) SELECT tenant, MIN(created_at) FROM access_grants GROUP BY tenant;
+    `,
+  },
 ];

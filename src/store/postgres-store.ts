@@ -139,6 +139,7 @@ export class PostgresStore implements Store {
   }
 
   async createGrant(g: AccessGrant): Promise<AccessGrant> {
+    await this.query("INSERT INTO grant_tenants (tenant, managed_since) VALUES ($1, $2) ON CONFLICT (tenant) DO NOTHING", [g.tenant, g.createdAt.getTime()]);
     await this.query(
       `INSERT INTO access_grants (id, tenant, location, permission, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (tenant, location, permission) DO NOTHING`,
@@ -150,6 +151,10 @@ export class PostgresStore implements Store {
 
   async listGrants(tenant: string): Promise<AccessGrant[]> {
     return (await this.query<GrantRow>("SELECT * FROM access_grants WHERE tenant = $1 ORDER BY location, permission", [tenant])).rows.map(toGrant);
+  }
+
+  async grantsManaged(tenant: string): Promise<boolean> {
+    return ((await this.query("SELECT 1 FROM grant_tenants WHERE tenant = $1", [tenant])).rowCount ?? 0) > 0;
   }
 
   async getGrant(id: string): Promise<AccessGrant | null> {

@@ -367,6 +367,7 @@ export class SqliteStore implements Store {
   }
 
   async createGrant(g: AccessGrant): Promise<AccessGrant> {
+    this.sql("INSERT INTO grant_tenants (tenant, managed_since) VALUES (?, ?) ON CONFLICT (tenant) DO NOTHING").run(g.tenant, g.createdAt.getTime());
     this
       .sql(
         `INSERT INTO access_grants (id, tenant, location, permission, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -379,6 +380,10 @@ export class SqliteStore implements Store {
 
   async listGrants(tenant: string): Promise<AccessGrant[]> {
     return (this.sql("SELECT * FROM access_grants WHERE tenant = ? ORDER BY location, permission").all(tenant) as GrantRow[]).map(toGrant);
+  }
+
+  async grantsManaged(tenant: string): Promise<boolean> {
+    return this.sql("SELECT 1 FROM grant_tenants WHERE tenant = ?").get(tenant) !== undefined;
   }
 
   async getGrant(id: string): Promise<AccessGrant | null> {

@@ -235,8 +235,14 @@ export interface Store {
   putTenantCutoff(cutoff: TenantCutoff): Promise<void>;
   /** Every tenant cut-off still in force at `now`; expired ones are deleted. */
   tenantCutoffs(now: Date): Promise<TenantCutoff[]>;
-  /** Inserts the grant unless the same tenant, location and permission exist; returns the stored one either way. */
+  /**
+   * Inserts the grant unless the same tenant, location and permission exist; returns the stored one
+   * either way. Marks the tenant as managed by grants first (grantsManaged), so a failure between
+   * the two leaves it with no access rather than the default.
+   */
   createGrant(grant: AccessGrant): Promise<AccessGrant>;
+  /** True once the tenant has had a grant: it has exactly its grants from then on, none when all are deleted. */
+  grantsManaged(tenant: string): Promise<boolean>;
   /** A tenant's grants, by location. */
   listGrants(tenant: string): Promise<AccessGrant[]>;
   getGrant(id: string): Promise<AccessGrant | null>;

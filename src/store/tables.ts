@@ -12,6 +12,7 @@ export const STORE_TABLES = [
   "session_denials",
   "tenant_cutoffs",
   "access_grants",
+  "grant_tenants",
   "broker_meta",
 ] as const;
 

@@ -88,9 +88,16 @@ describe("access grants", () => {
     expect(events.find((e) => e.action === "ISSUE" && e.outcome === "SUCCESS" && e.target === "readings/2026/")).toBeDefined();
     expect(events.find((e) => e.action === "ISSUE" && e.outcome === "FAILURE")).toMatchObject({ reason: "NO_GRANT" });
 
-    // Removing the grant brings the default back.
+    // Removing the last grant never widens access: the tenant has exactly its grants, none now.
     expect((await execute(broker.url, DeleteAccessGrantDocument, { id: grant.id }, adminToken)).errors).toBeUndefined();
-    expect((await execute(broker.url, AccessGrantsDocument, { tenant }, adminToken)).data!.accessGrants.map((g) => g.id)).toEqual(["default"]);
+    expect((await execute(broker.url, AccessGrantsDocument, { tenant }, adminToken)).data!.accessGrants).toEqual([]);
+    expect((await execute(broker.url, MyAccessDocument, {}, token)).data!.myAccess.grants).toEqual([]);
+    for (const variables of [{ flow: "CLASSIC" as const }, { flow: "ENHANCED" as const }, { flow: "CLASSIC" as const, scope: { target: "readings/2026/", permission: "READ" as const } }]) {
+      expect(reasonOf(await execute(broker.url, IssueScopedCredentialsDocument, variables, token))).toBe("NO_GRANT");
+    }
+    // An administrator gives the whole prefix back explicitly, as a grant like any other.
+    expect((await execute(broker.url, CreateAccessGrantDocument, { input: { tenant, location: "", permission: "READ" } }, adminToken)).errors).toBeUndefined();
+    expect((await execute(broker.url, IssueScopedCredentialsDocument, { flow: "ENHANCED" }, token)).errors).toBeUndefined();
   });
 
   it("refuses scopes that leave the tenant's prefix, scopes on the ENHANCED flow, and grants by non-administrators", async () => {

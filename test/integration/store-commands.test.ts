@@ -235,6 +235,7 @@ describe("move-to-postgres", () => {
       expect((await moved.denialsInSlot(0, 1))[0]).toMatchObject({ tag: "adenyd", slot: 1 });
       expect(await moved.tenantCutoffs(new Date())).toEqual(await before.tenantCutoffs(new Date()));
       expect(await moved.listGrants("acme")).toEqual(await before.listGrants("acme"));
+      expect(await moved.grantsManaged("acme")).toBe(await before.grantsManaged("acme"));
       // New events continue after the copied ids: audit cursors stay valid.
       await moved.appendAudit({ at: new Date(), actorUserId: "u1", subjectUserId: "u1", action: "ISSUE", outcome: "SUCCESS", requestId: "after-move" });
       const [newest] = await moved.auditEvents("u1", 1);

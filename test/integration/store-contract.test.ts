@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PostgresStore } from "../../src/store/postgres-store.js";
+import { postgresMigrations } from "../../src/store/postgres-migrations.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import type { Store } from "../../src/store/store.js";
 import { EncryptionKeyMismatchError } from "../../src/store/encryption-canary.js";
@@ -199,6 +200,11 @@ describe.each(Object.keys(stores))("the %s store", (kind) => {
     expect(await store.deleteGrant("g1")).toBe(true);
     expect(await store.deleteGrant("g1")).toBe(false);
     expect((await store.listGrants("acme")).map((g) => g.id)).toEqual(["g3"]);
+    // A tenant that has had a grant stays managed by grants when the last one goes; another never was.
+    expect(await store.deleteGrant("g3")).toBe(true);
+    expect(await store.listGrants("acme")).toEqual([]);
+    expect(await store.grantsManaged("acme")).toBe(true);
+    expect(await store.grantsManaged("initech")).toBe(false);
   });
 
   it("keeps a connection's epoch, starting at 0", async () => {
@@ -282,7 +288,7 @@ describe("the PostgreSQL store at rest", () => {
       const dump = JSON.stringify((await client.query("SELECT * FROM connections")).rows) + JSON.stringify((await client.query("SELECT * FROM credential_cache")).rows);
       await client.end();
       for (const plain of ["ID-TOKEN-PLAINTEXT", "REFRESH-TOKEN-PLAINTEXT", "SECRET-PLAINTEXT"]) expect(dump).not.toContain(plain);
-      expect(await store.appliedMigrations()).toEqual([1, 2, 3, 4, 5]);
+      expect(await store.appliedMigrations()).toEqual(postgresMigrations.map((m) => m.version));
     } finally {
       await store.close();
       await schema.drop();

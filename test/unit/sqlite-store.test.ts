@@ -54,6 +54,23 @@ describe("SQLite store specifics", () => {
     expect((await store.getConnection("u1"))!.state).toBe("REVOKED");
   });
 
+  it("marks the tenants that had grants before the upgrade as managed by grants, so none falls back to the default", async () => {
+    await store.close();
+    const oldPath = join(dir, "v7.sqlite");
+    const db = new Database(oldPath);
+    db.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+    for (const migration of sqliteMigrations.filter((m) => m.version <= 7)) {
+      db.exec(migration.sql);
+      db.prepare("INSERT INTO schema_migrations VALUES (?, ?, 0)").run(migration.version, migration.name);
+    }
+    db.prepare("INSERT INTO access_grants (id, tenant, location, permission, created_by, created_at) VALUES ('g1', 'acme', 'public/', 'READ', 'admin', 5)").run();
+    db.close();
+
+    store = new SqliteStore(oldPath, cipher);
+    expect(await store.grantsManaged("acme")).toBe(true);
+    expect(await store.grantsManaged("globex")).toBe(false);
+  });
+
   it("keeps tokens encrypted on disk and returns them decrypted", async () => {
     await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
     await store.updateConnection("u1", { tokens, identityId: "eu-west-1:abc", state: "ACTIVE" });

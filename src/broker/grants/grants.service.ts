@@ -9,7 +9,7 @@ import type { AuditTrail } from "../audit/audit-trail.js";
 import type { RequestMeta } from "../request-meta.js";
 import { covers, parseLocation } from "./location.js";
 
-/** A tenant with no grants configured has this one: READ on its whole prefix. */
+/** A tenant that has never had a grant has this one: READ on its whole prefix. */
 export const DEFAULT_GRANT_ID = "default";
 const defaultGrant = (tenant: string): AccessGrant => ({ id: DEFAULT_GRANT_ID, tenant, location: "", permission: "READ", createdBy: "", createdAt: new Date(0) });
 
@@ -29,10 +29,14 @@ export interface AccessView {
 export class GrantsService {
   constructor(private readonly deps: { store: Store; acting: Acting; tenancy: Tenancy; audit: AuditTrail; now: () => number }) {}
 
-  /** The tenant's grants, or the default grant when none is configured. */
+  /**
+   * The tenant's grants. A tenant that never had one has the default grant; once it has had one it
+   * has exactly its grants, so deleting a grant never widens access (deleting the last leaves none).
+   */
   async grantsOf(tenant: string): Promise<AccessGrant[]> {
     const stored = await this.deps.store.listGrants(tenant);
-    return stored.length > 0 ? stored : [defaultGrant(tenant)];
+    if (stored.length > 0) return stored;
+    return (await this.deps.store.grantsManaged(tenant)) ? [] : [defaultGrant(tenant)];
   }
 
   /** The grant that allows `permission` on `target` (relative to the tenant's root), the narrowest one when several do. */
@@ -72,7 +76,7 @@ export class GrantsService {
     const { acting, audit, store } = this.deps;
     await acting.requireAdmin(principal, meta);
     const grant = await store.getGrant(id);
-    if (!grant) throw new BadUserInputError("No access grant with that id (the default grant cannot be removed; create another to replace it).", "id");
+    if (!grant) throw new BadUserInputError("No access grant with that id (the default grant cannot be removed; create a grant to replace it, then remove that one for no access).", "id");
     const parties = { actorUserId: principal.userId, subjectUserId: principal.userId };
     return audit.audited("GRANT_DELETE", parties, meta, { tenant: grant.tenant, target: grant.location }, async () => {
       await store.deleteGrant(id);
