@@ -269,6 +269,37 @@ describe("leavers", () => {
     expect((await auditOf(user.sub)).find((e) => e.action === "CLIENT_KEY_REFUSED")).toMatchObject({ reason: "TENANT_MISMATCH", tenant: "acme" });
   });
 
+  it("a key's cached credentials are not handed out once whoever the key depends on no longer qualifies", async () => {
+    const base = baseUrlOf(broker.url);
+    const creator = await freshPoolAUser(aws.stack, { tenant: "acme", admin: true });
+    const creatorToken = (await creator.signIn()).idToken;
+    const owner = await provisioned("acme");
+    // CLASSIC keys of an hour: the second fetch is served from the cache, without AWS.
+    const classicKey = async (token: string, userId?: string) => {
+      const created = await execute(broker.url, CreateClientKeyDocument, { input: { name: "cached", flow: "CLASSIC", durationSeconds: 3600 }, userId }, token);
+      expect(created.errors).toBeUndefined();
+      return created.data!.createClientKey.secret;
+    };
+    const ownersKey = await classicKey(owner.idToken);
+    const creatorsKey = await classicKey(creatorToken, owner.user.sub);
+    const first = await fetchCredentials(base, ownersKey);
+    expect(first.status).toBe(200);
+    expect((await fetchCredentials(base, creatorsKey)).body).toMatchObject({ AccessKeyId: (first.body as { AccessKeyId: string }).AccessKeyId });
+
+    const client = poolAAdmin(aws.stack);
+    await client.send(new AdminRemoveUserFromGroupCommand({ UserPoolId: aws.stack.poolA.userPoolId, Username: creator.username, GroupName: aws.stack.adminGroup }));
+    minutePasses();
+    // The owner still qualifies; the creator of the other key no longer does: the same cached credentials go to one key only.
+    expect((await fetchCredentials(base, ownersKey)).status).toBe(200);
+    expect(await fetchCredentials(base, creatorsKey)).toMatchObject({ status: 403, body: { Code: "FORBIDDEN" } });
+    await client.send(new AdminDisableUserCommand({ UserPoolId: aws.stack.poolA.userPoolId, Username: owner.user.username }));
+    client.destroy();
+    minutePasses();
+    expect(await fetchCredentials(base, ownersKey)).toMatchObject({ status: 403, body: { Code: "FORBIDDEN" } });
+    const refusals = (await auditOf(owner.user.sub)).filter((e) => e.action === "CLIENT_KEY_REFUSED").map((e) => e.reason);
+    expect(refusals).toEqual(expect.arrayContaining(["CREATOR_NOT_ADMIN", "OWNER_DISABLED"]));
+  });
+
   it("use of a revoked key is refused and audited", async () => {
     const { user, idToken } = await provisioned("acme");
     const created = await execute(broker.url, CreateClientKeyDocument, { input: { name: "job", flow: "ENHANCED" } }, idToken);
@@ -289,11 +320,14 @@ describe("leavers", () => {
     const client = poolAAdmin(aws.stack);
     await client.send(new AdminRemoveUserFromGroupCommand({ UserPoolId: aws.stack.poolA.userPoolId, Username: leaving.username, GroupName: aws.stack.adminGroup }));
     client.destroy();
-    minutePasses();
-    // The token still says broker-admins; Pool A no longer does.
+    // At once, not after the standing cache's minute: the token still says broker-admins; Pool A no longer does.
     const acting = await execute(broker.url, IssueCredentialsDocument, { flow: "ENHANCED", userId: user.sub }, leavingToken);
     expect(errorCodes(acting)).toEqual(["FORBIDDEN"]);
     expect(reasonOf(acting)).toBe("ADMIN_ROLE_LOST");
+    const keyForOther = await execute(broker.url, CreateClientKeyDocument, { input: { name: "late", flow: "ENHANCED" }, userId: user.sub }, leavingToken);
+    expect(reasonOf(keyForOther)).toBe("ADMIN_ROLE_LOST");
+    // Keys are re-checked within the standing cache's bound (POOL_A_STANDING_CACHE_SECONDS).
+    minutePasses();
     expect(await fetchCredentials(base, madeForUser)).toMatchObject({ status: 403, body: { Code: "FORBIDDEN" } });
     expect((await auditOf(user.sub)).find((e) => e.action === "CLIENT_KEY_REFUSED")).toMatchObject({ reason: "CREATOR_NOT_ADMIN" });
     expect((await auditOf(user.sub)).find((e) => e.action === "ACCESS_REFUSED")).toMatchObject({ actorUserId: leaving.sub, reason: "ADMIN_ROLE_LOST" });

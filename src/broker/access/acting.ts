@@ -83,21 +83,25 @@ export class Acting {
     return this.isAdminNow(createdBy);
   }
 
-  /** The caller is an administrator now: in the token and, within the last minute, in Pool A. */
+  /** The caller is an administrator now: in the token and in Pool A as it is at this moment. */
   async requireAdmin(principal: Principal, meta: RequestMeta, parties: { actorUserId: string; subjectUserId: string } = { actorUserId: principal.userId, subjectUserId: principal.userId }): Promise<void> {
     if (!principal.isAdmin) {
       await this.audit.record("ACCESS_REFUSED", parties, meta, "FAILURE", { reason: "NOT_ADMIN", errorCode: "FORBIDDEN" });
       throw new ForbiddenError();
     }
-    if (!(await this.isAdminNow(principal.userId, principal.username))) {
+    if (!(await this.isAdminNow(principal.userId, principal.username, { fresh: true }))) {
       await this.audit.record("ACCESS_REFUSED", parties, meta, "FAILURE", { reason: "ADMIN_ROLE_LOST", errorCode: "FORBIDDEN" });
       throw new ForbiddenError("Your administrator role is no longer current in the application's user pool.", "ADMIN_ROLE_LOST");
     }
   }
 
-  /** Present, enabled and in the admin group, per Pool A. */
-  async isAdminNow(userId: string, username?: string | null): Promise<boolean> {
-    const standing = await this.standing.of(userId, username);
+  /**
+   * Present, enabled and in the admin group, per Pool A: as it is now when `fresh` (an
+   * administrator acting), else within POOL_A_STANDING_CACHE_SECONDS (a key's creator, checked on
+   * every request to the credential endpoint).
+   */
+  async isAdminNow(userId: string, username?: string | null, options: { fresh?: boolean } = {}): Promise<boolean> {
+    const standing = options.fresh ? await this.standing.current(userId, username) : await this.standing.of(userId, username);
     return standing.present && standing.enabled && standing.groups.includes(this.config.poolA.adminGroup);
   }
 }

@@ -16,8 +16,9 @@ const ABSENT: Standing = Object.freeze({ present: false, username: null, enabled
 
 /**
  * A Pool A user's standing (present, enabled, attributes, groups), re-checked in Pool A and
- * trusted for at most POOL_A_STANDING_CACHE_SECONDS (one minute): what keeps leavers and
- * administrators who lost the role from acting on a token or a key they still hold.
+ * trusted for at most POOL_A_STANDING_CACHE_SECONDS (one minute): what keeps leavers from acting on
+ * a token or a key they still hold. An administrator's own standing is read afresh for every act
+ * on another user (current()), so losing the role stops them at once.
  */
 export class ApplicationStanding {
   private readonly cache = new LRUCache<string, { standing: Standing; at: number }>({ max: 20_000 });
@@ -44,6 +45,15 @@ export class ApplicationStanding {
       this.inFlight.set(sub, pending);
     }
     return pending;
+  }
+
+  /**
+   * Pool A as it is now, never the cache (administrators' acts on other users: a removed
+   * administrator stops at once). Look-ups already under way are shared; the answer refreshes the cache.
+   */
+  async current(sub: string, username?: string | null): Promise<Standing> {
+    this.cache.delete(sub);
+    return this.of(sub, username);
   }
 
   /** The next look-up asks Pool A again (an administrator's act that must see the pool as it is now). */

@@ -157,7 +157,7 @@ export class ClientKeyService {
     const details = { flow: key.flow, durationSeconds: key.durationSeconds, clientKeyId: key.id, target: key.scopeTarget };
     // The key's scope, which the tenant's grants must still allow at each issuance.
     const credentials = await issuer.credentialsFor(key.userId, { flow: key.flow, durationSeconds: key.durationSeconds, target: key.scopeTarget, permission: key.scopePermission }, meta, {
-      beforeIssue: (connection) => this.requireStanding(key, connection, meta),
+      admit: (connection) => this.requireStanding(key, connection, meta),
       // Each real issuance is audited; requests served from the cache are not.
       onIssued: () => audit.record("ISSUE", parties, meta, "SUCCESS", details),
     });

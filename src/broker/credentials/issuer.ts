@@ -49,8 +49,11 @@ function killedBy(cutoff: Date | null, credentials: IssuedCredentials): boolean 
 export interface IssueOptions {
   /** The caller's own tenant, when they act for themselves: refused unless it is the pinned one. */
   checkTenant?: (pinned: string) => Promise<void>;
-  /** Runs under the lock just before AWS is really called (standing re-checks for client keys). */
-  beforeIssue?: (connection: Connection) => Promise<void>;
+  /**
+   * Runs on every request before any credentials leave, from the cache or new (the standing of
+   * whoever a client key depends on: the cache is per user and scope, not per key).
+   */
+  admit?: (connection: Connection) => Promise<void>;
   /** Runs when AWS was really called (audit of each real issuance). */
   onIssued?: () => Promise<void>;
 }
@@ -91,6 +94,7 @@ export class CredentialIssuer {
     roleFor(this.deps.config.shards[0]!, flow, permission);
     const connection = requireUsable(await store.getConnection(userId));
     await options.checkTenant?.(connection.tenant);
+    await options.admit?.(connection);
     // Least privilege: the scope must lie within one of the tenant's grants (FORBIDDEN otherwise).
     const grant = await this.deps.grants.match(connection.tenant, target, permission);
     const prefix = prefixForTenant(this.deps.config.s3.prefixTemplate, connection.tenant);
@@ -105,7 +109,6 @@ export class CredentialIssuer {
         // Another replica may have issued while this one waited for the lock: reuse what it stored.
         const shared = current.state === "ACTIVE" ? await store.getCachedCredentials(userId, flow, durationSeconds) : null;
         if (shared && shared.issuedFor === wanted && reusable(shared, this.deps.now(), durationSeconds) && !killedBy(tenantCutoff, shared)) return shared;
-        await options.beforeIssue?.(current);
         // Connections made before session tags (or of a shard no longer configured) get one now.
         if (!this.deps.tags.usable(current)) {
           await this.deps.tags.rotate(current);
