@@ -269,6 +269,12 @@ const schema = z
     path: ["DENY_LIST_POLICY_ARNS"],
     message: "is required unless SESSION_SHARDS is set: the deny-list policies attached to the tenant roles (docs/revocation.md)",
   })
+  // Set-ups handed out with client keys name the broker's address; in production it must never come
+  // from a request's Host header, which any client sets.
+  .refine((env) => env.NODE_ENV !== "production" || env.PUBLIC_URL !== undefined, {
+    path: ["PUBLIC_URL"],
+    message: "is required in production: the broker's external base URL (https://…), which client keys' set-ups name; it is never taken from a request's Host header",
+  })
   .refine((env) => !env.PARTNER_CLIENTS.has(env.POOL_A_CLIENT_ID), {
     path: ["PARTNER_CLIENTS"],
     message: "must not name POOL_A_CLIENT_ID: the application's own app client signs in end users, not partners",

@@ -84,6 +84,20 @@ export interface HttpServerDependencies {
   sandboxHeaders?: Record<string, string>;
 }
 
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/**
+ * The broker's own address outside production (PUBLIC_URL is required there): the request's Host
+ * only when it names loopback, else the loopback address the request came in on, so a crafted
+ * Host header can never make set-up snippets point at another machine.
+ */
+function loopbackUrlOf(request: FastifyRequest): string {
+  const host = request.host;
+  const hostname = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0]!;
+  if (LOOPBACK_HOSTS.has(hostname.toLowerCase()) && /^[\w.[\]:-]+$/.test(host)) return `${request.protocol}://${host}`;
+  return `http://127.0.0.1:${request.socket.localPort}`;
+}
+
 export async function createHttpServer(deps: HttpServerDependencies): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
@@ -248,7 +262,7 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
     labelOperation: (field: string) => {
       request.operationLabel = deps.schema.getQueryType()?.getFields()[field] || deps.schema.getMutationType()?.getFields()[field] ? field : "other";
     },
-    publicUrl: config.publicUrl ?? `${request.protocol}://${request.host}`,
+    publicUrl: config.publicUrl ?? loopbackUrlOf(request),
     region: config.aws.region,
   });
 

@@ -82,6 +82,25 @@ describe("client keys over GraphQL", () => {
     expect(result.errors![0]!.extensions!.field).toBe(field);
   });
 
+  it("never lets a request's Host header choose the address the set-ups name", async () => {
+    const { request } = await import("node:http");
+    const { print } = await import("graphql");
+    const body = JSON.stringify({ query: print(CreateClientKeyDocument), variables: { input: { name: "host-header" } } });
+    const target = new URL(broker.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const sent = request({ host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { host: "attacker.example", "content-type": "application/json", authorization: `Bearer ${alice}` } }, (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        res.on("end", () => resolve(text));
+      });
+      sent.on("error", reject);
+      sent.end(body);
+    });
+    const { setup } = (JSON.parse(answer) as { data: { createClientKey: { setup: { endpoint: string; installHelper: string } } } }).data.createClientKey;
+    expect(setup.endpoint).toBe(`${base}/v1/credentials`);
+    expect(JSON.stringify(setup)).not.toContain("attacker.example");
+  });
+
   it("answers NOT_PROVISIONED for a user without a connection", async () => {
     const stranger = await mintPoolAToken(aws.stack, "no-connection-user");
     const result = await execute(broker.url, CreateClientKeyDocument, { input: { name: "job" } as never }, stranger);

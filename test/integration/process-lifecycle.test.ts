@@ -36,6 +36,7 @@ async function brokerProcess(overrides: Record<string, string>, options: { awsCr
     NODE_ENV: "production",
     LOG_LEVEL: "warn",
     PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
     METRICS_PORT: "0",
     DATABASE_PATH: join(dir, `${randomBytes(4).toString("hex")}.sqlite`),
     TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),

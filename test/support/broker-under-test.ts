@@ -32,6 +32,8 @@ export async function startBroker(stack: StackInfo, overrides: Record<string, st
       // CI runs the suite once more with the hot path off (.ci/run), so every operation is also
       // tested through Apollo's pipeline alone.
       ...(process.env.GRAPHQL_HOT_PATH ? { GRAPHQL_HOT_PATH: process.env.GRAPHQL_HOT_PATH } : {}),
+      // Production requires the broker's external address (set-up snippets name it).
+      ...(overrides.NODE_ENV === "production" ? { PUBLIC_URL: "https://broker.example.com" } : {}),
       ...overrides,
     }),
   );

@@ -27,6 +27,11 @@ function problems(env: Record<string, string>): string[] {
 }
 
 describe("environment validation", () => {
+  it("requires PUBLIC_URL in production, so set-ups never name an address a request's Host header chose", () => {
+    expect(problems({ ...valid, NODE_ENV: "production" })).toEqual([expect.stringMatching(/^PUBLIC_URL: is required in production/)]);
+    expect(problems({ ...valid })).toEqual([]);
+  });
+
   it("makes one shard of the classic roles and DENY_LIST_POLICY_ARNS, and requires deny lists", () => {
     expect(loadEnvironment(valid).shards).toEqual([
       { readerRoleArn: valid.CLASSIC_ROLE_ARN, writerRoleArn: undefined, denyListPolicyArns: valid.DENY_LIST_POLICY_ARNS.split(",") },
@@ -60,9 +65,9 @@ describe("environment validation", () => {
   });
 
   it("turns Sandbox and introspection off in production unless asked", () => {
-    expect(loadEnvironment({ ...valid, NODE_ENV: "production" }).graphql).toEqual({ sandbox: false, introspection: false, hotPath: true, documentCacheBytes: 8 * 1024 * 1024 });
+    expect(loadEnvironment({ ...valid, NODE_ENV: "production", PUBLIC_URL: "https://broker.example.com" }).graphql).toEqual({ sandbox: false, introspection: false, hotPath: true, documentCacheBytes: 8 * 1024 * 1024 });
     expect(loadEnvironment({ ...valid, GRAPHQL_HOT_PATH: "false" }).graphql.hotPath).toBe(false);
-    expect(loadEnvironment({ ...valid, NODE_ENV: "production", GRAPHQL_INTROSPECTION: "true" }).graphql.introspection).toBe(true);
+    expect(loadEnvironment({ ...valid, NODE_ENV: "production", PUBLIC_URL: "https://broker.example.com", GRAPHQL_INTROSPECTION: "true" }).graphql.introspection).toBe(true);
   });
 
   it("names every missing or malformed variable", () => {
@@ -126,8 +131,8 @@ describe("environment validation", () => {
 
   it("serves the console outside production, and in production only when asked", () => {
     expect(loadEnvironment(valid).console.enabled).toBe(true);
-    expect(loadEnvironment({ ...valid, NODE_ENV: "production" }).console.enabled).toBe(false);
-    expect(loadEnvironment({ ...valid, NODE_ENV: "production", CONSOLE_ENABLED: "true" }).console.enabled).toBe(true);
+    expect(loadEnvironment({ ...valid, NODE_ENV: "production", PUBLIC_URL: "https://broker.example.com" }).console.enabled).toBe(false);
+    expect(loadEnvironment({ ...valid, NODE_ENV: "production", PUBLIC_URL: "https://broker.example.com", CONSOLE_ENABLED: "true" }).console.enabled).toBe(true);
     expect(loadEnvironment(valid).console.cognitoEndpoint).toBe("https://cognito-idp.eu-west-1.amazonaws.com/");
     // Managed login needs Pool A's domain, an https origin (http only on loopback).
     expect(problems({ ...valid, CONSOLE_SIGN_IN: "managed-login" })).toEqual([expect.stringMatching(/^CONSOLE_OAUTH_DOMAIN: is required/)]);
