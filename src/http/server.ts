@@ -10,7 +10,7 @@ import {
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
-import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import type { Principal } from "../auth/principal.js";
 import { authenticate, bearerChallenge, missingToken, onlyUnauthenticated, type Authentication } from "../auth/authentication.js";
 import type { PoolATokenVerifier } from "../auth/pool-a-verifier.js";
@@ -31,11 +31,14 @@ import { registerConsole } from "./console.js";
 import { registerHelperDownload } from "./helper-download.js";
 import { documentCacheBytes, documentCacheDocuments, enableDefaultMetrics, graphqlPaths, graphqlRefusals, httpDuration, httpRequests } from "../metrics.js";
 import { clientRequestIdOf } from "./request-ids.js";
-import { CSRF_REFUSAL, isSimpleRequest, methodNotAllowed, refusalOf, registerEdgeRefusals, sendRefusal } from "./refusals.js";
+import { CSRF_REFUSAL, EdgeErrorCode, isSimpleRequest, methodNotAllowed, refusalOf, refusalStatus, registerEdgeRefusals, sendRefusal } from "./refusals.js";
 import { formatErrorFor, logUnexpectedErrors, withRequestId } from "./error-formatting.js";
 import { formatExecutionErrors, PreparedOperations, rootFieldOf } from "./prepared-operations.js";
 
 const MAX_DOCUMENT_TOKENS = 1000;
+
+const SUBSCRIPTION_REFUSAL = () =>
+  new GraphQLError("This API has no subscriptions: send a query or a mutation.", { extensions: { code: EdgeErrorCode.BAD_REQUEST, http: { status: refusalStatus(EdgeErrorCode.BAD_REQUEST) } } });
 
 /** What pino must never print, wherever it appears in a logged object. */
 export const LOG_REDACTIONS = [
@@ -219,6 +222,8 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
           return {
             async didResolveOperation({ operation, contextValue }) {
               contextValue.labelOperation(rootFieldOf(operation));
+              // The API has no subscriptions; graphql-js 16 would only find out while executing (a 500).
+              if (operation?.operation === "subscription") throw SUBSCRIPTION_REFUSAL();
             },
             async didEncounterErrors({ errors, contextValue }) {
               logUnexpectedErrors(errors, contextValue.log);

@@ -120,6 +120,18 @@ describe("every non-2xx answer of a GraphQL route", () => {
     expect(await graphqlRefusal(parse)).toMatchObject({ status: 400, code: "GRAPHQL_PARSE_FAILED" });
   });
 
+  it("refuses a subscription (the API has none) as BAD_REQUEST, and logs no stack for it", async () => {
+    const alice = await tokenFor(aws.stack, "alice");
+    const logged = broker.logs.length;
+    for (const query of ["subscription { connectionStatus { state } }", "subscription Watch { __typename }"]) {
+      const response = await fetch(broker.url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${alice}` }, body: JSON.stringify({ query }) });
+      const refusal = await graphqlRefusal(response);
+      expect(refusal, query).toMatchObject({ status: 400, code: "BAD_REQUEST" });
+      expect(refusal.message).toMatch(/subscription/i);
+    }
+    expect(broker.logs.slice(logged).filter((line) => /unexpected_error|"stack"/.test(line))).toEqual([]);
+  });
+
   it("answers a refused token with 401, the bearer challenge and the shape", async () => {
     const refusal = await graphqlRefusal(await fetch(broker.url, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer not-a-jwt" }, body: JSON.stringify({ query: "{ __typename }" }) }));
     expect(refusal).toMatchObject({ status: 401, code: "UNAUTHENTICATED" });
