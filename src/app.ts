@@ -11,6 +11,7 @@ import { CredentialIssuer } from "./broker/credentials/issuer.js";
 import { TokenCustody } from "./broker/credentials/token-custody.js";
 import { GrantsService } from "./broker/grants/grants.service.js";
 import { ObjectAccessService } from "./broker/grants/object-access.service.js";
+import { ListingCursors } from "./broker/grants/listing-cursors.js";
 import { UserS3 } from "./cognito/user-s3.js";
 import { LifecycleService } from "./broker/lifecycle/lifecycle.service.js";
 import { DenyLists } from "./broker/lifecycle/deny-lists.js";
@@ -116,6 +117,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
       s3: new UserS3({ region: config.aws.region, endpoint: config.aws.endpoint, bucket: config.s3.bucket, requestTimeoutMs: config.aws.requestTimeoutMs }, (client) =>
         budgets.attachTo(client),
       ),
+      cursors: new ListingCursors(config.encryption.keys.get(config.encryption.activeKeyId)!),
       now,
     }),
     clientKeys: new ClientKeyService({ config, store, acting, tenancy, standing, audit, issuer, grants, rateLimits, sessions: lifecycle, now }),

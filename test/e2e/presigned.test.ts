@@ -68,6 +68,41 @@ describe("presigned uploads, listing and downloads", () => {
     expect(await fetched.text()).toBe(body);
   });
 
+  it("pages a listing with opaque cursors bound to its prefix and tenant; any other cursor is the caller's BAD_USER_INPUT", async () => {
+    const upload = async (token: string, key: string) => {
+      const { fields, url } = (await execute(broker.url, PresignUploadDocument, { key, maxBytes: 100, contentType: "text/csv" }, token)).data!.presignUpload;
+      const form = new FormData();
+      for (const [name, value] of Object.entries(fields as Record<string, string>)) form.append(name, value);
+      form.append("file", new Blob(["a,b\n"], { type: "text/csv" }), "x.csv");
+      expect((await fetch(url, { method: "POST", body: form })).status).toBeLessThan(300);
+    };
+    const grants: GrantInput[] = [
+      { location: "uploads/", permission: "READWRITE" },
+      { location: "archive/", permission: "READWRITE" },
+    ];
+    const [mine, theirs] = [await freshTenantWith(grants), await freshTenantWith(grants)];
+    for (const name of ["a.csv", "b.csv", "c.csv"]) await upload(mine.token, `uploads/${name}`);
+    await upload(mine.token, "archive/old.csv");
+    for (const name of ["a.csv", "b.csv"]) await upload(theirs.token, `uploads/${name}`);
+
+    const first = (await execute(broker.url, ObjectsDocument, { prefix: "uploads/", first: 1 }, mine.token)).data!.objects;
+    expect(first.objects.map((o) => o.key)).toEqual(["uploads/a.csv"]);
+    expect(first.pageInfo.hasNextPage).toBe(true);
+    const second = (await execute(broker.url, ObjectsDocument, { prefix: "uploads/", first: 1, after: first.pageInfo.endCursor }, mine.token)).data!.objects;
+    expect(second.objects.map((o) => o.key)).toEqual(["uploads/b.csv"]);
+    const theirCursor = (await execute(broker.url, ObjectsDocument, { prefix: "uploads/", first: 1 }, theirs.token)).data!.objects.pageInfo.endCursor!;
+
+    const refusedFor = async (prefix: string, after: string) => (await execute(broker.url, ObjectsDocument, { prefix, first: 1, after }, mine.token)).errors?.[0]?.extensions;
+    for (const [prefix, after] of [
+      ["uploads/", "junk"],
+      ["archive/", first.pageInfo.endCursor!],
+      ["uploads/", theirCursor],
+      ["uploads/", `${first.pageInfo.endCursor!.slice(0, -2)}xx`],
+    ] as const) {
+      expect(await refusedFor(prefix, after), `${prefix} ${after}`).toMatchObject({ code: "BAD_USER_INPUT", field: "after" });
+    }
+  });
+
   it("refuses uploads outside WRITE grants, downloads outside READ grants, and bad input", async () => {
     const { token } = await freshTenantWith([{ location: "readings/", permission: "READ" }]);
     const reason = (r: { errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> | undefined }) => r.errors?.[0]?.extensions?.reason;

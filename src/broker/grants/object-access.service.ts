@@ -3,6 +3,7 @@ import type { UserS3 } from "../../cognito/user-s3.js";
 import { BadUserInputError } from "../../errors.js";
 import type { BrokerService } from "../broker.service.js";
 import type { RequestMeta } from "../request-meta.js";
+import type { ListingCursors } from "./listing-cursors.js";
 import { upstream } from "../upstream-errors.js";
 import { parseLocation } from "./location.js";
 
@@ -41,7 +42,7 @@ export interface ObjectPageView {
  * decided against the grants, like any other issuance). The broker holds no S3 permission.
  */
 export class ObjectAccessService {
-  constructor(private readonly deps: { broker: BrokerService; s3: UserS3; now: () => number }) {}
+  constructor(private readonly deps: { broker: BrokerService; s3: UserS3; cursors: ListingCursors; now: () => number }) {}
 
   async download(principal: Principal, args: { key: string; expiresInSeconds?: number | null; userId?: string | null }, meta: RequestMeta): Promise<PresignedDownloadView> {
     const key = objectKey(args.key);
@@ -77,12 +78,14 @@ export class ObjectAccessService {
     if (!Number.isInteger(args.first) || args.first < 1 || args.first > MAX_PAGE) throw new BadUserInputError(`first must be a whole number from 1 to ${MAX_PAGE}.`, "first");
     const credentials = await this.credentials(principal, prefix, "READ", args.userId, meta);
     const root = credentials.scope.reach.slice(0, credentials.scope.reach.length - prefix.length);
-    const page = await upstream(() => this.deps.s3.list(credentials, credentials.scope.reach, { first: args.first, after: args.after }));
+    const reach = credentials.scope.reach;
+    const after = args.after ? this.deps.cursors.open(args.after, reach) : null;
+    const page = await upstream(() => this.deps.s3.list(credentials, reach, { first: args.first, after }));
     return {
       // Keys relative to the tenant's root, as every location is.
       objects: page.objects.map((o) => ({ ...o, key: o.key.slice(root.length) })),
       hasNextPage: page.nextToken !== null,
-      endCursor: page.nextToken,
+      endCursor: page.nextToken === null ? null : this.deps.cursors.seal(reach, page.nextToken),
     };
   }
 
