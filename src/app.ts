@@ -86,7 +86,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   const acting = new Acting(config, standing, tenancy, audit, store, (partner) => rateLimits.consume("partner-lookup", partner));
   let issuer: CredentialIssuer | undefined;
   const custody = new TokenCustody({ config, store, pool, now, forgetCredentials: (userId) => issuer!.forget(userId) });
-  const grants = new GrantsService({ store, acting, tenancy, audit, now });
+  const grants = new GrantsService({ store, acting, tenancy, audit, bucket: config.s3.bucket, now });
   const denyLists = new DenyLists({ store, iam: new AwsIamDocuments(aws.iam), locks, settings: { shards: config.shards, ...config.denyLists }, now });
   const tags = new SessionTags({ store, pool, shardCount: config.shards.length });
   issuer = new CredentialIssuer({ config, store, exchange, custody, grants, tags, denyLists, locks, now });

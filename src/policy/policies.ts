@@ -192,6 +192,20 @@ export function scopeSessionPolicy(bucket: string, target: string, permission: S
   return { Version: "2012-10-17", Statement: statements };
 }
 
+/** STS's limit on a session policy's plain text (AssumeRoleWithWebIdentity's Policy). */
+export const SESSION_POLICY_MAX_CHARS = 2048;
+/**
+ * What the broker lets a scope's session policy use of it: STS packs the policy and the session
+ * tags (tenant up to 64 characters, user 43, sid 6, and their keys: about 130) into one packed-size
+ * limit as well, so about twice the tags' size is left free.
+ */
+export const SESSION_POLICY_BUDGET_CHARS = SESSION_POLICY_MAX_CHARS - 248;
+
+/** The length of the session policy a scope renders (as sent: JSON without white space). */
+export function scopeSessionPolicyChars(bucket: string, target: string, permission: ScopePermission): number {
+  return JSON.stringify(scopeSessionPolicy(bucket, target, permission)).length;
+}
+
 /** A managed policy's size quota (IAM counts characters without white space, as JSON.stringify writes them). */
 export const MANAGED_POLICY_MAX_CHARS = 6144;
 /** A role's inline policies together. */

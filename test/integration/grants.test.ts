@@ -100,6 +100,22 @@ describe("access grants", () => {
     expect((await execute(broker.url, IssueScopedCredentialsDocument, { flow: "ENHANCED" }, token)).errors).toBeUndefined();
   });
 
+  it("bounds locations by the session policy they render: refused as BAD_USER_INPUT naming the limit, at the grant and at issuance, never sent to AWS", async () => {
+    const { tenant, token } = await freshTenant();
+    const path = (segments: number) => `${Array.from({ length: segments }, (_, i) => `${i}`.padStart(3, "0") + "x".repeat(96)).join("/")}/`;
+    // 4 segments of 100 characters, READWRITE: both statements sets over the budget.
+    const tooLong = await execute(broker.url, CreateAccessGrantDocument, { input: { tenant, location: path(4), permission: "READWRITE" } }, adminToken);
+    expect(tooLong.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "location" });
+    expect(tooLong.errors?.[0]?.message).toMatch(/session policy of \d+ characters, over the 1800 .*AWS takes 2048/);
+    // One segment fits, as READWRITE; a READ grant on the whole prefix takes any target, but a target
+    // whose policy would be too long is refused before any AWS call.
+    expect((await execute(broker.url, CreateAccessGrantDocument, { input: { tenant, location: path(1), permission: "READWRITE" } }, adminToken)).errors).toBeUndefined();
+    expect((await execute(broker.url, CreateAccessGrantDocument, { input: { tenant, location: "", permission: "READ" } }, adminToken)).errors).toBeUndefined();
+    expect((await execute(broker.url, IssueScopedCredentialsDocument, { flow: "CLASSIC", scope: { target: path(1), permission: "WRITE" } }, token)).errors).toBeUndefined();
+    const deep = await execute(broker.url, IssueScopedCredentialsDocument, { flow: "CLASSIC", scope: { target: path(5), permission: "READ" } }, token);
+    expect(deep.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "scope.target" });
+  });
+
   it("refuses scopes that leave the tenant's prefix, scopes on the ENHANCED flow, and grants by non-administrators", async () => {
     const { tenant, token } = await freshTenant();
     for (const target of ["../globex/", "/readings/", "readings/*", "${aws:PrincipalTag/tenant}/"]) {

@@ -4,6 +4,7 @@ import { asParty } from "../../cognito/upstream-budgets.js";
 import { ForbiddenError, NotProvisionedError, UpstreamUnavailableError } from "../../errors.js";
 import { BadUserInputError } from "../../errors.js";
 import { scopeSessionPolicy, shardOfTag } from "../../policy/policies.js";
+import { requireSessionPolicyFits } from "../grants/location.js";
 import type { DenyLists, Shard } from "../lifecycle/deny-lists.js";
 import type { AccessGrant, AccessPermission, Connection, CredentialFlow, Store } from "../../store/store.js";
 import type { GrantsService } from "../grants/grants.service.js";
@@ -98,6 +99,7 @@ export class CredentialIssuer {
     // Least privilege: the scope must lie within one of the tenant's grants (FORBIDDEN otherwise).
     const grant = await this.deps.grants.match(connection.tenant, target, permission);
     const prefix = prefixForTenant(this.deps.config.s3.prefixTemplate, connection.tenant);
+    if (flow === "CLASSIC") requireSessionPolicyFits(this.deps.config.s3.bucket, prefix + target, permission, "scope.target");
     const wanted = issuedFor(connection, prefix, flow, durationSeconds, target, permission);
     const tenantCutoff = await this.deps.denyLists.tenantCutoff(connection.tenant);
     // The AWS calls below are this tenant's turns in the upstream budgets (fair between tenants).

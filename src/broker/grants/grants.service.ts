@@ -7,7 +7,7 @@ import { isValidTenant } from "../access/tenant.js";
 import type { Tenancy } from "../access/tenancy.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import type { RequestMeta } from "../request-meta.js";
-import { covers, parseLocation } from "./location.js";
+import { covers, parseLocation, requireSessionPolicyFits } from "./location.js";
 
 /** A tenant that has never had a grant has this one: READ on its whole prefix. */
 export const DEFAULT_GRANT_ID = "default";
@@ -27,7 +27,7 @@ export interface AccessView {
  * permission) must lie within one of the tenant's grants, or it is FORBIDDEN (reason NO_GRANT).
  */
 export class GrantsService {
-  constructor(private readonly deps: { store: Store; acting: Acting; tenancy: Tenancy; audit: AuditTrail; now: () => number }) {}
+  constructor(private readonly deps: { store: Store; acting: Acting; tenancy: Tenancy; audit: AuditTrail; bucket: string; now: () => number }) {}
 
   /**
    * The tenant's grants. A tenant that never had one has the default grant; once it has had one it
@@ -66,6 +66,8 @@ export class GrantsService {
     await acting.requireAdmin(principal, meta);
     const tenant = requireTenant(input.tenant);
     const location = parseLocation(input.location, "location");
+    // The widest scope the grant allows (its location, its permission) must be issuable.
+    requireSessionPolicyFits(this.deps.bucket, this.deps.tenancy.prefixFor(tenant) + location, input.permission, "location");
     const parties = { actorUserId: principal.userId, subjectUserId: principal.userId };
     return audit.audited("GRANT_CREATE", parties, meta, { tenant, target: location }, () =>
       store.createGrant({ id: `grant-${randomUUID()}`, tenant, location, permission: input.permission, createdBy: principal.userId, createdAt: new Date(now()) }),

@@ -1,4 +1,5 @@
 import { BadUserInputError } from "../../errors.js";
+import { SESSION_POLICY_BUDGET_CHARS, SESSION_POLICY_MAX_CHARS, scopeSessionPolicyChars, type ScopePermission } from "../../policy/policies.js";
 
 /** A segment of a location: plain characters only, so no location can name `..`, a wildcard or a policy variable. */
 const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
@@ -27,4 +28,20 @@ export function parseLocation(raw: string, field: string): string {
 export function covers(grantLocation: string, target: string): boolean {
   if (grantLocation === "") return true;
   return grantLocation.endsWith("/") ? target.startsWith(grantLocation) : target === grantLocation;
+}
+
+/**
+ * A location is only as long as the session policy it renders lets it be: STS takes 2,048
+ * characters of policy, packed with the session tags, so a scope (or a grant, for the widest scope
+ * it allows) whose policy would be longer is the caller's BAD_USER_INPUT, said here with the limit,
+ * never AWS's refusal. `reach` is the tenant's prefix plus the location.
+ */
+export function requireSessionPolicyFits(bucket: string, reach: string, permission: ScopePermission, field: string): void {
+  const chars = scopeSessionPolicyChars(bucket, reach, permission);
+  if (chars <= SESSION_POLICY_BUDGET_CHARS) return;
+  throw new BadUserInputError(
+    `${field} is too long: credentials for it would carry a session policy of ${chars} characters, over the ${SESSION_POLICY_BUDGET_CHARS} the broker allows ` +
+      `(AWS takes ${SESSION_POLICY_MAX_CHARS}, packed with the session tags); use a shorter location.`,
+    field,
+  );
 }
