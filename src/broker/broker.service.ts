@@ -1,3 +1,4 @@
+import { displayText } from "./display-text.js";
 import type { Principal } from "../auth/principal.js";
 import type { BrokerConfig } from "../config/environment.js";
 import { BadUserInputError } from "../errors.js";
@@ -25,11 +26,10 @@ import {
 
 const MAX_PAGE_SIZE = 100;
 
-/** An audit context is the caller's free text: printable, at most 256 characters. */
+/** An audit context is the caller's free text, shown in the audit trail: plain text, at most 256 characters. */
 function auditContextOf(raw: string | null | undefined): string | undefined {
   if (raw === null || raw === undefined || raw === "") return undefined;
-  if (raw.length > 256 || /[\u0000-\u001f\u007f]/.test(raw)) throw new BadUserInputError("auditContext must be at most 256 printable characters.", "auditContext");
-  return raw;
+  return displayText(raw, "auditContext", 256);
 }
 
 function pageSize(first: number): number {

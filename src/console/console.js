@@ -73,6 +73,13 @@ async function signIn(username, password) {
 // Only what must survive the redirect to the managed login and back (the verifier and the state),
 // in sessionStorage, removed as soon as the code is exchanged.
 const PENDING_SIGN_IN = "s3-broker-console-pending-sign-in";
+/** The managed login's refusals (RFC 6749's codes), in the console's words; anything else is "other". */
+const OAUTH_ERRORS = /** @type {Record<string, string>} */ ({
+  access_denied: "Sign-in was not completed: it was cancelled or refused.",
+  temporarily_unavailable: "Sign-in was not completed: the sign-in service is busy; try again shortly.",
+  server_error: "Sign-in was not completed: the sign-in service failed; try again shortly.",
+  other: "Sign-in was not completed: start again.",
+});
 /** The console's own address, the redirect URI registered on the app client (callback and sign-out URL). */
 const redirectUri = () => new URL(".", location.href).href;
 
@@ -121,8 +128,14 @@ async function finishManagedSignIn() {
   const pending = sessionStorage.getItem(PENDING_SIGN_IN);
   sessionStorage.removeItem(PENDING_SIGN_IN);
   history.replaceState(null, "", redirectUri());
-  if (error) throw new ApiError(`Sign-in was not completed (${error}).`, "UNAUTHENTICATED", error);
   const { verifier, state } = pending ? JSON.parse(pending) : {};
+  if (error) {
+    // Only for a sign-in this tab started, and only in the console's own words: an ?error= link from
+    // anywhere else must not put its sentence on the page.
+    if (!verifier || params.get("state") !== state) return false;
+    const known = Object.hasOwn(OAUTH_ERRORS, error) && error !== "other";
+    throw new ApiError(known ? String(OAUTH_ERRORS[error]) : String(OAUTH_ERRORS.other), "UNAUTHENTICATED", known ? error : "OAUTH_ERROR");
+  }
   // A code this tab did not ask for (no or another state) is not used: it could be an attacker's.
   if (!verifier || params.get("state") !== state) throw new ApiError("Sign-in could not be completed: start again.", "UNAUTHENTICATED", "STATE_MISMATCH");
   startSession(await tokenEndpoint({ grant_type: "authorization_code", code: /** @type {string} */ (code), redirect_uri: redirectUri(), code_verifier: verifier }), undefined);

@@ -81,6 +81,21 @@ describe("the console with Cognito's managed login", () => {
     await page.close();
   });
 
+  it("shows only messages it owns: an ?error= link from elsewhere puts no sentence of its own on the page", async () => {
+    const page = await browser.context.newPage();
+    const spoof = "Your account is locked. Call +1 555 0100 to unlock it";
+    // A link from anywhere, with no sign-in under way in this tab: ignored, the address cleaned.
+    await page.goto(`${consoleUrl}?error=${encodeURIComponent(spoof)}&error_description=${encodeURIComponent(spoof)}`);
+    await expect.poll(() => page.url()).toBe(consoleUrl);
+    expect(await page.locator("body").textContent()).not.toContain("Call +1");
+    // A sign-in this tab started, refused by the managed login with a code of OAuth's own: the console's words for it.
+    await page.evaluate(`sessionStorage.setItem("s3-broker-console-pending-sign-in", ${JSON.stringify(JSON.stringify({ verifier: "v", state: "s" }))})`);
+    await page.goto(`${consoleUrl}?error=${encodeURIComponent(spoof)}&state=s`);
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("Sign-in was not completed");
+    expect(await page.locator("body").textContent()).not.toContain("Call +1");
+    await page.close();
+  });
+
   it("refuses a code it did not ask for (no matching state): a login CSRF", async () => {
     const page = await browser.context.newPage();
     await page.goto(`${consoleUrl}?code=attacker-code&state=attacker-state`);

@@ -101,6 +101,17 @@ describe("client keys over GraphQL", () => {
     expect(JSON.stringify(setup)).not.toContain("attacker.example");
   });
 
+  it("refuses key names that would read differently to the owner (bidi overrides, controls, lone surrogates), also from an administrator", async () => {
+    const admin = await tokenFor(aws.stack, "admin");
+    const aliceSub = demoUser(aws.stack, "alice").sub;
+    for (const name of ["report\u202Efdp.exe", "a\u0000b", "half \uD83D"]) {
+      const refused = await execute(broker.url, CreateClientKeyDocument, { input: { name, flow: "ENHANCED" }, userId: aliceSub }, admin);
+      expect(refused.errors?.[0]?.extensions, JSON.stringify(name)).toMatchObject({ code: "BAD_USER_INPUT", field: "name" });
+    }
+    const created = await createKey(alice, { name: "cafe\u0301 export" });
+    expect(created.key.name).toBe("caf\u00e9 export");
+  });
+
   it("answers NOT_PROVISIONED for a user without a connection", async () => {
     const stranger = await mintPoolAToken(aws.stack, "no-connection-user");
     const result = await execute(broker.url, CreateClientKeyDocument, { input: { name: "job" } as never }, stranger);

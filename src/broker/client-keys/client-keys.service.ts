@@ -1,6 +1,7 @@
 import { partnerClientIdOf } from "../../auth/partners.js";
 import type { Principal } from "../../auth/principal.js";
 import type { BrokerConfig } from "../../config/environment.js";
+import { displayText } from "../display-text.js";
 import { BadUserInputError, ForbiddenError, type ForbiddenReason, RateLimitedError, UnauthenticatedError, UpstreamRejectedError } from "../../errors.js";
 import type { AccessPermission, ClientKey, Connection, CredentialFlow, Store } from "../../store/store.js";
 import type { Acting } from "../access/acting.js";
@@ -68,10 +69,7 @@ export class ClientKeyService {
   async create(principal: Principal, userId: string | null | undefined, request: CreateClientKeyRequest, meta: RequestMeta): Promise<CreatedClientKey> {
     const { acting, audit, store, config, tenancy, grants } = this.deps;
     const subject = await acting.subjectFor(principal, userId, meta);
-    const name = request.name.trim();
-    if (name.length < 1 || name.length > 64 || /[\u0000-\u001f\u007f]/.test(name)) {
-      throw new BadUserInputError("name must be 1 to 64 printable characters.", "name");
-    }
+    const name = displayText(request.name, "name", 64);
     const durationSeconds = resolveDurationSeconds(request.flow, request.durationSeconds, config.classicRole.maxSessionSeconds);
     const now = this.deps.now();
     const expiresAt = request.expiresAt ?? new Date(now + DEFAULT_KEY_LIFETIME_DAYS * DAY_MS);
