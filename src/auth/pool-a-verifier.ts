@@ -15,6 +15,11 @@ import type { Principal } from "./principal.js";
 const MAX_TOKEN_LENGTH = 8 * 1024;
 /** Allowed clock difference for `iat` in the future. */
 const CLOCK_SKEW_SECONDS = 60;
+/**
+ * Cognito's longest ID or access token validity (a day): a token that claims to live longer was not
+ * issued by Pool A as configured, and would outlive every revocation of it.
+ */
+const MAX_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 
 /** What a client can act on: MALFORMED and INVALID mean sign in again, EXPIRED means refresh the token. */
 export type TokenRejectionReason = "MALFORMED" | "EXPIRED" | "INVALID";
@@ -91,6 +96,7 @@ export class PoolATokenVerifier {
         }
         // aws-jwt-verify checks exp only when present; a token without one would never expire.
         if (typeof payload.exp !== "number") throw new TokenRejected("INVALID", "exp missing");
+        if (payload.exp - payload.iat > MAX_TOKEN_LIFETIME_SECONDS) throw new TokenRejected("INVALID", "lifetime longer than Cognito gives");
         if (typeof payload.sub !== "string" || payload.sub.length === 0) throw new TokenRejected("INVALID", "sub missing");
       },
     }, { jwksCache: new SimpleJwksCache({ fetcher: jwksFetcher }) });

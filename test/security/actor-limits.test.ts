@@ -142,4 +142,19 @@ describe("client keys", () => {
     expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
     expect((await fetchCredentials(baseUrlOf(broker.url), secret, from("203.0.113.9"))).status).toBe(200);
   });
+
+  it("limit failed attempts per key id too, across addresses, without ever locking the owner out", async () => {
+    const broker = await brokerWith({ RATE_LIMIT_KEY_FAILURES_PER_MINUTE: "3", TRUSTED_PROXY_HOPS: "1" });
+    const { idToken } = await provisionedOn(broker, "acme");
+    const key = await execute(broker.url, CreateClientKeyDocument, { input: { name: "job", flow: "ENHANCED" } }, idToken);
+    const secret = key.data!.createClientKey.secret;
+    const wrong = `${secret.slice(0, -4)}AAAA`;
+    const from = (n: number) => ({ headers: { "x-forwarded-for": `198.51.100.${n}` } });
+    // A botnet: every guess from another address, all at the same key.
+    for (let n = 1; n <= 3; n++) expect((await fetchCredentials(baseUrlOf(broker.url), wrong, from(n))).status).toBe(401);
+    const fourth = await fetchCredentials(baseUrlOf(broker.url), wrong, from(4));
+    expect(fourth).toMatchObject({ status: 429, body: { Code: "RATE_LIMITED" } });
+    // The owner's right secret still works, from a fresh address.
+    expect((await fetchCredentials(baseUrlOf(broker.url), secret, from(50))).status).toBe(200);
+  });
 });

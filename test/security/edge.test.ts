@@ -60,6 +60,15 @@ describe("JWT attacks", () => {
     expect(errorCodes(await execute(broker.url, ConnectionStatusDocument, {}, token))).toEqual(["UNAUTHENTICATED"]);
   });
 
+  it("refuses a token that claims to live longer than Cognito's longest validity (a day), even correctly signed", async () => {
+    const longLived = await mintPoolAToken(aws.stack, "u", { claims: { iat: now() - 60, exp: now() + 30 * 86_400 } });
+    const refused = await execute(broker.url, ConnectionStatusDocument, {}, longLived);
+    expect(errorCodes(refused)).toEqual(["UNAUTHENTICATED"]);
+    expect(refused.errors?.[0]?.extensions?.reason).toBe("INVALID");
+    const day = await mintPoolAToken(aws.stack, "u", { claims: { iat: now() - 60, exp: now() + 86_400 - 120 } });
+    expect(errorCodes(await execute(broker.url, ConnectionStatusDocument, {}, day))).not.toContain("UNAUTHENTICATED");
+  });
+
   it("refuses a far-future expiry with an iat in the future", async () => {
     const token = await mintPoolAToken(aws.stack, "u", { claims: { iat: now() + 86_400, exp: now() + 10 * 365 * 86_400 } });
     expect(errorCodes(await execute(broker.url, ConnectionStatusDocument, {}, token))).toEqual(["UNAUTHENTICATED"]);

@@ -63,6 +63,9 @@ export interface ClientKeyDependencies {
  * pinned to, and, for a key an administrator made for someone else, while that administrator
  * still holds the role: re-checked in Pool A whenever AWS is really called (at most a minute old).
  */
+/** Compared against when no key has the presented id (no secret hashes to it). */
+const UNKNOWN_KEY_HASH = "0".repeat(64);
+
 export class ClientKeyService {
   constructor(private readonly deps: ClientKeyDependencies) {}
 
@@ -127,9 +130,14 @@ export class ClientKeyService {
    */
   async revoke(principal: Principal, id: string, meta: RequestMeta, options: { cutOffSessions?: boolean } = {}): Promise<ClientKey> {
     const { acting, audit, store } = this.deps;
+    // Another user's key and a key that does not exist get the same answer (the refusal is audited):
+    // nobody learns which ids exist.
+    const notFound = () => new BadUserInputError("No client key of yours with that id.", "id");
     const key = await store.getClientKey(id);
-    if (!key) throw new BadUserInputError("No client key with that id.", "id");
-    const subject = await acting.subjectFor(principal, key.userId, meta);
+    if (!key) throw notFound();
+    const subject = await acting.subjectFor(principal, key.userId, meta).catch((error: unknown) => {
+      throw error instanceof ForbiddenError && (error.reason === "NOT_ADMIN" || error.reason === "PARTNER_TENANT") ? notFound() : error;
+    });
     const details = { clientKeyId: id, ...(options.cutOffSessions ? { reason: "SESSIONS_CUT_OFF" } : {}) };
     return audit.audited("CLIENT_KEY_REVOKE", { actorUserId: principal.userId, subjectUserId: subject.userId }, meta, details, async () => {
       const revoked = (await store.revokeClientKey(id, new Date(this.deps.now())))!;
@@ -176,7 +184,12 @@ export class ClientKeyService {
     try {
       return await this.authenticate(secret, meta);
     } catch (error) {
-      if (error instanceof UnauthenticatedError) await rateLimits.consume("key-failure", source).catch(() => undefined);
+      if (!(error instanceof UnauthenticatedError)) throw error;
+      await rateLimits.consume("key-failure", source).catch(() => undefined);
+      // Guesses at one key from many addresses count against the key too; past the limit they are
+      // answered RATE_LIMITED. Only failures count, so the owner's right secret always works.
+      const id = secret ? clientKeyIdOf(secret) : null;
+      if (id) await rateLimits.consume("key-failure", `key:${id}`);
       throw error;
     }
   }
@@ -216,7 +229,9 @@ export class ClientKeyService {
     if (!secret) throw new UnauthenticatedError("A client key is required in the Authorization header.");
     const id = clientKeyIdOf(secret);
     const key = id ? await this.deps.store.getClientKey(id) : null;
-    if (!key || !secretMatches(secret, key.secretHash)) throw new UnauthenticatedError("The client key is not valid.");
+    // The same hashing work for an unknown id as for a known one: the answer's time tells no ids apart.
+    const matches = secretMatches(secret, key?.secretHash ?? UNKNOWN_KEY_HASH);
+    if (!key || !matches) throw new UnauthenticatedError("The client key is not valid.");
     if (key.revokedAt) {
       await this.refuse(key, "KEY_REVOKED", meta);
       throw new ForbiddenError("The client key was revoked.", "KEY_REVOKED");
