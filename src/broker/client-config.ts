@@ -1,14 +1,4 @@
-export interface IssuedCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken: string;
-  expiration: Date;
-  /** When the broker asked for them (its clock): a last-resort tenant cut-off kills those issued before it. */
-  issuedAt?: Date;
-  /** The session tag they were issued under: handed out only while it is the user's current one. */
-  sessionTag?: string;
-}
-
+import type { IssuedCredentials } from "../cognito/identity-exchange.js";
 export interface ClientConfiguration {
   shellExports: string;
   credentialsFileProfile: string;

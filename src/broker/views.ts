@@ -1,6 +1,6 @@
 import type { ClientConfiguration } from "./client-config.js";
 import type { AccessGrant, AccessPermission, Connection, CredentialFlow } from "../store/store.js";
-import { prefixForTenant } from "./access/tenant.js";
+import { prefixForTenant } from "../policy/tenant.js";
 
 /** What the domain hands to the GraphQL layer; no Pool B token appears in any of these. */
 

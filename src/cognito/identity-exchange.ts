@@ -5,8 +5,19 @@ import {
   type CognitoIdentityClient,
 } from "@aws-sdk/client-cognito-identity";
 import { AssumeRoleWithWebIdentityCommand, type STSClient } from "@aws-sdk/client-sts";
-import type { IssuedCredentials } from "../broker/client-config.js";
 import { awsCall, UpstreamError } from "./aws-errors.js";
+
+/** Temporary credentials as AWS handed them out. */
+export interface IssuedCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
+  /** When the broker asked for them (its clock): a last-resort tenant cut-off kills those issued before it. */
+  issuedAt?: Date;
+  /** The session tag they were issued under: handed out only while it is the user's current one. */
+  sessionTag?: string;
+}
 
 export interface IdentitySettings {
   region: string;

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { isValidTenant } from "../broker/access/tenant.js";
+import { isValidTenant } from "../policy/tenant.js";
 import { MANAGED_POLICY_MAX_CHARS, MAX_SHARDS } from "../policy/policies.js";
-import { UPSTREAM_BUDGET_NAMES, type UpstreamBudgetName } from "../cognito/upstream-budgets.js";
+import { UPSTREAM_BUDGET_NAMES, type UpstreamBudgetName } from "./upstream-quotas.js";
 
 /** Thrown when the environment does not describe a usable broker; main() prints it and exits 1. */
 export class ConfigError extends Error {

@@ -15,7 +15,7 @@ import autocannon from "autocannon";
 import { AdminCreateUserCommand, AdminSetUserPasswordCommand, CognitoIdentityProviderClient } from "@aws-sdk/client-cognito-identity-provider";
 import { ENHANCED_FLOW_SECONDS } from "../broker/duration.js";
 import { reusable } from "../broker/credentials/credential-cache.js";
-import { UPSTREAM_BUDGET_NAMES } from "../cognito/upstream-budgets.js";
+import { UPSTREAM_BUDGET_NAMES } from "../config/upstream-quotas.js";
 import { SqliteStore } from "../store/sqlite-store.js";
 import { TokenCipher } from "../store/token-cipher.js";
 import { bootstrapAws, brokerEnvironment, type StackInfo } from "./bootstrap.js";

@@ -1,12 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ClientKeyService } from "../broker/client-keys/client-keys.service.js";
 import { BrokerError, ErrorCode } from "../errors.js";
+import { CREDENTIAL_ENDPOINT_PATH, KEY_STATUS_PATH } from "../broker/client-keys/public-paths.js";
 import { clientRequestIdOf } from "./request-ids.js";
 import { methodNotAllowed, refusalOf, sendRefusal } from "./refusals.js";
 
-export const CREDENTIAL_ENDPOINT_PATH = "/v1/credentials";
-/** Whether a key still stands, without credentials: 204, or the refusal the endpoint would give. */
-export const KEY_STATUS_PATH = `${CREDENTIAL_ENDPOINT_PATH}/status`;
 
 /** A refusal as the SDKs' container provider reads it ({Code, Message}, with Retry-After where retrying helps); anything unexpected is logged and masked. */
 function refuse(request: FastifyRequest, reply: FastifyReply, error: unknown, route: string) {

@@ -3,8 +3,7 @@ import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { create } from "tar";
-
-export const HELPER_PACKAGE_PATH = "/helper/s3-broker.tgz";
+import { HELPER_PACKAGE_PATH } from "../broker/client-keys/public-paths.js";
 
 // The helper's source folder, from src/http/ and from dist/http/ alike (both two levels below the root).
 const HELPER_DIR = fileURLToPath(new URL("../../src/cli/s3-broker/", import.meta.url));

@@ -1,6 +1,6 @@
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { afterAll, describe, expect, it } from "vitest";
-import { isValidTenant, prefixForTenant } from "../../src/broker/access/tenant.js";
+import { isValidTenant, prefixForTenant } from "../../src/policy/tenant.js";
 import {
   denyListCapacity,
   denyListDocument,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isValidTenant, prefixForTenant } from "../../src/broker/access/tenant.js";
+import { isValidTenant, prefixForTenant } from "../../src/policy/tenant.js";
 
 describe("tenant values", () => {
   it.each(["acme", "tenant-1", "ACME_eu", "3f0e9f6a-2c1b-4f6e-9a51-7d1f0c2b9e11"])("accepts %s", (tenant) => {

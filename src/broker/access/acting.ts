@@ -6,16 +6,10 @@ import type { Store } from "../../store/store.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import type { RequestMeta } from "../request-meta.js";
 import type { ApplicationStanding } from "./standing.js";
+import type { Subject } from "./subject.js";
 import type { Tenancy } from "./tenancy.js";
 
 /** The end user a request acts on: the caller, or the user named by `userId` (administrators, partners). */
-export interface Subject {
-  userId: string;
-  /** True when the caller acts for themselves. */
-  self: boolean;
-  /** For a partner's subject: the user's tenant per Pool A, one of the partner's; the connection must be pinned to it. */
-  partnerTenant?: string;
-}
 
 /**
  * Who may act for whom. Anyone for themselves; administrators for others, and an administrator's

@@ -3,9 +3,9 @@ import type { BrokerConfig } from "../../config/environment.js";
 import { BadUserInputError, ForbiddenError } from "../../errors.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import type { RequestMeta } from "../request-meta.js";
-import type { Subject } from "./acting.js";
+import type { Subject } from "./subject.js";
 import type { ApplicationStanding } from "./standing.js";
-import { isValidTenant, prefixForTenant } from "./tenant.js";
+import { isValidTenant, prefixForTenant } from "../../policy/tenant.js";
 
 /**
  * Where a tenant is decided. The rules, in one place:

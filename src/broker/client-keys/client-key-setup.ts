@@ -1,5 +1,4 @@
-import { CREDENTIAL_ENDPOINT_PATH } from "../../http/credential-endpoint.js";
-import { HELPER_PACKAGE_PATH } from "../../http/helper-download.js";
+import { CREDENTIAL_ENDPOINT_PATH, HELPER_PACKAGE_PATH } from "./public-paths.js";
 
 /** Ready-to-paste configuration for every way an unchanged AWS client can use a client key. */
 export function clientKeySetup(publicUrl: string, secret: string, region: string, keyName: string) {

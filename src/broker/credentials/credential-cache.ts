@@ -1,6 +1,6 @@
 import { LRUCache } from "lru-cache";
 import { cacheLookups } from "../../metrics.js";
-import type { IssuedCredentials } from "../client-config.js";
+import type { IssuedCredentials } from "../../cognito/identity-exchange.js";
 
 /**
  * When credentials are handed out again, decided here for every path (GraphQL, client keys, the

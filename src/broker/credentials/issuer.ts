@@ -1,5 +1,5 @@
 import type { BrokerConfig } from "../../config/environment.js";
-import type { IdentityExchange } from "../../cognito/identity-exchange.js";
+import type { IdentityExchange, IssuedCredentials } from "../../cognito/identity-exchange.js";
 import { asParty } from "../../cognito/upstream-budgets.js";
 import { ForbiddenError, NotProvisionedError, UpstreamUnavailableError } from "../../errors.js";
 import { BadUserInputError } from "../../errors.js";
@@ -8,8 +8,8 @@ import { requireSessionPolicyFits } from "../grants/location.js";
 import type { DenyLists, Shard } from "../lifecycle/deny-lists.js";
 import type { AccessGrant, AccessPermission, Connection, CredentialFlow, Store } from "../../store/store.js";
 import type { GrantsService } from "../grants/grants.service.js";
-import { prefixForTenant } from "../access/tenant.js";
-import { type ClientConfiguration, clientConfiguration, type IssuedCredentials } from "../client-config.js";
+import { prefixForTenant } from "../../policy/tenant.js";
+import { type ClientConfiguration, clientConfiguration } from "../client-config.js";
 import type { RequestMeta } from "../request-meta.js";
 import { upstream } from "../upstream-errors.js";
 import type { UserLocks } from "../user-lock.js";

@@ -3,7 +3,7 @@ import type { Principal } from "../../auth/principal.js";
 import { BadUserInputError, ForbiddenError } from "../../errors.js";
 import type { AccessGrant, AccessPermission, Store } from "../../store/store.js";
 import type { Acting } from "../access/acting.js";
-import { isValidTenant } from "../access/tenant.js";
+import { isValidTenant } from "../../policy/tenant.js";
 import type { Tenancy } from "../access/tenancy.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import type { RequestMeta } from "../request-meta.js";

@@ -8,7 +8,7 @@ import { BadUserInputError, BrokerError, ForbiddenError, NotProvisionedError } f
 import type { Connection, ConnectionPatch, Store } from "../../store/store.js";
 import type { Acting } from "../access/acting.js";
 import type { ApplicationStanding } from "../access/standing.js";
-import { isValidTenant } from "../access/tenant.js";
+import { isValidTenant } from "../../policy/tenant.js";
 import type { Tenancy } from "../access/tenancy.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import type { CredentialIssuer } from "../credentials/issuer.js";
