@@ -1,3 +1,4 @@
+import { credentialRequest } from "./credentials/credential-request.js";
 import { displayText } from "./display-text.js";
 import type { Principal } from "../auth/principal.js";
 import type { BrokerConfig } from "../config/environment.js";
@@ -8,10 +9,8 @@ import type { Tenancy } from "./access/tenancy.js";
 import type { AuditTrail } from "./audit/audit-trail.js";
 import { type CredentialIssuer, requireUsable } from "./credentials/issuer.js";
 import type { TokenCustody } from "./credentials/token-custody.js";
-import { resolveDurationSeconds } from "./duration.js";
 import type { LifecycleService, RevocationOutcomeView } from "./lifecycle/lifecycle.service.js";
 import type { AccessView, GrantsService } from "./grants/grants.service.js";
-import { parseLocation } from "./grants/location.js";
 import type { RequestLoaders } from "./request-loaders.js";
 import type { RequestMeta } from "./request-meta.js";
 import type { UserLocks } from "./user-lock.js";
@@ -162,20 +161,13 @@ export class BrokerService {
   ): Promise<TemporaryCredentialsView> {
     const { acting, audit, issuer, config } = this.deps;
     const subject = await acting.subjectFor(principal, args.userId, meta);
-    const durationSeconds = resolveDurationSeconds(args.flow, args.durationSeconds, config.classicRole.maxSessionSeconds);
-    const target = args.scope ? parseLocation(args.scope.target, "scope.target") : "";
-    const permission = args.scope?.permission ?? "READ";
-    if (args.flow === "ENHANCED" && (target !== "" || permission !== "READ")) {
-      throw new BadUserInputError(
-        "A scope needs the CLASSIC flow: the ENHANCED flow cannot carry a session policy, so its credentials always reach the tenant's whole prefix, read-only.",
-        "scope",
-      );
-    }
+    const request = credentialRequest(args, { roleMaxSeconds: config.classicRole.maxSessionSeconds, shards: config.shards });
+    const { durationSeconds, target } = request;
     const auditContext = auditContextOf(args.auditContext);
     let tenant: string | undefined;
     const parties = { actorUserId: principal.userId, subjectUserId: subject.userId };
     return audit.audited("ISSUE", parties, meta, () => ({ flow: args.flow, durationSeconds, target, ...(auditContext ? { auditContext } : {}), ...(tenant ? { tenant } : {}) }), () =>
-      issuer.credentialsFor(subject.userId, { flow: args.flow, durationSeconds, target, permission }, meta, {
+      issuer.credentialsFor(subject.userId, request, meta, {
         checkTenant: async (pinned) => {
           tenant = pinned;
           await this.deps.tenancy.requireSubjectBound(subject, principal, pinned, parties, meta);

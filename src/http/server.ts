@@ -11,7 +11,6 @@ import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
-import type { Principal } from "../auth/principal.js";
 import { authenticate, bearerChallenge, missingToken, onlyUnauthenticated, type Authentication } from "../auth/authentication.js";
 import type { PoolATokenVerifier } from "../auth/pool-a-verifier.js";
 import { RateLimitedError, UnauthenticatedError, UpstreamUnavailableError } from "../errors.js";

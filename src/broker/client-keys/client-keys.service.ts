@@ -1,3 +1,4 @@
+import { credentialRequest } from "../credentials/credential-request.js";
 import { partnerClientIdOf } from "../../auth/partners.js";
 import type { Principal } from "../../auth/principal.js";
 import type { BrokerConfig } from "../../config/environment.js";
@@ -8,10 +9,8 @@ import type { Acting } from "../access/acting.js";
 import type { ApplicationStanding } from "../access/standing.js";
 import type { Tenancy } from "../access/tenancy.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
-import { type CredentialIssuer, requireUsable, roleFor } from "../credentials/issuer.js";
-import { resolveDurationSeconds } from "../duration.js";
+import { type CredentialIssuer, requireUsable } from "../credentials/issuer.js";
 import type { GrantsService } from "../grants/grants.service.js";
-import { parseLocation } from "../grants/location.js";
 import type { RateLimits } from "../rate-limits.js";
 import type { RequestMeta } from "../request-meta.js";
 import type { TemporaryCredentialsView } from "../views.js";
@@ -73,16 +72,12 @@ export class ClientKeyService {
     const { acting, audit, store, config, tenancy, grants } = this.deps;
     const subject = await acting.subjectFor(principal, userId, meta);
     const name = displayText(request.name, "name", 64);
-    const durationSeconds = resolveDurationSeconds(request.flow, request.durationSeconds, config.classicRole.maxSessionSeconds);
+    const decided = credentialRequest(request, { roleMaxSeconds: config.classicRole.maxSessionSeconds, shards: config.shards }, "input.");
+    const { durationSeconds, target: scopeTarget, permission: scopePermission } = decided;
     const now = this.deps.now();
     const expiresAt = request.expiresAt ?? new Date(now + DEFAULT_KEY_LIFETIME_DAYS * DAY_MS);
     if (Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= now || expiresAt.getTime() > now + MAX_KEY_LIFETIME_DAYS * DAY_MS) {
       throw new BadUserInputError(`expiresAt must be in the future and at most ${MAX_KEY_LIFETIME_DAYS} days away.`, "expiresAt");
-    }
-    const scopeTarget = request.scope ? parseLocation(request.scope.target, "input.scope.target") : "";
-    const scopePermission = request.scope?.permission ?? "READ";
-    if (request.flow === "ENHANCED" && (scopeTarget !== "" || scopePermission !== "READ")) {
-      throw new BadUserInputError("A scope needs the CLASSIC flow: ENHANCED credentials always reach the tenant's whole prefix.", "input.scope");
     }
     const { id, secret, hash } = newClientKeySecret();
     const parties = { actorUserId: principal.userId, subjectUserId: subject.userId };
@@ -97,7 +92,6 @@ export class ClientKeyService {
         throw new BadUserInputError(`A user may have at most ${config.clientKeysPerUser} live client keys; revoke one first.`, "input");
       }
       // A key's scope must lie within a grant now; every issuance through it is checked again.
-      roleFor(config.shards[0]!, request.flow, scopePermission);
       await grants.match(connection.tenant, scopeTarget, scopePermission);
       const key = {
         id,

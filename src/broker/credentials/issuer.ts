@@ -2,10 +2,10 @@ import type { BrokerConfig } from "../../config/environment.js";
 import type { IdentityExchange, IssuedCredentials } from "../../cognito/identity-exchange.js";
 import { asParty } from "../../cognito/upstream-budgets.js";
 import { ForbiddenError, NotProvisionedError, UpstreamUnavailableError } from "../../errors.js";
-import { BadUserInputError } from "../../errors.js";
 import { scopeSessionPolicy, shardOfTag } from "../../policy/policies.js";
 import { requireSessionPolicyFits } from "../grants/location.js";
-import type { DenyLists, Shard } from "../lifecycle/deny-lists.js";
+import { type CredentialRequest, roleFor } from "./credential-request.js";
+import type { DenyLists } from "../lifecycle/deny-lists.js";
 import type { AccessGrant, AccessPermission, Connection, CredentialFlow, Store } from "../../store/store.js";
 import type { GrantsService } from "../grants/grants.service.js";
 import { prefixForTenant } from "../../policy/tenant.js";
@@ -26,21 +26,9 @@ export function requireUsable(connection: Connection | null): Connection {
   return connection;
 }
 
-export interface IssueRequest {
-  flow: CredentialFlow;
-  durationSeconds: number;
-  /** Relative to the tenant's root (already validated): "" for the whole prefix, a prefix ending in "/", or one object key. */
-  target: string;
-  permission: AccessPermission;
-}
+/** A request decided by credentialRequest (credential-request.ts), or a client key's, decided when it was made. */
+export type IssueRequest = CredentialRequest;
 
-/** Writes go through the shard's writer role (classic flow only); reads through its reader role. */
-export function roleFor(shard: Pick<Shard, "readerRoleArn" | "writerRoleArn">, flow: CredentialFlow, permission: AccessPermission): string {
-  if (permission === "READ") return shard.readerRoleArn;
-  if (flow !== "CLASSIC") throw new BadUserInputError("Writing needs the CLASSIC flow: only it carries the session policy that narrows a session to its grant.", "scope.permission");
-  if (!shard.writerRoleArn) throw new BadUserInputError("This broker has no writer role (CLASSIC_WRITER_ROLE_ARN): only READ scopes can be issued.", "scope.permission");
-  return shard.writerRoleArn;
-}
 
 /** Whether credentials a last-resort tenant cut-off has killed (issued before it): never handed out. */
 function killedBy(cutoff: Date | null, credentials: IssuedCredentials): boolean {
@@ -92,7 +80,6 @@ export class CredentialIssuer {
   async credentialsFor(userId: string, request: IssueRequest, meta: RequestMeta, options: IssueOptions = {}): Promise<TemporaryCredentialsView> {
     const { store, locks } = this.deps;
     const { flow, durationSeconds, target, permission } = request;
-    roleFor(this.deps.config.shards[0]!, flow, permission);
     const connection = requireUsable(await store.getConnection(userId));
     await options.checkTenant?.(connection.tenant);
     await options.admit?.(connection);
@@ -117,7 +104,7 @@ export class CredentialIssuer {
           current = requireUsable(await store.getConnection(userId));
         }
         const shard = this.deps.denyLists.shard(shardOfTag(current.sessionTag!))!;
-        const roleArn = roleFor(shard, flow, permission);
+        const roleArn = roleFor(shard, { permission });
         const issued = await this.issueUpstream(current, { flow, durationSeconds, roleArn, permission }, prefix + target, meta);
         if (killedBy(tenantCutoff, issued)) {
           // Issued in the same second as a last-resort tenant cut-off: dead at birth, so not handed out.
