@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     say("bootstrapping moto ...");
     const stack = await bootstrapAws({ region: "eu-west-1", endpoint: moto.endpoint, name: "fairbench" });
     const config = loadEnvironment(
-      brokerEnvironment(stack, { NODE_ENV: "production", LOG_LEVEL: "warn", PORT: "0", METRICS_PORT: "0", DATABASE_PATH: join(work, "broker.sqlite"), TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64") }),
+      brokerEnvironment(stack, { NODE_ENV: "production", PUBLIC_URL: "https://broker.example.com", LOG_LEVEL: "warn", PORT: "0", METRICS_PORT: "0", DATABASE_PATH: join(work, "broker.sqlite"), TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64") }),
     );
     const broker = await createBroker(config, { logStream: { write: () => true } as unknown as NodeJS.WritableStream });
     const base = await broker.app.listen({ host: "127.0.0.1", port: 0 });

@@ -80,6 +80,7 @@ async function emulatorStorm(work: string): Promise<string[]> {
     const config = loadEnvironment(
       brokerEnvironment(stack, {
         NODE_ENV: "production",
+        PUBLIC_URL: "https://broker.example.com",
         LOG_LEVEL: "warn",
         PORT: "0",
         METRICS_PORT: "0",

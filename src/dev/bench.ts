@@ -319,6 +319,7 @@ async function main(): Promise<void> {
     const brokerEnv = (extra: Record<string, string>) =>
       brokerEnvironment(stack, {
         NODE_ENV: "production",
+        PUBLIC_URL: "https://broker.example.com",
         LOG_LEVEL: "warn",
         TOKEN_ENCRYPTION_KEY: key,
         RATE_LIMIT_MUTATIONS_PER_MINUTE: "1000000", RATE_LIMIT_FIELDS_PER_MINUTE: "1000000",

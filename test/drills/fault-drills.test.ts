@@ -56,6 +56,7 @@ beforeAll(async () => {
   [aws, postgres, redis] = await Promise.all([startLocalAws(), ownPostgres(), ownRedis()]);
   env = brokerEnvironment(aws.stack, {
     NODE_ENV: "production",
+    PUBLIC_URL: "https://broker.example.com",
     LOG_LEVEL: "fatal",
     METRICS_PORT: "0",
     DATABASE_URL: postgres.url,
