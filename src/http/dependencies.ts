@@ -1,0 +1,38 @@
+import type { GraphQLSchema } from "graphql";
+import type { Authentication } from "../auth/authentication.js";
+import type { PoolATokenVerifier } from "../auth/pool-a-verifier.js";
+import type { BrokerService } from "../broker/broker.service.js";
+import type { ClientKeyService } from "../broker/client-keys/client-keys.service.js";
+import type { ObjectAccessService } from "../broker/grants/object-access.service.js";
+import type { RateLimits } from "../broker/rate-limits.js";
+import type { BrokerConfig } from "../config/environment.js";
+import type { Store } from "../store/store.js";
+
+/** Shared between the server and the process that runs it: readiness fails first on shutdown. */
+export interface Lifecycle {
+  shuttingDown: boolean;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** A bounded label for metrics: the first root field of the GraphQL operation. */
+    operationLabel?: string;
+    /** Who is asking, decided once (src/auth/authentication.ts). */
+    authentication?: Promise<Authentication>;
+  }
+}
+
+export interface HttpServerDependencies {
+  config: BrokerConfig;
+  schema: GraphQLSchema;
+  verifier: PoolATokenVerifier;
+  broker: BrokerService;
+  clientKeys: ClientKeyService;
+  objects: ObjectAccessService;
+  rateLimits: RateLimits;
+  store: Store;
+  lifecycle: Lifecycle;
+  /** A pino destination for tests that read what was logged. */
+  logStream?: NodeJS.WritableStream;
+  sandboxHeaders?: Record<string, string>;
+}
