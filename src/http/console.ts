@@ -6,8 +6,9 @@ import type { BrokerConfig } from "../config/environment.js";
 export const CONSOLE_PATH = "/console/";
 
 // The console's files and the operations it sends, from src/http/ and from dist/http/ alike.
-const CONSOLE_DIR = fileURLToPath(new URL("../../src/console/", import.meta.url));
-const OPERATIONS_FILE = fileURLToPath(new URL("../../src/cli/s3-broker/operations.json", import.meta.url));
+// Beside this module's folder, in src/ and in dist/ alike (npm run build copies them: src/dev/build-assets.ts).
+const CONSOLE_DIR = fileURLToPath(new URL("../console/", import.meta.url));
+const OPERATIONS_FILE = fileURLToPath(new URL("../cli/s3-broker/operations.json", import.meta.url));
 
 const FILES = {
   "": { file: "index.html", type: "text/html; charset=utf-8" },

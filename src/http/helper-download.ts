@@ -5,8 +5,8 @@ import type { FastifyInstance } from "fastify";
 import { create } from "tar";
 import { HELPER_PACKAGE_PATH } from "../broker/client-keys/public-paths.js";
 
-// The helper's source folder, from src/http/ and from dist/http/ alike (both two levels below the root).
-const HELPER_DIR = fileURLToPath(new URL("../../src/cli/s3-broker/", import.meta.url));
+// The helper's folder beside this module's, in src/ and in dist/ alike (npm run build copies its package files: src/dev/build-assets.ts).
+const HELPER_DIR = fileURLToPath(new URL("../cli/s3-broker/", import.meta.url));
 // A fixed time in the archive, so the same helper always gives the same bytes (and ETag).
 const ARCHIVE_MTIME = new Date("2026-01-01T00:00:00Z");
 

@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { builtinModules } from "node:module";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
 
@@ -21,9 +21,13 @@ async function packagesReachedFrom(entryPoints: string[]): Promise<string[]> {
 
 describe("what ships", () => {
   it("dist/ holds the server, the store commands and the helper, and the runtime dependencies are exactly what they import", { timeout: 120_000 }, async () => {
-    const out = mkdtempSync(join(tmpdir(), "dist-"));
+    // Inside the repository (git-ignored .local/), so the compiled modules find node_modules as dist/ does.
+    mkdirSync(join(REPO, ".local"), { recursive: true });
+    const out = mkdtempSync(join(REPO, ".local", "dist-"));
     try {
+      // npm run build's two steps, into a folder of the test's own.
       execFileSync(process.execPath, [resolve(REPO, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json", "--outDir", out], { cwd: REPO, stdio: "pipe" });
+      execFileSync(process.execPath, ["--import", "tsx", resolve(REPO, "src/dev/build-assets.ts"), out], { cwd: REPO, stdio: "pipe" });
       const files = (readdirSync(out, { recursive: true }) as string[]).filter((f) => /\.m?js$/.test(f)).map((f) => f.split("\\").join("/"));
       expect(files).toEqual(expect.arrayContaining(["main.js", "admin/main.js", "cli/s3-broker/main.mjs"]));
       expect(files.filter((f) => f.startsWith("dev/") || f.startsWith("infra/"))).toEqual([]);
@@ -33,6 +37,14 @@ describe("what ships", () => {
       // npm start and the store commands: every runtime dependency is used, and nothing else is needed.
       const manifest = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { dependencies: Record<string, string> };
       expect(await packagesReachedFrom([join(out, "main.js"), join(out, "admin/main.js")])).toEqual(Object.keys(manifest.dependencies).sort());
+
+      // dist/ runs on its own: nothing in it reaches back into src/, and the console and the helper's package come from it.
+      const compiled = files.map((f) => readFileSync(join(out, f), "utf8")).join("\n");
+      expect(compiled).not.toMatch(/\.\.\/src\//);
+      const { helperPackage } = (await import(pathToFileURL(join(out, "http/helper-download.js")).href)) as { helperPackage(): Promise<Buffer> };
+      const listing = execFileSync("tar", ["-tzf", "-"], { input: await helperPackage() }).toString().split("\n");
+      expect(listing).toEqual(expect.arrayContaining(["package/package.json", "package/operations.json", "package/main.mjs", "package/operations/credentials.graphql"]));
+      for (const file of ["console/index.html", "console/console.js", "console/console.css"]) expect(readFileSync(join(out, file), "utf8").length, file).toBeGreaterThan(100);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
