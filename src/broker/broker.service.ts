@@ -3,7 +3,7 @@ import { displayText } from "./display-text.js";
 import type { Principal } from "../auth/principal.js";
 import type { BrokerConfig } from "../config/environment.js";
 import { BadUserInputError } from "../errors.js";
-import type { AccessGrant, AccessPermission, CredentialFlow, Store } from "../store/store.js";
+import type { AccessGrant, AccessPermission, Connection, CredentialFlow, Issuance, Store } from "../store/store.js";
 import type { Acting } from "./access/acting.js";
 import type { Tenancy } from "./access/tenancy.js";
 import type { AuditTrail } from "./audit/audit-trail.js";
@@ -11,7 +11,6 @@ import { type CredentialIssuer, requireUsable } from "./credentials/issuer.js";
 import type { TokenCustody } from "./credentials/token-custody.js";
 import type { LifecycleService, RevocationOutcomeView } from "./lifecycle/lifecycle.service.js";
 import type { AccessView, GrantsService } from "./grants/grants.service.js";
-import type { RequestLoaders } from "./request-loaders.js";
 import type { RequestMeta } from "./request-meta.js";
 import type { UserLocks } from "./user-lock.js";
 import {
@@ -57,20 +56,29 @@ export interface BrokerDependencies {
  * status and audit reads here, issuance (credentials/), provisioning, revocation and moves
  * (lifecycle/). No AWS call is made here.
  */
+/**
+ * Reads a request may repeat for many users (one per listed connection): the GraphQL layer batches
+ * them per request (DataLoader, src/graphql/request-loaders.ts); the domain only asks.
+ */
+export interface BatchedReads {
+  connection(userId: string): Promise<Connection | null>;
+  lastIssuance(userId: string): Promise<Issuance | null>;
+}
+
 export class BrokerService {
   constructor(private readonly deps: BrokerDependencies) {}
 
   // ---- queries --------------------------------------------------------------------------------
 
-  async connectionStatus(principal: Principal, userId: string | null | undefined, loaders: RequestLoaders, meta: RequestMeta): Promise<ConnectionStatusView> {
+  async connectionStatus(principal: Principal, userId: string | null | undefined, reads: BatchedReads, meta: RequestMeta): Promise<ConnectionStatusView> {
     const subject = await this.deps.acting.subjectFor(principal, userId, meta, { read: true });
     const hint = subject.self ? this.deps.tenancy.hintOf(principal) : null;
-    return connectionStatusView(this.deps.config.s3, subject.userId, await loaders.connection.load(subject.userId), hint);
+    return connectionStatusView(this.deps.config.s3, subject.userId, await reads.connection(subject.userId), hint);
   }
 
-  async credentialExpiry(principal: Principal, userId: string | null | undefined, loaders: RequestLoaders, meta: RequestMeta): Promise<CredentialExpiryView | null> {
+  async credentialExpiry(principal: Principal, userId: string | null | undefined, reads: BatchedReads, meta: RequestMeta): Promise<CredentialExpiryView | null> {
     const subject = await this.deps.acting.subjectFor(principal, userId, meta, { read: true });
-    const last = await loaders.lastIssuance.load(subject.userId);
+    const last = await reads.lastIssuance(subject.userId);
     if (!last) return null;
     const secondsRemaining = Math.max(0, Math.floor((last.expiresAt.getTime() - this.deps.now()) / 1000));
     return { expiresAt: last.expiresAt, secondsRemaining, expired: secondsRemaining === 0, flow: last.flow };

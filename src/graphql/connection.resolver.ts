@@ -1,3 +1,4 @@
+import { readsOf } from "./request-loaders.js";
 import { Arg, Authorized, Ctx, FieldResolver, GraphQLISODateTime, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import type { Principal } from "../auth/principal.js";
 import { clientKeyView, type AuditEventPageView, type ClientKeyView, type ConnectionPageView, type ConnectionStatusView, type CredentialExpiryView } from "../broker/views.js";
@@ -23,7 +24,7 @@ export class ConnectionResolver {
     @Ctx() context: GraphQLContext,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<ConnectionStatusView> {
-    return context.broker.connectionStatus(principal, userId, context.loaders, context);
+    return context.broker.connectionStatus(principal, userId, readsOf(context.loaders), context);
   }
 
   @Authorized<PartnerScope>(["provision", "issue"])
@@ -33,7 +34,7 @@ export class ConnectionResolver {
     @Ctx() context: GraphQLContext,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<CredentialExpiryView | null> {
-    return context.broker.credentialExpiry(principal, userId, context.loaders, context);
+    return context.broker.credentialExpiry(principal, userId, readsOf(context.loaders), context);
   }
 
   @Query(() => ConnectionPage, { description: "Administrators: all connections, a page at a time, optionally of one tenant." })

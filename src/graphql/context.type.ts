@@ -3,7 +3,7 @@ import type { BrokerService } from "../broker/broker.service.js";
 import type { ObjectAccessService } from "../broker/grants/object-access.service.js";
 import type { ClientKeyService } from "../broker/client-keys/client-keys.service.js";
 import type { RateLimits } from "../broker/rate-limits.js";
-import type { RequestLoaders } from "../broker/request-loaders.js";
+import type { RequestLoaders } from "./request-loaders.js";
 import type { RequestLogger } from "../broker/request-meta.js";
 
 export interface GraphQLContext {

@@ -12,7 +12,7 @@ import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { authenticate, bearerChallenge, missingToken, onlyUnauthenticated, type Authentication } from "../auth/authentication.js";
-import { createRequestLoaders } from "../broker/request-loaders.js";
+import { createRequestLoaders } from "../graphql/request-loaders.js";
 import { RateLimitedError, UnauthenticatedError, UpstreamUnavailableError } from "../errors.js";
 import type { GraphQLContext } from "../graphql/context.type.js";
 import { SANDBOX_EXAMPLES } from "../graphql/sandbox-examples.js";

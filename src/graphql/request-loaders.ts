@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import type { BatchedReads } from "../broker/broker.service.js";
 import type { ClientKey, Connection, Issuance, Store } from "../store/store.js";
 
 /**
@@ -20,4 +21,9 @@ export function createRequestLoaders(store: Store): RequestLoaders {
     lastIssuance: new DataLoader((ids) => store.lastIssuances(ids), options),
     clientKeys: new DataLoader((ids) => store.listClientKeysFor(ids), options),
   };
+}
+
+/** The reads the domain asks for, batched by this request's loaders. */
+export function readsOf(loaders: RequestLoaders): BatchedReads {
+  return { connection: (userId) => loaders.connection.load(userId), lastIssuance: (userId) => loaders.lastIssuance.load(userId) };
 }
