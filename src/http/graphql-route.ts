@@ -11,7 +11,7 @@ import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
-import { authenticate, bearerChallenge, missingToken, onlyUnauthenticated, type Authentication } from "../auth/authentication.js";
+import { authenticate, bearerChallenge, missingToken, type Authentication } from "../auth/authentication.js";
 import { createRequestLoaders } from "../graphql/request-loaders.js";
 import { RateLimitedError, UnauthenticatedError, UpstreamUnavailableError } from "../errors.js";
 import type { GraphQLContext } from "../graphql/context.type.js";
@@ -19,7 +19,7 @@ import { SANDBOX_EXAMPLES } from "../graphql/sandbox-examples.js";
 import { documentCacheBytes, documentCacheDocuments, graphqlPaths, graphqlRefusals } from "../metrics.js";
 import { formatErrorFor, logUnexpectedErrors, withRequestId } from "./error-formatting.js";
 import { formatExecutionErrors, PreparedOperations, rootFieldOf } from "./prepared-operations.js";
-import { CSRF_REFUSAL, EdgeErrorCode, isSimpleRequest, methodNotAllowed, refusalOf, refusalStatus, sendRefusal } from "./refusals.js";
+import { CSRF_REFUSAL, EdgeErrorCode, graphqlAnswerStatus, isSimpleRequest, methodNotAllowed, refusalOf, refusalStatus, sendRefusal } from "./refusals.js";
 import { clientRequestIdOf } from "./request-ids.js";
 import type { HttpServerDependencies } from "./dependencies.js";
 
@@ -109,15 +109,12 @@ export async function registerGraphQL(app: FastifyInstance, deps: HttpServerDepe
               logUnexpectedErrors(errors, contextValue.log);
             },
             async willSendResponse({ response, contextValue }) {
-              // A document refused before execution (graphql-armor throws some refusals from a plugin)
-              // is the client's fault: 400, never 500.
-              const errors = response.body.kind === "single" ? response.body.singleResult.errors : undefined;
-              if (errors?.length && errors.every((e) => e.extensions?.code === "GRAPHQL_VALIDATION_FAILED" || e.extensions?.code === "GRAPHQL_PARSE_FAILED")) {
-                if (response.http.status === undefined || response.http.status >= 500) response.http.status = 400;
-              }
-              if (response.body.kind === "single" && onlyUnauthenticated(response.body.singleResult.errors, response.body.singleResult.data)) {
-                response.http.status = 401;
-                response.http.headers.set("www-authenticate", bearerChallenge(missingToken()));
+              // The same status rule as the hot path's (refusals.ts): a document graphql-armor refused
+              // from a plugin is the client's fault (400, never 500); only UNAUTHENTICATED is 401.
+              if (response.body.kind === "single") {
+                const { errors, data } = response.body.singleResult;
+                if (errors?.length) response.http.status = graphqlAnswerStatus({ errors, data }, response.http.status);
+                if (response.http.status === 401) response.http.headers.set("www-authenticate", bearerChallenge(missingToken()));
               }
               if (response.body.kind === "single" && response.body.singleResult.errors) {
                 response.body.singleResult.errors = withRequestId(response.body.singleResult.errors, contextValue.requestId);
@@ -203,18 +200,18 @@ export async function registerGraphQL(app: FastifyInstance, deps: HttpServerDepe
       const context = await contextFor(request);
       context.labelOperation(match.prepared.rootField);
       const result = await prepared!.execute(match, context);
-      let status = result.thrown ? 500 : result.data === undefined ? 400 : onlyUnauthenticated(result.errors, result.data) ? 401 : 200;
-      if (status === 401) void reply.header("www-authenticate", bearerChallenge(missingToken()));
+      let status = graphqlAnswerStatus(result);
       let errors: GraphQLFormattedError[] | undefined;
       if (result.errors?.length) {
         logUnexpectedErrors(result.errors, context.log);
         const formatted = formatExecutionErrors(result.errors, formatError);
         for (const [name, value] of formatted.headers) void reply.header(name, value);
-        if (formatted.status !== undefined) status = formatted.status;
+        status = graphqlAnswerStatus({ ...result, errors: formatted.formatted }, formatted.status);
         errors = withRequestId(formatted.formatted, context.requestId);
       }
       // Apollo's field order and trailing newline, so both paths answer byte for byte alike.
       const body = `${JSON.stringify({ errors, data: result.data, extensions: result.extensions })}\n`;
+      if (status === 401) void reply.header("www-authenticate", bearerChallenge(missingToken()));
       return reply.code(status).type(match.contentType).send(body);
     },
   });

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
+import { onlyUnauthenticated } from "../auth/authentication.js";
 import { type BrokerError, ErrorCode } from "../errors.js";
 
 /** Codes of refusals made at the HTTP edge, before a request reaches GraphQL or the credential endpoint's logic. */
@@ -40,6 +41,23 @@ export const REFUSAL_STATUS: Readonly<Record<ErrorCode | EdgeErrorCode | "GRAPHQ
 
 export function refusalStatus(code: string): number {
   return (REFUSAL_STATUS as Record<string, number>)[code] ?? 500;
+}
+
+/**
+ * The HTTP status of a GraphQL answer, on both paths (Apollo's pipeline and the hot path): a server
+ * failure 500; 401 when every error is UNAUTHENTICATED and there is no data; a request refused
+ * before it ran (no `data`) its code's status from the table, unless one was already chosen below
+ * 500 (Apollo's 405 for a mutation over GET); an executed one 200 with its field errors, or the
+ * status an error asked for (`extensions.http`).
+ */
+export function graphqlAnswerStatus(answer: { errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> | undefined; data?: unknown; thrown?: boolean }, chosen?: number): number {
+  if (answer.thrown) return 500;
+  if (onlyUnauthenticated(answer.errors, answer.data)) return refusalStatus(ErrorCode.UNAUTHENTICATED);
+  if (answer.data === undefined && answer.errors?.length) {
+    if (chosen !== undefined && chosen < 500) return chosen;
+    return Math.max(...answer.errors.map((e) => refusalStatus(String(e.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR))));
+  }
+  return chosen ?? 200;
 }
 
 export interface Refusal {
