@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { ClientKeyAuthenticator } from "./auth/client-keys.js";
 import { PoolATokenVerifier } from "./auth/pool-a-verifier.js";
 import { Acting } from "./broker/access/acting.js";
 import { ApplicationStanding } from "./broker/access/standing.js";
@@ -106,6 +107,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     () => null,
     (error: unknown) => (error as Error).message,
   );
+  const keyAuthenticator = new ClientKeyAuthenticator({ store, audit, rateLimits, now });
   const app = await createHttpServer({
     config,
     schema: await brokerSchema(),
@@ -120,7 +122,8 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
       cursors: new ListingCursors(config.encryption.keys.get(config.encryption.activeKeyId)!),
       now,
     }),
-    clientKeys: new ClientKeyService({ config, store, acting, tenancy, standing, audit, issuer, grants, rateLimits, sessions: lifecycle, now }),
+    clientKeys: new ClientKeyService({ config, store, acting, tenancy, standing, audit, issuer, grants, rateLimits, authenticator: keyAuthenticator, sessions: lifecycle, now }),
+    keyAuthenticator,
     rateLimits,
     store,
     ...(options.logStream ? { logStream: options.logStream } : {}),

@@ -1,3 +1,4 @@
+import type { ClientKeyAuthenticator } from "../auth/client-keys.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ClientKeyService } from "../broker/client-keys/client-keys.service.js";
 import { BrokerError, ErrorCode } from "../errors.js";
@@ -32,7 +33,10 @@ function presentedKey(header: string | undefined): string | undefined {
  * Authorization header buys `{AccessKeyId, SecretAccessKey, Token, Expiration}`; errors are
  * `{Code, Message}` with a 4xx/5xx status, never a stack or an AWS message.
  */
-export function registerCredentialEndpoint(app: FastifyInstance, deps: { clientKeys: ClientKeyService; accountIdFor: (flow: string) => string | undefined }): void {
+export function registerCredentialEndpoint(
+  app: FastifyInstance,
+  deps: { clientKeys: ClientKeyService; keyAuthenticator: Pick<ClientKeyAuthenticator, "check">; accountIdFor: (flow: string) => string | undefined },
+): void {
   app.get(CREDENTIAL_ENDPOINT_PATH, async (request, reply) => {
     try {
       const { credentials } = await deps.clientKeys.credentialsFor(presentedKey(request.headers.authorization), metaOf(request));
@@ -52,7 +56,7 @@ export function registerCredentialEndpoint(app: FastifyInstance, deps: { clientK
   // For helpers serving cached credentials (credential-process): cheap enough to ask every minute.
   app.get(KEY_STATUS_PATH, async (request, reply) => {
     try {
-      await deps.clientKeys.check(presentedKey(request.headers.authorization), metaOf(request));
+      await deps.keyAuthenticator.check(presentedKey(request.headers.authorization), metaOf(request));
       return reply.code(204).header("cache-control", "no-store").send();
     } catch (error) {
       return refuse(request, reply, error, "key status endpoint");

@@ -1,5 +1,6 @@
 import type { GraphQLSchema } from "graphql";
 import type { Authentication } from "../auth/authentication.js";
+import type { ClientKeyAuthenticator } from "../auth/client-keys.js";
 import type { PoolATokenVerifier } from "../auth/pool-a-verifier.js";
 import type { BrokerService } from "../broker/broker.service.js";
 import type { ClientKeyService } from "../broker/client-keys/client-keys.service.js";
@@ -28,6 +29,8 @@ export interface HttpServerDependencies {
   verifier: PoolATokenVerifier;
   broker: BrokerService;
   clientKeys: ClientKeyService;
+  /** Who presents a client key (the key status route asks it alone). */
+  keyAuthenticator: ClientKeyAuthenticator;
   objects: ObjectAccessService;
   rateLimits: RateLimits;
   store: Store;

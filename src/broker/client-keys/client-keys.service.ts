@@ -1,9 +1,10 @@
+import { type ClientKeyAuthenticator, recordKeyRefusal } from "../../auth/client-keys.js";
 import { credentialRequest } from "../credentials/credential-request.js";
 import { partnerClientIdOf } from "../../auth/partners.js";
 import type { Principal } from "../../auth/principal.js";
 import type { BrokerConfig } from "../../config/environment.js";
 import { displayText } from "../display-text.js";
-import { BadUserInputError, ForbiddenError, type ForbiddenReason, RateLimitedError, UnauthenticatedError, UpstreamRejectedError } from "../../errors.js";
+import { BadUserInputError, ForbiddenError, type ForbiddenReason, UpstreamRejectedError } from "../../errors.js";
 import type { AccessPermission, ClientKey, Connection, CredentialFlow, Store } from "../../store/store.js";
 import type { Acting } from "../access/acting.js";
 import type { ApplicationStanding } from "../access/standing.js";
@@ -14,7 +15,7 @@ import type { GrantsService } from "../grants/grants.service.js";
 import type { RateLimits } from "../rate-limits.js";
 import type { RequestMeta } from "../request-meta.js";
 import type { TemporaryCredentialsView } from "../views.js";
-import { clientKeyIdOf, newClientKeySecret, secretMatches } from "./client-key-secret.js";
+import { newClientKeySecret } from "./client-key-secret.js";
 
 export const DEFAULT_KEY_LIFETIME_DAYS = 90;
 export const MAX_KEY_LIFETIME_DAYS = 397;
@@ -51,6 +52,8 @@ export interface ClientKeyDependencies {
   issuer: CredentialIssuer;
   grants: Pick<GrantsService, "match">;
   rateLimits: RateLimits;
+  /** Who presents a key: src/auth/client-keys.ts. */
+  authenticator: Pick<ClientKeyAuthenticator, "check">;
   /** Cutting off the sessions a key obtained (lifecycle/), at revocation when asked. */
   sessions: { cutOffSessions(userId: string, meta: RequestMeta): Promise<unknown> };
   now: () => number;
@@ -62,9 +65,6 @@ export interface ClientKeyDependencies {
  * pinned to, and, for a key an administrator made for someone else, while that administrator
  * still holds the role: re-checked in Pool A whenever AWS is really called (at most a minute old).
  */
-/** Compared against when no key has the presented id (no secret hashes to it). */
-const UNKNOWN_KEY_HASH = "0".repeat(64);
-
 export class ClientKeyService {
   constructor(private readonly deps: ClientKeyDependencies) {}
 
@@ -147,7 +147,7 @@ export class ClientKeyService {
    * looked at, so guessing costs the guesser.
    */
   async credentialsFor(secret: string | undefined, meta: RequestMeta & { sourceAddress?: string | undefined }): Promise<ClientKeyCredentials> {
-    const key = await this.check(secret, meta);
+    const key = await this.deps.authenticator.check(secret, meta);
     await this.deps.rateLimits.consume("credential-endpoint", key.id);
     const { audit, store, issuer } = this.deps;
     const parties = { actorUserId: key.userId, subjectUserId: key.userId };
@@ -162,30 +162,6 @@ export class ClientKeyService {
       onIssued: () => audit.record("ISSUE", parties, meta, "SUCCESS", details),
     });
     return { key, credentials };
-  }
-
-  /**
-   * The key behind a secret while it stands (not revoked, not expired, the secret right): the
-   * credential endpoint's first step, and alone the status check for helpers that serve cached
-   * credentials and must stop soon after a revocation (no AWS call, no write). A wrong secret counts
-   * against the source address, which is refused before any key is looked at once it is used up.
-   */
-  async check(secret: string | undefined, meta: RequestMeta & { sourceAddress?: string | undefined }): Promise<ClientKey> {
-    const { rateLimits } = this.deps;
-    const source = meta.sourceAddress ?? "unknown";
-    const blockedFor = await rateLimits.exhausted("key-failure", source);
-    if (blockedFor !== null) throw new RateLimitedError(blockedFor);
-    try {
-      return await this.authenticate(secret, meta);
-    } catch (error) {
-      if (!(error instanceof UnauthenticatedError)) throw error;
-      await rateLimits.consume("key-failure", source).catch(() => undefined);
-      // Guesses at one key from many addresses count against the key too; past the limit they are
-      // answered RATE_LIMITED. Only failures count, so the owner's right secret always works.
-      const id = secret ? clientKeyIdOf(secret) : null;
-      if (id) await rateLimits.consume("key-failure", `key:${id}`);
-      throw error;
-    }
   }
 
   /** Leavers: the owner (and the administrator who made the key for them) must still be who they were. */
@@ -206,34 +182,9 @@ export class ClientKeyService {
         : ["CREATOR_NOT_ADMIN", "The administrator who created this key no longer holds the role."];
     }
     if (!refusal) return;
-    await this.refuse(key, refusal[0], meta, connection.tenant);
+    await recordKeyRefusal(this.deps.audit, key, refusal[0], meta, connection.tenant);
     throw new ForbiddenError(refusal[1], refusal[0]);
   }
 
-  private async refuse(key: ClientKey, reason: ForbiddenReason, meta: RequestMeta, tenant?: string): Promise<void> {
-    await this.deps.audit.record("CLIENT_KEY_REFUSED", { actorUserId: key.userId, subjectUserId: key.userId }, meta, "FAILURE", {
-      clientKeyId: key.id,
-      reason,
-      errorCode: "FORBIDDEN",
-      ...(tenant ? { tenant } : {}),
-    });
-  }
 
-  private async authenticate(secret: string | undefined, meta: RequestMeta): Promise<ClientKey> {
-    if (!secret) throw new UnauthenticatedError("A client key is required in the Authorization header.");
-    const id = clientKeyIdOf(secret);
-    const key = id ? await this.deps.store.getClientKey(id) : null;
-    // The same hashing work for an unknown id as for a known one: the answer's time tells no ids apart.
-    const matches = secretMatches(secret, key?.secretHash ?? UNKNOWN_KEY_HASH);
-    if (!key || !matches) throw new UnauthenticatedError("The client key is not valid.");
-    if (key.revokedAt) {
-      await this.refuse(key, "KEY_REVOKED", meta);
-      throw new ForbiddenError("The client key was revoked.", "KEY_REVOKED");
-    }
-    if (key.expiresAt.getTime() <= this.deps.now()) {
-      await this.refuse(key, "KEY_EXPIRED", meta);
-      throw new ForbiddenError("The client key has expired.", "KEY_EXPIRED");
-    }
-    return key;
-  }
 }
