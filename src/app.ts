@@ -7,6 +7,7 @@ import { checkTenantNotWritable } from "./broker/access/tenant-write-check.js";
 import { Tenancy } from "./broker/access/tenancy.js";
 import { AuditTrail } from "./broker/audit/audit-trail.js";
 import { BrokerService } from "./broker/broker.service.js";
+import { IssuanceService } from "./broker/credentials/issuance.service.js";
 import { ClientKeyService } from "./broker/client-keys/client-keys.service.js";
 import { CredentialIssuer } from "./broker/credentials/issuer.js";
 import { TokenCustody } from "./broker/credentials/token-custody.js";
@@ -92,7 +93,8 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   const tags = new SessionTags({ store, pool, shardCount: config.shards.length });
   issuer = new CredentialIssuer({ config, store, exchange, custody, grants, tags, denyLists, locks, now });
   const lifecycle = new LifecycleService({ config, store, pool, exchange, acting, tenancy, standing, audit, issuer, custody, denyLists, tags, locks, now });
-  const broker = new BrokerService({ config, store, acting, tenancy, audit, issuer, custody, lifecycle, grants, locks, now });
+  const issuance = new IssuanceService({ config, acting, tenancy, audit, issuer });
+  const broker = new BrokerService({ config, store, acting, tenancy, audit, issuer, custody, lifecycle, grants, issuance, locks, now });
   const redisConnected = await rateLimits.connect();
   // From here on, every AWS call (each attempt) waits for its turn in its quota's budget.
   const budgets = new UpstreamBudgets(config.aws.budgets, rateLimits.sharedRedis);
@@ -115,7 +117,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     lifecycle: lifecycleState,
     broker,
     objects: new ObjectAccessService({
-      broker,
+      issuance,
       s3: new UserS3({ region: config.aws.region, endpoint: config.aws.endpoint, bucket: config.s3.bucket, requestTimeoutMs: config.aws.requestTimeoutMs }, (client) =>
         budgets.attachTo(client),
       ),

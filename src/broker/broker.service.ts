@@ -1,9 +1,8 @@
-import { credentialRequest } from "./credentials/credential-request.js";
-import { displayText } from "./display-text.js";
+import { type IssueArgs, IssuanceService } from "./credentials/issuance.service.js";
 import type { Principal } from "../auth/principal.js";
 import type { BrokerConfig } from "../config/environment.js";
 import { BadUserInputError } from "../errors.js";
-import type { AccessGrant, AccessPermission, Connection, CredentialFlow, Issuance, Store } from "../store/store.js";
+import type { AccessGrant, AccessPermission, Connection, Issuance, Store } from "../store/store.js";
 import type { Acting } from "./access/acting.js";
 import type { Tenancy } from "./access/tenancy.js";
 import type { AuditTrail } from "./audit/audit-trail.js";
@@ -24,11 +23,6 @@ import {
 
 const MAX_PAGE_SIZE = 100;
 
-/** An audit context is the caller's free text, shown in the audit trail: plain text, at most 256 characters. */
-function auditContextOf(raw: string | null | undefined): string | undefined {
-  if (raw === null || raw === undefined || raw === "") return undefined;
-  return displayText(raw, "auditContext", 256);
-}
 
 function pageSize(first: number): number {
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
@@ -47,6 +41,7 @@ export interface BrokerDependencies {
   custody: TokenCustody;
   lifecycle: LifecycleService;
   grants: GrantsService;
+  issuance: IssuanceService;
   locks: UserLocks;
   now: () => number;
 }
@@ -156,33 +151,10 @@ export class BrokerService {
     return this.deps.lifecycle.move(principal, userId, tenant, meta);
   }
 
-  async issueCredentials(
-    principal: Principal,
-    args: {
-      flow: CredentialFlow;
-      durationSeconds?: number | null;
-      userId?: string | null;
-      scope?: { target: string; permission: AccessPermission } | null;
-      auditContext?: string | null;
-    },
-    meta: RequestMeta,
-  ): Promise<TemporaryCredentialsView> {
-    const { acting, audit, issuer, config } = this.deps;
-    const subject = await acting.subjectFor(principal, args.userId, meta);
-    const request = credentialRequest(args, { roleMaxSeconds: config.classicRole.maxSessionSeconds, shards: config.shards });
-    const { durationSeconds, target } = request;
-    const auditContext = auditContextOf(args.auditContext);
-    let tenant: string | undefined;
-    const parties = { actorUserId: principal.userId, subjectUserId: subject.userId };
-    return audit.audited("ISSUE", parties, meta, () => ({ flow: args.flow, durationSeconds, target, ...(auditContext ? { auditContext } : {}), ...(tenant ? { tenant } : {}) }), () =>
-      issuer.credentialsFor(subject.userId, request, meta, {
-        checkTenant: async (pinned) => {
-          tenant = pinned;
-          await this.deps.tenancy.requireSubjectBound(subject, principal, pinned, parties, meta);
-        },
-      }),
-    );
+  issueCredentials(principal: Principal, args: IssueArgs, meta: RequestMeta): Promise<TemporaryCredentialsView> {
+    return this.deps.issuance.issue(principal, args, meta);
   }
+
 
   async refreshTokens(principal: Principal, userId: string | null | undefined, meta: RequestMeta): Promise<ConnectionStatusView> {
     const { acting, audit, store, locks, custody, tenancy } = this.deps;

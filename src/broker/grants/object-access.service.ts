@@ -1,7 +1,7 @@
 import type { Principal } from "../../auth/principal.js";
 import type { UserS3 } from "../../cognito/user-s3.js";
 import { BadUserInputError } from "../../errors.js";
-import type { BrokerService } from "../broker.service.js";
+import type { IssuanceService } from "../credentials/issuance.service.js";
 import type { RequestMeta } from "../request-meta.js";
 import type { ListingCursors } from "./listing-cursors.js";
 import { upstream } from "../upstream-errors.js";
@@ -42,7 +42,7 @@ export interface ObjectPageView {
  * decided against the grants, like any other issuance). The broker holds no S3 permission.
  */
 export class ObjectAccessService {
-  constructor(private readonly deps: { broker: BrokerService; s3: UserS3; cursors: ListingCursors; now: () => number }) {}
+  constructor(private readonly deps: { issuance: IssuanceService; s3: UserS3; cursors: ListingCursors; now: () => number }) {}
 
   async download(principal: Principal, args: { key: string; expiresInSeconds?: number | null; userId?: string | null }, meta: RequestMeta): Promise<PresignedDownloadView> {
     const key = objectKey(args.key);
@@ -90,7 +90,7 @@ export class ObjectAccessService {
   }
 
   private credentials(principal: Principal, target: string, permission: "READ" | "WRITE", userId: string | null | undefined, meta: RequestMeta) {
-    return this.deps.broker.issueCredentials(principal, { flow: "CLASSIC", durationSeconds: BACKING_SECONDS, scope: { target, permission }, userId }, meta);
+    return this.deps.issuance.issue(principal, { flow: "CLASSIC", durationSeconds: BACKING_SECONDS, scope: { target, permission }, userId }, meta);
   }
 
   private boundedBy(expiration: Date, seconds: number): number {
