@@ -22,7 +22,7 @@ const base64Key = z.string().regex(STRICT_BASE64_KEY, "must be 32 bytes in stand
 /** No ".": it separates the parts of a sealed value. */
 const keyId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "must be 1-32 characters of A-Z a-z 0-9 _ -");
 
-/** "GetId=20,UserCreation=40": requests per second for the named upstream budgets (src/cognito/upstream-budgets.ts). */
+/** "GetId=20,UserCreation=40": requests per second for the named upstream budgets (their defaults: src/config/upstream-quotas.ts; the pacing: src/cognito/upstream-budgets.ts). */
 const upstreamBudgets = z
   .string()
   .default("")
