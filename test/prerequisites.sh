@@ -44,17 +44,18 @@ missing=()   # lines: "what | the command that brings it"
 if ! command -v "$PYTHON" >/dev/null; then
   missing+=("python3 | sudo apt-get install -y python3 python3-pip")
 else
-  python_missing=()
-  "$PYTHON" -c "import moto.server" 2>/dev/null || python_missing+=("moto[server]")
-  "$PYTHON" -c "import boto3" 2>/dev/null || python_missing+=("boto3")
-  command -v aws >/dev/null || python_missing+=("awscli")
+  find_python_missing() {
+    python_missing=()
+    hash -r
+    "$PYTHON" -c "import moto.server" 2>/dev/null || python_missing+=("moto[server]")
+    "$PYTHON" -c "import boto3" 2>/dev/null || python_missing+=("boto3")
+    command -v aws >/dev/null || python_missing+=("awscli")
+  }
+  find_python_missing
   if [ ${#python_missing[@]} -gt 0 ] && [ "$MODE" = install ]; then
     say "installing into your user's Python site (pip --user): ${python_missing[*]}"
     "$PYTHON" -m pip install --user -q "${python_missing[@]}" >/dev/null 2>&1 || true
-    python_missing=()
-    "$PYTHON" -c "import moto.server" 2>/dev/null || python_missing+=("moto[server]")
-    "$PYTHON" -c "import boto3" 2>/dev/null || python_missing+=("boto3")
-    hash -r; command -v aws >/dev/null || python_missing+=("awscli")
+    find_python_missing
   fi
   if [ ${#python_missing[@]} -gt 0 ]; then
     quoted=""; for p in "${python_missing[@]}"; do quoted+=" '$p'"; done
@@ -63,16 +64,16 @@ else
 fi
 
 # --- Debian packages: rclone, s3cmd, Chromium ---------------------------------------------------
-packages=()
-command -v rclone >/dev/null || packages+=(rclone)
-command -v s3cmd >/dev/null || packages+=(s3cmd)
-[ -x "$CHROMIUM" ] || packages+=(chromium)
-if [ ${#packages[@]} -gt 0 ] && can_install_packages; then
-  apt_install "${packages[@]}"
+find_packages_missing() {
   packages=()
   command -v rclone >/dev/null || packages+=(rclone)
   command -v s3cmd >/dev/null || packages+=(s3cmd)
   [ -x "$CHROMIUM" ] || packages+=(chromium)
+}
+find_packages_missing
+if [ ${#packages[@]} -gt 0 ] && can_install_packages; then
+  apt_install "${packages[@]}"
+  find_packages_missing
 fi
 [ ${#packages[@]} -gt 0 ] && missing+=("${packages[*]} | sudo apt-get install -y ${packages[*]}")
 

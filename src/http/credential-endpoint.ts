@@ -7,15 +7,16 @@ import { clientRequestIdOf } from "./request-ids.js";
 import { methodNotAllowed, refusalOf, sendRefusal } from "./refusals.js";
 
 
-/** A refusal as the SDKs' container provider reads it ({Code, Message}, with Retry-After where retrying helps); anything unexpected is logged and masked. */
-function refuse(request: FastifyRequest, reply: FastifyReply, error: unknown, route: string) {
-  if (error instanceof BrokerError) {
-    const refusal = refusalOf(error);
-    const retryAfter = error.code === ErrorCode.RATE_LIMITED ? 1 : error.code === ErrorCode.UPSTREAM_UNAVAILABLE ? 5 : undefined;
-    return sendRefusal(request, reply, retryAfter === undefined ? refusal : { ...refusal, extensions: { retryAfterSeconds: retryAfter, ...refusal.extensions } });
-  }
-  request.log.error({ event: "unexpected_error", err: error }, `unexpected error in the ${route}`);
-  return sendRefusal(request, reply, { code: ErrorCode.INTERNAL_SERVER_ERROR, message: "Internal server error." });
+/**
+ * A refusal as the SDKs' container provider reads it ({Code, Message}, with Retry-After where
+ * retrying helps). Anything unexpected goes on to the edge's error handler (refusals.ts), the one
+ * place that logs and masks it.
+ */
+function refuse(request: FastifyRequest, reply: FastifyReply, error: unknown) {
+  if (!(error instanceof BrokerError)) throw error;
+  const refusal = refusalOf(error);
+  const retryAfter = error.code === ErrorCode.RATE_LIMITED ? 1 : error.code === ErrorCode.UPSTREAM_UNAVAILABLE ? 5 : undefined;
+  return sendRefusal(request, reply, retryAfter === undefined ? refusal : { ...refusal, extensions: { retryAfterSeconds: retryAfter, ...refusal.extensions } });
 }
 
 /** What the domain needs of a request to the endpoint: ids, the logger, and the client's address (the peer, or the one behind TRUSTED_PROXY_HOPS proxies). */
@@ -49,7 +50,7 @@ export function registerCredentialEndpoint(
         ...(accountId ? { AccountId: accountId } : {}),
       });
     } catch (error) {
-      return refuse(request, reply, error, "credential endpoint");
+      return refuse(request, reply, error);
     }
   });
 
@@ -59,7 +60,7 @@ export function registerCredentialEndpoint(
       await deps.keyAuthenticator.check(presentedKey(request.headers.authorization), metaOf(request));
       return reply.code(204).header("cache-control", "no-store").send();
     } catch (error) {
-      return refuse(request, reply, error, "key status endpoint");
+      return refuse(request, reply, error);
     }
   });
 

@@ -18,7 +18,7 @@ export type EdgeErrorCode = (typeof EdgeErrorCode)[keyof typeof EdgeErrorCode];
  * code (the credential endpoint, the HTTP edge, a GraphQL request refused before execution).
  * Errors of single fields inside an executed GraphQL operation come with 200 and `data` (GraphQL
  * over HTTP), except when every error is UNAUTHENTICATED and there is no data (401).
- * docs/errors.md shows this table; test/unit/refusals.test.ts keeps the two alike.
+ * docs/errors.md shows this table; test/unit/docs.test.ts keeps the two alike.
  */
 export const REFUSAL_STATUS: Readonly<Record<ErrorCode | EdgeErrorCode | "GRAPHQL_PARSE_FAILED" | "GRAPHQL_VALIDATION_FAILED", number>> = {
   [ErrorCode.UNAUTHENTICATED]: 401,
@@ -69,7 +69,7 @@ export interface Refusal {
 }
 
 /** The credential endpoint speaks the AWS SDKs' container provider's language: `{Code, Message}`. */
-export const CREDENTIAL_ROUTES_PREFIX = "/v1/";
+const CREDENTIAL_ROUTES_PREFIX = "/v1/";
 
 /**
  * Sends a refusal in the shape of the route it is for: `{"errors":[{message, extensions:{code,
@@ -114,7 +114,7 @@ function fastifyRefusalOf(error: FastifyError): Refusal | undefined {
  * Browsers send a preflight before a cross-origin call; one from an origin that is not listed in
  * CORS_ALLOWED_ORIGINS is refused here in words that say so (not left to look like a CSRF refusal).
  */
-export function isRefusedPreflight(request: FastifyRequest, allowedOrigins: readonly string[]): boolean {
+function isRefusedPreflight(request: FastifyRequest, allowedOrigins: readonly string[]): boolean {
   if (request.method !== "OPTIONS" || request.headers["access-control-request-method"] === undefined) return false;
   const origin = request.headers.origin;
   return origin === undefined || !allowedOrigins.includes(origin);

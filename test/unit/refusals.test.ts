@@ -1,5 +1,8 @@
+import Fastify from "fastify";
 import { describe, expect, it } from "vitest";
-import { graphqlAnswerStatus, refusalStatus } from "../../src/http/refusals.js";
+import type { ClientKeyService } from "../../src/broker/client-keys/client-keys.service.js";
+import { registerCredentialEndpoint } from "../../src/http/credential-endpoint.js";
+import { graphqlAnswerStatus, refusalStatus, registerEdgeRefusals } from "../../src/http/refusals.js";
 
 const error = (code: string) => ({ extensions: { code } });
 
@@ -19,5 +22,26 @@ describe("the HTTP status of a GraphQL answer (one rule for Apollo's path and th
     expect(graphqlAnswerStatus({ errors: [error("BAD_REQUEST")] }, 405)).toBe(405);
     expect(graphqlAnswerStatus({ errors: [error("INTERNAL_SERVER_ERROR")] })).toBe(500);
     expect(graphqlAnswerStatus({ errors: [error("GRAPHQL_VALIDATION_FAILED")], thrown: true })).toBe(500);
+  });
+});
+
+describe("a failure nobody expected", () => {
+  it("is masked in the shape of its route and logged once, by the edge's one error handler", async () => {
+    const lines: string[] = [];
+    const app = Fastify({ logger: { level: "error", stream: { write: (line: string) => void lines.push(line) } } });
+    registerEdgeRefusals(app, []);
+    const failing = async () => {
+      throw new Error("database file is locked: /var/lib/broker/secret-path");
+    };
+    registerCredentialEndpoint(app, { clientKeys: { credentialsFor: failing } as unknown as ClientKeyService, keyAuthenticator: { check: failing }, accountIdFor: () => undefined });
+    for (const url of ["/v1/credentials", "/v1/credentials/status"]) {
+      const answer = await app.inject({ url, headers: { authorization: "s3bk_x" } });
+      expect(answer.statusCode, url).toBe(500);
+      expect(answer.json(), url).toEqual({ Code: "INTERNAL_SERVER_ERROR", Message: "Internal server error." });
+    }
+    const logged = lines.filter((line) => line.includes('"event":"unexpected_error"'));
+    expect(logged).toHaveLength(2);
+    expect(logged.join("")).toContain("database file is locked");
+    await app.close();
   });
 });

@@ -5,8 +5,8 @@ import { domainKit, forbiddenReasonOf as reasonOf, idTokenOf as idToken, type Do
 /** The tenant rules (src/broker/access/tenancy.ts) and standing's cache, on Pool A in memory: no emulator, milliseconds. */
 let kit: DomainKit;
 const accessToken = (userId: string): Principal => ({ userId, username: `user-${userId}`, tokenUse: "access", tenantClaim: null, groups: [], isAdmin: false });
-const tenancyWith = (env: Record<string, string> = {}) => {
-  void kit.close();
+const tenancyWith = async (env: Record<string, string>) => {
+  await kit.close();
   kit = domainKit(env);
   return kit;
 };
@@ -33,7 +33,7 @@ describe("where a tenant is decided", () => {
   });
 
   it("makes a user without a tenant their own only when POOL_A_TENANT_FALLBACK=sub says so", async () => {
-    const { tenancy } = tenancyWith({ POOL_A_TENANT_FALLBACK: "sub" });
+    const { tenancy } = await tenancyWith({ POOL_A_TENANT_FALLBACK: "sub" });
     expect(await tenancy.ofCaller(idToken("u1", null))).toBe("u1");
   });
 
