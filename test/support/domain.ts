@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,12 +7,26 @@ import { Acting } from "../../src/broker/access/acting.js";
 import { ApplicationStanding } from "../../src/broker/access/standing.js";
 import { Tenancy } from "../../src/broker/access/tenancy.js";
 import { AuditTrail } from "../../src/broker/audit/audit-trail.js";
+import { ClientKeyService } from "../../src/broker/client-keys/client-keys.service.js";
+import { IssuanceService } from "../../src/broker/credentials/issuance.service.js";
+import { CredentialIssuer } from "../../src/broker/credentials/issuer.js";
+import { SessionTags } from "../../src/broker/credentials/session-tags.js";
+import { TokenCustody } from "../../src/broker/credentials/token-custody.js";
 import { GrantsService } from "../../src/broker/grants/grants.service.js";
-import { loadEnvironment } from "../../src/config/environment.js";
+import { DenyLists } from "../../src/broker/lifecycle/deny-lists.js";
+import { LifecycleService } from "../../src/broker/lifecycle/lifecycle.service.js";
+import { RateLimits } from "../../src/broker/rate-limits.js";
+import { UserLocks } from "../../src/broker/user-lock.js";
+import { ClientKeyAuthenticator } from "../../src/auth/client-keys.js";
+import { type BrokerConfig, loadEnvironment } from "../../src/config/environment.js";
+import { InMemoryIam } from "../../src/dev/in-memory-iam.js";
 import { ForbiddenError } from "../../src/errors.js";
+import { denyListDocument } from "../../src/policy/policies.js";
 import { SqliteStore } from "../../src/store/sqlite-store.js";
 import { TokenCipher } from "../../src/store/token-cipher.js";
 import { InMemoryApplicationDirectory } from "./fakes/application-directory.js";
+import { InMemoryDataPlatformPool } from "./fakes/data-platform-pool.js";
+import { InMemoryIdentityExchange } from "./fakes/identity-exchange.js";
 
 /** A valid environment for the domain's services (no AWS is called: Pool A is in memory). */
 export const DOMAIN_ENV = {
@@ -23,18 +37,31 @@ export const DOMAIN_ENV = {
   POOL_B_CLIENT_ID: "client-b",
   IDENTITY_POOL_ID: "eu-west-1:0f0e4a4c-1111-2222-3333-444455556666",
   CLASSIC_ROLE_ARN: "arn:aws:iam::123456789012:role/tenant-reader",
+  CLASSIC_WRITER_ROLE_ARN: "arn:aws:iam::123456789012:role/tenant-writer",
   DENY_LIST_POLICY_ARNS: "arn:aws:iam::123456789012:policy/deny-list-0",
   S3_BUCKET: "company-data",
   TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
 };
 
 export interface DomainKit {
+  config: BrokerConfig;
   store: SqliteStore;
+  /** Pool A, Pool B, the identity pool with STS, and IAM: in memory, each counting its calls. */
   directory: InMemoryApplicationDirectory;
+  pool: InMemoryDataPlatformPool;
+  exchange: InMemoryIdentityExchange;
+  iam: InMemoryIam;
   standing: ApplicationStanding;
   tenancy: Tenancy;
   acting: Acting;
   grants: GrantsService;
+  custody: TokenCustody;
+  denyLists: DenyLists;
+  issuer: CredentialIssuer;
+  issuance: IssuanceService;
+  lifecycle: LifecycleService;
+  clientKeys: ClientKeyService;
+  keyAuthenticator: ClientKeyAuthenticator;
   /** The services' clock, in ms; move it forward instead of sleeping. */
   clock: { now: number };
   /** What the services logged as warnings. */
@@ -44,27 +71,46 @@ export interface DomainKit {
 }
 
 /**
- * The domain's services wired as the composition root wires them, on a real SQLite store in a
- * temporary folder and Pool A in memory: for rules that need no AWS, tested in milliseconds. One
- * kit per test (beforeEach), so nothing is shared.
+ * The domain's services wired as the composition root (src/app.ts) wires them, on a real SQLite
+ * store in a temporary folder, with Pool A, Pool B, the identity pool, STS and IAM in memory: the
+ * domain's rules (tenancy, grants, issuance and reuse, revocation, moves, client keys) tested in
+ * milliseconds. One kit per test (beforeEach), so nothing is shared.
  */
 export function domainKit(env: Record<string, string> = {}): DomainKit {
   const dir = mkdtempSync(join(tmpdir(), "domain-"));
   const store = new SqliteStore(join(dir, "broker.sqlite"), new TokenCipher("k1", new Map([["k1", randomBytes(32)]])));
   const config = loadEnvironment({ ...DOMAIN_ENV, ...env });
-  const clock = { now: 1_000_000 };
+  const clock = { now: Date.UTC(2026, 11, 1, 12, 0, 0) };
   const now = () => clock.now;
   const directory = new InMemoryApplicationDirectory();
+  const pool = new InMemoryDataPlatformPool(now);
+  const exchange = new InMemoryIdentityExchange(now);
+  const iam = new InMemoryIam(now);
+  for (const shard of config.shards) {
+    for (const arn of shard.denyListPolicyArns) iam.createPolicy(arn, denyListDocument([]), [shard.readerRoleArn, ...(shard.writerRoleArn ? [shard.writerRoleArn] : [])]);
+  }
+  const locks = new UserLocks(store);
   const audit = new AuditTrail(store, now);
   const standing = new ApplicationStanding(directory.asDirectory(), config.poolA.standingCacheMs, now);
   const tenancy = new Tenancy(config, standing, audit);
-  const acting = new Acting(config, standing, tenancy, audit, store, async () => undefined);
+  const rateLimits = new RateLimits(config.rateLimits);
+  const acting = new Acting(config, standing, tenancy, audit, store, (partner) => rateLimits.consume("partner-lookup", partner));
   const grants = new GrantsService({ store, acting, tenancy, audit, bucket: config.s3.bucket, now });
+  let issuer: CredentialIssuer | undefined;
+  const custody = new TokenCustody({ config, store, pool: pool.asPool(), now, forgetCredentials: (userId) => issuer!.forget(userId) });
+  const denyLists = new DenyLists({ store, iam, locks, settings: { shards: config.shards, ...config.denyLists }, now });
+  const tags = new SessionTags({ store, pool: pool.asPool(), shardCount: config.shards.length });
+  issuer = new CredentialIssuer({ config, store, exchange: exchange.asExchange(), custody, grants, tags, denyLists, locks, now });
+  const lifecycle = new LifecycleService({ config, store, pool: pool.asPool(), exchange: exchange.asExchange(), acting, tenancy, standing, audit, issuer, custody, denyLists, tags, locks, now });
+  const issuance = new IssuanceService({ config, acting, tenancy, audit, issuer });
+  const keyAuthenticator = new ClientKeyAuthenticator({ store, audit, rateLimits, now });
+  const clientKeys = new ClientKeyService({ config, store, acting, tenancy, standing, audit, issuer, grants, rateLimits, authenticator: keyAuthenticator, sessions: lifecycle, now });
   const warnings: string[] = [];
   const meta = { requestId: "r-1", log: { info: () => undefined, warn: (_obj: object, msg?: string) => void warnings.push(msg ?? ""), error: () => undefined } };
   return {
-    store, directory, standing, tenancy, acting, grants, clock, warnings, meta,
+    config, store, directory, pool, exchange, iam, standing, tenancy, acting, grants, custody, denyLists, issuer, issuance, lifecycle, clientKeys, keyAuthenticator, clock, warnings, meta,
     async close() {
+      await rateLimits.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -74,6 +120,13 @@ export function domainKit(env: Record<string, string> = {}): DomainKit {
 /** A Pool A user's principal as the authenticator makes it from an ID token. */
 export function idTokenOf(userId: string, tenantClaim: string | null, options: { admin?: boolean } = {}): Principal {
   return { userId, username: `user-${userId}`, tokenUse: "id", tenantClaim, groups: options.admin ? ["broker-admins"] : [], isAdmin: options.admin ?? false };
+}
+
+/** A fresh Pool A user of `tenant` (present in the directory), signed in with an ID token: its principal. */
+export function poolAUser(kit: Pick<DomainKit, "directory">, tenant: string, options: { admin?: boolean } = {}): Principal {
+  const sub = randomUUID();
+  kit.directory.add({ sub, username: `user-${sub}`, tenant, groups: options.admin ? ["broker-admins"] : [] });
+  return idTokenOf(sub, tenant, options);
 }
 
 /** The reason of a FORBIDDEN refusal, or null when the work succeeded (other errors are returned as they are). */
