@@ -1,25 +1,9 @@
 import type { FastifyInstance } from "fastify";
-import { ClientKeyAuthenticator } from "./auth/client-keys.js";
 import { PoolATokenVerifier } from "./auth/pool-a-verifier.js";
-import { Acting } from "./broker/access/acting.js";
-import { ApplicationStanding } from "./broker/access/standing.js";
 import { checkTenantNotWritable } from "./broker/access/tenant-write-check.js";
-import { Tenancy } from "./broker/access/tenancy.js";
-import { AuditTrail } from "./broker/audit/audit-trail.js";
-import { BrokerService } from "./broker/broker.service.js";
-import { IssuanceService } from "./broker/credentials/issuance.service.js";
-import { ClientKeyService } from "./broker/client-keys/client-keys.service.js";
-import { CredentialIssuer } from "./broker/credentials/issuer.js";
-import { TokenCustody } from "./broker/credentials/token-custody.js";
-import { GrantsService } from "./broker/grants/grants.service.js";
-import { ObjectAccessService } from "./broker/grants/object-access.service.js";
-import { ListingCursors } from "./broker/grants/listing-cursors.js";
+import { composeDomain } from "./broker/compose.js";
 import { UserS3 } from "./cognito/user-s3.js";
-import { LifecycleService } from "./broker/lifecycle/lifecycle.service.js";
-import { DenyLists } from "./broker/lifecycle/deny-lists.js";
-import { SessionTags } from "./broker/credentials/session-tags.js";
 import { RateLimits } from "./broker/rate-limits.js";
-import { UserLocks } from "./broker/user-lock.js";
 import { ApplicationDirectory } from "./cognito/application-directory.js";
 import { UpstreamBudgets } from "./cognito/upstream-budgets.js";
 import { createAwsClients, destroyAwsClients, requireAwsCredentials } from "./cognito/aws-clients.js";
@@ -80,24 +64,21 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     identityPoolId: config.identityPoolId,
     poolBUserPoolId: config.poolB.userPoolId,
   });
-  const locks = new UserLocks(store);
-  const audit = new AuditTrail(store, now);
-  const standing = new ApplicationStanding(directory, config.poolA.standingCacheMs, now);
-  const tenancy = new Tenancy(config, standing, audit);
   const rateLimits = new RateLimits(config.rateLimits);
-  const acting = new Acting(config, standing, tenancy, audit, store, (partner) => rateLimits.consume("partner-lookup", partner));
-  let issuer: CredentialIssuer | undefined;
-  const custody = new TokenCustody({ config, store, pool, now, forgetCredentials: (userId) => issuer!.forget(userId) });
-  const grants = new GrantsService({ store, acting, tenancy, audit, bucket: config.s3.bucket, now });
-  const denyLists = new DenyLists({ store, iam: new AwsIamDocuments(aws.iam), locks, settings: { shards: config.shards, ...config.denyLists }, now });
-  const tags = new SessionTags({ store, pool, shardCount: config.shards.length });
-  issuer = new CredentialIssuer({ config, store, exchange, custody, grants, tags, denyLists, locks, now });
-  const lifecycle = new LifecycleService({ config, store, pool, exchange, acting, tenancy, standing, audit, issuer, custody, denyLists, tags, locks, now });
-  const issuance = new IssuanceService({ config, acting, tenancy, audit, issuer });
-  const broker = new BrokerService({ config, store, acting, tenancy, audit, issuer, custody, lifecycle, grants, issuance, locks, now });
-  const redisConnected = await rateLimits.connect();
-  // From here on, every AWS call (each attempt) waits for its turn in its quota's budget.
+  // Every AWS call (each attempt) waits for its turn in its quota's budget (attached below, before any request).
   const budgets = new UpstreamBudgets(config.aws.budgets, rateLimits.sharedRedis);
+  const { services, keyAuthenticator } = composeDomain({
+    config,
+    store,
+    directory,
+    pool,
+    exchange,
+    iam: new AwsIamDocuments(aws.iam),
+    s3: new UserS3({ region: config.aws.region, endpoint: config.aws.endpoint, bucket: config.s3.bucket, requestTimeoutMs: config.aws.requestTimeoutMs }, (client) => budgets.attachTo(client)),
+    rateLimits,
+    now,
+  });
+  const redisConnected = await rateLimits.connect();
   budgets.attachTo(aws.cognitoIdp);
   budgets.attachTo(aws.cognitoIdentity);
   budgets.attachTo(aws.sts);
@@ -109,22 +90,12 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     () => null,
     (error: unknown) => (error as Error).message,
   );
-  const keyAuthenticator = new ClientKeyAuthenticator({ store, audit, rateLimits, now });
   const app = await createHttpServer({
     config,
     schema: await brokerSchema(),
     verifier,
     lifecycle: lifecycleState,
-    broker,
-    objects: new ObjectAccessService({
-      issuance,
-      s3: new UserS3({ region: config.aws.region, endpoint: config.aws.endpoint, bucket: config.s3.bucket, requestTimeoutMs: config.aws.requestTimeoutMs }, (client) =>
-        budgets.attachTo(client),
-      ),
-      cursors: new ListingCursors(config.encryption.keys.get(config.encryption.activeKeyId)!),
-      now,
-    }),
-    clientKeys: new ClientKeyService({ config, store, acting, tenancy, standing, audit, issuer, grants, rateLimits, authenticator: keyAuthenticator, sessions: lifecycle, now }),
+    services,
     keyAuthenticator,
     rateLimits,
     store,

@@ -21,7 +21,7 @@ export class ClientKeyResolver {
     @Ctx() context: GraphQLContext,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<ClientKeyView[]> {
-    const keys = await context.clientKeys.list(principal, userId, context);
+    const keys = await context.services.clientKeys.list(principal, userId, context);
     return keys.map((key) => clientKeyView(key, Date.now()));
   }
 
@@ -34,7 +34,7 @@ export class ClientKeyResolver {
     @Arg("input", () => CreateClientKeyInput) input: CreateClientKeyInput,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ) {
-    const created = await context.clientKeys.create(principal, userId, input, context);
+    const created = await context.services.clientKeys.create(principal, userId, input, context);
     return {
       key: clientKeyView(created.key, Date.now()),
       secret: created.secret,
@@ -53,6 +53,6 @@ export class ClientKeyResolver {
     @Arg("id", () => ID) id: string,
     @Arg("cutOffSessions", () => Boolean, { defaultValue: false, description: "Also cut off the sessions the key already obtained (for a leaked key)." }) cutOffSessions: boolean,
   ): Promise<ClientKeyView> {
-    return clientKeyView(await context.clientKeys.revoke(principal, id, context, { cutOffSessions }), Date.now());
+    return clientKeyView(await context.services.clientKeys.revoke(principal, id, context, { cutOffSessions }), Date.now());
   }
 }

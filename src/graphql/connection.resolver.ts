@@ -24,7 +24,7 @@ export class ConnectionResolver {
     @Ctx() context: GraphQLContext,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<ConnectionStatusView> {
-    return context.broker.connectionStatus(principal, userId, readsOf(context.loaders), context);
+    return context.services.connections.status(principal, userId, readsOf(context.loaders), context);
   }
 
   @Authorized<PartnerScope>(["provision", "issue"])
@@ -34,7 +34,7 @@ export class ConnectionResolver {
     @Ctx() context: GraphQLContext,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<CredentialExpiryView | null> {
-    return context.broker.credentialExpiry(principal, userId, readsOf(context.loaders), context);
+    return context.services.connections.credentialExpiry(principal, userId, readsOf(context.loaders), context);
   }
 
   @Query(() => ConnectionPage, { description: "Administrators: all connections, a page at a time, optionally of one tenant." })
@@ -45,7 +45,7 @@ export class ConnectionResolver {
     @Arg("after", () => String, { nullable: true }) after?: string | null,
     @Arg("tenant", () => String, { nullable: true }) tenant?: string | null,
   ) {
-    const page: ConnectionPageView = await context.broker.connections(principal, { first, after, tenant }, context);
+    const page: ConnectionPageView = await context.services.connections.list(principal, { first, after, tenant }, context);
     return { nodes: page.nodes, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
   }
 
@@ -58,7 +58,7 @@ export class ConnectionResolver {
     @Arg("first", () => Int, { defaultValue: 20, description: "1 to 100." }) first: number = 20,
     @Arg("after", () => String, { nullable: true }) after?: string | null,
   ) {
-    const page: AuditEventPageView = await context.broker.auditEvents(principal, { userId, first, after }, context);
+    const page: AuditEventPageView = await context.services.auditEvents.page(principal, { userId, first, after }, context);
     return { nodes: page.nodes, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
   }
 
@@ -90,7 +90,7 @@ export class ConnectionResolver {
     @Ctx() context: GraphQLContext,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<ConnectionStatusView> {
-    return context.broker.provision(principal, userId, context);
+    return context.services.lifecycle.provision(principal, userId, context);
   }
 
   @Authorized<PartnerScope>(["provision"])
@@ -104,7 +104,7 @@ export class ConnectionResolver {
     @Ctx() context: GraphQLContext,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<ConnectionStatusView> {
-    return context.broker.revokeDataPlatformUser(principal, userId, context);
+    return context.services.lifecycle.revoke(principal, userId, context);
   }
 
   @Mutation(() => [RevocationOutcome], {
@@ -117,7 +117,7 @@ export class ConnectionResolver {
     @Ctx() context: GraphQLContext,
     @Arg("userIds", () => [ID], { description: "Pool A user ids (sub), 1 to 100." }) userIds: string[],
   ) {
-    return context.broker.revokeDataPlatformUsers(principal, userIds, context);
+    return context.services.lifecycle.revokeMany(principal, userIds, context);
   }
 
   @Mutation(() => ConnectionStatus, {
@@ -130,7 +130,7 @@ export class ConnectionResolver {
     @Arg("userId", () => ID, { description: "The Pool A user to move." }) userId: string,
     @Arg("tenant", () => String, { description: "The tenant to move to; must equal the user's tenant attribute in Pool A." }) tenant: string,
   ): Promise<ConnectionStatusView> {
-    return context.broker.moveDataPlatformUser(principal, userId, tenant, context);
+    return context.services.lifecycle.move(principal, userId, tenant, context);
   }
 
   @Authorized<PartnerScope>(["issue"])
@@ -141,6 +141,6 @@ export class ConnectionResolver {
     @Ctx() context: GraphQLContext,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<ConnectionStatusView> {
-    return context.broker.refreshTokens(principal, userId, context);
+    return context.services.connections.refreshTokens(principal, userId, context);
   }
 }

@@ -1,7 +1,5 @@
 import type { Principal } from "../auth/principal.js";
-import type { BrokerService } from "../broker/broker.service.js";
-import type { ObjectAccessService } from "../broker/grants/object-access.service.js";
-import type { ClientKeyService } from "../broker/client-keys/client-keys.service.js";
+import type { BrokerServices } from "../broker/services.js";
 import type { RateLimits } from "../broker/rate-limits.js";
 import type { RequestLoaders } from "./request-loaders.js";
 import type { RequestLogger } from "../broker/request-meta.js";
@@ -14,9 +12,8 @@ export interface GraphQLContext {
   /** The client's X-Request-Id, when well-formed: recorded beside requestId, never used as it. */
   clientRequestId: string | undefined;
   log: RequestLogger;
-  broker: BrokerService;
-  clientKeys: ClientKeyService;
-  objects: ObjectAccessService;
+  /** The domain, one service per concern: each resolver calls the one its field belongs to. */
+  services: BrokerServices;
   rateLimits: RateLimits;
   loaders: RequestLoaders;
   /** Names the request's operation in metrics. */

@@ -19,6 +19,6 @@ export class CredentialsResolver {
     @Ctx() context: GraphQLContext,
     @Args(() => IssueCredentialsArgs) args: IssueCredentialsArgs,
   ): Promise<TemporaryCredentialsView> {
-    return context.broker.issueCredentials(principal, args, context);
+    return context.services.issuance.issue(principal, args, context);
   }
 }

@@ -17,12 +17,12 @@ export class GrantsResolver {
     @Ctx() context: GraphQLContext,
     @Arg("userId", () => ID, { nullable: true, description: "Act for this Pool A user (administrators only)." }) userId?: string | null,
   ): Promise<AccessView> {
-    return context.broker.myAccess(principal, userId, context);
+    return context.services.grants.myAccess(principal, userId, context);
   }
 
   @Query(() => [AccessGrant], { description: "Administrators: a tenant's grants (the default grant when none is configured)." })
   accessGrants(@CurrentUser() principal: Principal, @Ctx() context: GraphQLContext, @Arg("tenant", () => String) tenant: string): Promise<AccessGrantRecord[]> {
-    return context.broker.accessGrants(principal, tenant, context);
+    return context.services.grants.list(principal, tenant, context);
   }
 
   @Mutation(() => AccessGrant, { description: "Administrators: grants a tenant a location. Idempotent; the first grant replaces the default grant (READ on the whole prefix)." })
@@ -31,11 +31,11 @@ export class GrantsResolver {
     @Ctx() context: GraphQLContext,
     @Arg("input", () => CreateAccessGrantInput) input: CreateAccessGrantInput,
   ): Promise<AccessGrantRecord> {
-    return context.broker.createAccessGrant(principal, input, context);
+    return context.services.grants.create(principal, input, context);
   }
 
   @Mutation(() => AccessGrant, { description: "Administrators: removes a grant. Never widens access: a tenant whose last grant is removed has no access (not the default grant). Credentials already issued under it run out on their own." })
   deleteAccessGrant(@CurrentUser() principal: Principal, @Ctx() context: GraphQLContext, @Arg("id", () => ID) id: string): Promise<AccessGrantRecord> {
-    return context.broker.deleteAccessGrant(principal, id, context);
+    return context.services.grants.remove(principal, id, context);
   }
 }

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, Float, ID, Int, Mutation, Query, Resolver } from "type-graphql";
 import type { Principal } from "../auth/principal.js";
-import type { PresignedDownloadView, PresignedUploadView } from "../broker/grants/object-access.service.js";
+import type { PresignedDownloadView, PresignedUploadView } from "../broker/objects/object-access.service.js";
 import { userIdArg } from "./user-id-arg.js";
 import type { PartnerScope } from "../auth/partners.js";
 import type { GraphQLContext } from "./context.type.js";
@@ -23,7 +23,7 @@ export class ObjectsResolver {
     @Arg("after", () => String, { nullable: true }) after?: string | null,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ) {
-    const page = await context.objects.list(principal, { prefix, first, after, userId }, context);
+    const page = await context.services.objects.list(principal, { prefix, first, after, userId }, context);
     return { objects: page.objects, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };
   }
 
@@ -37,7 +37,7 @@ export class ObjectsResolver {
     @Arg("expiresInSeconds", () => Int, expiresArg) expiresInSeconds?: number | null,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<PresignedDownloadView> {
-    return context.objects.download(principal, { key, expiresInSeconds, userId }, context);
+    return context.services.objects.download(principal, { key, expiresInSeconds, userId }, context);
   }
 
   @Authorized<PartnerScope>(["issue"])
@@ -52,6 +52,6 @@ export class ObjectsResolver {
     @Arg("expiresInSeconds", () => Int, expiresArg) expiresInSeconds?: number | null,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<PresignedUploadView> {
-    return context.objects.upload(principal, { key, maxBytes, contentType, expiresInSeconds, userId }, context);
+    return context.services.objects.upload(principal, { key, maxBytes, contentType, expiresInSeconds, userId }, context);
   }
 }

@@ -1,5 +1,5 @@
 import DataLoader from "dataloader";
-import type { BatchedReads } from "../broker/broker.service.js";
+import type { BatchedReads } from "../broker/connections/connections.service.js";
 import type { ClientKey, Connection, Issuance, Store } from "../store/store.js";
 
 /**

@@ -2,9 +2,7 @@ import type { GraphQLSchema } from "graphql";
 import type { Authentication } from "../auth/authentication.js";
 import type { ClientKeyAuthenticator } from "../auth/client-keys.js";
 import type { PoolATokenVerifier } from "../auth/pool-a-verifier.js";
-import type { BrokerService } from "../broker/broker.service.js";
-import type { ClientKeyService } from "../broker/client-keys/client-keys.service.js";
-import type { ObjectAccessService } from "../broker/grants/object-access.service.js";
+import type { BrokerServices } from "../broker/services.js";
 import type { RateLimits } from "../broker/rate-limits.js";
 import type { BrokerConfig } from "../config/environment.js";
 import type { Store } from "../store/store.js";
@@ -27,11 +25,9 @@ export interface HttpServerDependencies {
   config: BrokerConfig;
   schema: GraphQLSchema;
   verifier: PoolATokenVerifier;
-  broker: BrokerService;
-  clientKeys: ClientKeyService;
+  services: BrokerServices;
   /** Who presents a client key (the key status route asks it alone). */
   keyAuthenticator: ClientKeyAuthenticator;
-  objects: ObjectAccessService;
   rateLimits: RateLimits;
   store: Store;
   lifecycle: Lifecycle;

@@ -135,9 +135,7 @@ export async function registerGraphQL(app: FastifyInstance, deps: HttpServerDepe
     requestId: request.id,
     clientRequestId: clientRequestIdOf(request),
     log: request.log,
-    broker: deps.broker,
-    clientKeys: deps.clientKeys,
-    objects: deps.objects,
+    services: deps.services,
     rateLimits: deps.rateLimits,
     loaders: createRequestLoaders(deps.store),
     // Only names the schema defines reach the label, so its values stay a small, fixed set.

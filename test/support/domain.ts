@@ -3,21 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Principal } from "../../src/auth/principal.js";
-import { Acting } from "../../src/broker/access/acting.js";
-import { ApplicationStanding } from "../../src/broker/access/standing.js";
-import { Tenancy } from "../../src/broker/access/tenancy.js";
-import { AuditTrail } from "../../src/broker/audit/audit-trail.js";
-import { ClientKeyService } from "../../src/broker/client-keys/client-keys.service.js";
-import { IssuanceService } from "../../src/broker/credentials/issuance.service.js";
-import { CredentialIssuer } from "../../src/broker/credentials/issuer.js";
-import { SessionTags } from "../../src/broker/credentials/session-tags.js";
-import { TokenCustody } from "../../src/broker/credentials/token-custody.js";
-import { GrantsService } from "../../src/broker/grants/grants.service.js";
-import { DenyLists } from "../../src/broker/lifecycle/deny-lists.js";
-import { LifecycleService } from "../../src/broker/lifecycle/lifecycle.service.js";
+import { composeDomain, type Domain } from "../../src/broker/compose.js";
 import { RateLimits } from "../../src/broker/rate-limits.js";
-import { UserLocks } from "../../src/broker/user-lock.js";
-import { ClientKeyAuthenticator } from "../../src/auth/client-keys.js";
+import type { BrokerServices } from "../../src/broker/services.js";
+import { UserS3 } from "../../src/cognito/user-s3.js";
 import { type BrokerConfig, loadEnvironment } from "../../src/config/environment.js";
 import { InMemoryIam } from "../../src/dev/in-memory-iam.js";
 import { ForbiddenError } from "../../src/errors.js";
@@ -43,7 +32,8 @@ export const DOMAIN_ENV = {
   TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
 };
 
-export interface DomainKit {
+/** The domain (src/broker/compose.ts), what it is built on, and shortcuts to the services most tests call. */
+export interface DomainKit extends Domain {
   config: BrokerConfig;
   store: SqliteStore;
   /** Pool A, Pool B, the identity pool with STS, and IAM: in memory, each counting its calls. */
@@ -51,17 +41,10 @@ export interface DomainKit {
   pool: InMemoryDataPlatformPool;
   exchange: InMemoryIdentityExchange;
   iam: InMemoryIam;
-  standing: ApplicationStanding;
-  tenancy: Tenancy;
-  acting: Acting;
-  grants: GrantsService;
-  custody: TokenCustody;
-  denyLists: DenyLists;
-  issuer: CredentialIssuer;
-  issuance: IssuanceService;
-  lifecycle: LifecycleService;
-  clientKeys: ClientKeyService;
-  keyAuthenticator: ClientKeyAuthenticator;
+  grants: BrokerServices["grants"];
+  issuance: BrokerServices["issuance"];
+  lifecycle: BrokerServices["lifecycle"];
+  clientKeys: BrokerServices["clientKeys"];
   /** The services' clock, in ms; move it forward instead of sleeping. */
   clock: { now: number };
   /** What the services logged as warnings. */
@@ -89,26 +72,17 @@ export function domainKit(env: Record<string, string> = {}): DomainKit {
   for (const shard of config.shards) {
     for (const arn of shard.denyListPolicyArns) iam.createPolicy(arn, denyListDocument([]), [shard.readerRoleArn, ...(shard.writerRoleArn ? [shard.writerRoleArn] : [])]);
   }
-  const locks = new UserLocks(store);
-  const audit = new AuditTrail(store, now);
-  const standing = new ApplicationStanding(directory.asDirectory(), config.poolA.standingCacheMs, now);
-  const tenancy = new Tenancy(config, standing, audit);
   const rateLimits = new RateLimits(config.rateLimits);
-  const acting = new Acting(config, standing, tenancy, audit, store, (partner) => rateLimits.consume("partner-lookup", partner));
-  const grants = new GrantsService({ store, acting, tenancy, audit, bucket: config.s3.bucket, now });
-  let issuer: CredentialIssuer | undefined;
-  const custody = new TokenCustody({ config, store, pool: pool.asPool(), now, forgetCredentials: (userId) => issuer!.forget(userId) });
-  const denyLists = new DenyLists({ store, iam, locks, settings: { shards: config.shards, ...config.denyLists }, now });
-  const tags = new SessionTags({ store, pool: pool.asPool(), shardCount: config.shards.length });
-  issuer = new CredentialIssuer({ config, store, exchange: exchange.asExchange(), custody, grants, tags, denyLists, locks, now });
-  const lifecycle = new LifecycleService({ config, store, pool: pool.asPool(), exchange: exchange.asExchange(), acting, tenancy, standing, audit, issuer, custody, denyLists, tags, locks, now });
-  const issuance = new IssuanceService({ config, acting, tenancy, audit, issuer });
-  const keyAuthenticator = new ClientKeyAuthenticator({ store, audit, rateLimits, now });
-  const clientKeys = new ClientKeyService({ config, store, acting, tenancy, standing, audit, issuer, grants, rateLimits, authenticator: keyAuthenticator, sessions: lifecycle, now });
+  // Presigning is local; a listing would need S3 (nothing listens here: the emulator suites list).
+  const s3 = new UserS3({ region: config.aws.region, endpoint: "http://127.0.0.1:9", bucket: config.s3.bucket, requestTimeoutMs: 1000 });
+  const domain = composeDomain({ config, store, directory: directory.asDirectory(), pool: pool.asPool(), exchange: exchange.asExchange(), iam, s3, rateLimits, now });
+  const { services } = domain;
   const warnings: string[] = [];
   const meta = { requestId: "r-1", log: { info: () => undefined, warn: (_obj: object, msg?: string) => void warnings.push(msg ?? ""), error: () => undefined } };
   return {
-    config, store, directory, pool, exchange, iam, standing, tenancy, acting, grants, custody, denyLists, issuer, issuance, lifecycle, clientKeys, keyAuthenticator, clock, warnings, meta,
+    config, store, directory, pool, exchange, iam, ...domain,
+    grants: services.grants, issuance: services.issuance, lifecycle: services.lifecycle, clientKeys: services.clientKeys,
+    clock, warnings, meta,
     async close() {
       await rateLimits.close();
       await store.close();

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ListingCursors } from "../../src/broker/grants/listing-cursors.js";
+import { ListingCursors } from "../../src/broker/objects/listing-cursors.js";
 import { BadUserInputError } from "../../src/errors.js";
 
 const cursors = new ListingCursors(randomBytes(32));

@@ -5,7 +5,7 @@ import type { IssuanceService } from "../credentials/issuance.service.js";
 import type { RequestMeta } from "../request-meta.js";
 import type { ListingCursors } from "./listing-cursors.js";
 import { upstream } from "../upstream-errors.js";
-import { parseLocation } from "./location.js";
+import { parseLocation } from "../grants/location.js";
 
 /** Credentials behind presigned URLs last an hour, so that cached ones (reused with 20+ minutes left) still cover any URL. */
 const BACKING_SECONDS = 3600;
