@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { Authenticator } from "./auth/authentication.js";
 import { PoolATokenVerifier } from "./auth/pool-a-verifier.js";
 import { checkTenantNotWritable } from "./broker/access/tenant-write-check.js";
 import { composeDomain } from "./broker/compose.js";
@@ -93,10 +94,9 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   const app = await createHttpServer({
     config,
     schema: await brokerSchema(),
-    verifier,
+    authenticator: new Authenticator(verifier, keyAuthenticator),
     lifecycle: lifecycleState,
     services,
-    keyAuthenticator,
     rateLimits,
     store,
     ...(options.logStream ? { logStream: options.logStream } : {}),

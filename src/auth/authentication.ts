@@ -1,7 +1,9 @@
 import type { FastifyBaseLogger } from "fastify";
+import type { RequestMeta } from "../broker/request-meta.js";
 import { UnauthenticatedError, UpstreamUnavailableError } from "../errors.js";
+import type { ClientKeyAuthenticator } from "./client-keys.js";
 import { JwksUnavailable, TokenRejected, bearerToken, type PoolATokenVerifier } from "./pool-a-verifier.js";
-import type { Principal } from "./principal.js";
+import type { ClientKeyPrincipal, Principal } from "./principal.js";
 
 /**
  * Who is asking, decided once per request at the HTTP layer. A request without a token goes on
@@ -21,7 +23,30 @@ export function missingToken(): UnauthenticatedError {
   return new UnauthenticatedError(MESSAGES.MISSING, "MISSING");
 }
 
-export async function authenticate(header: string | undefined, verifier: PoolATokenVerifier, log: FastifyBaseLogger): Promise<Authentication> {
+/**
+ * The one authenticator, with a strategy per kind of caller (src/auth/principal.ts): a Pool A
+ * bearer token for users and partners (the GraphQL API; one verifier tells them apart), a client key
+ * for unattended clients (the credential endpoint). The HTTP layer asks it once per request.
+ */
+export class Authenticator {
+  constructor(
+    /** Also what readiness asks whether Pool A's keys are loaded. */
+    readonly poolA: PoolATokenVerifier,
+    private readonly clientKeys: Pick<ClientKeyAuthenticator, "check">,
+  ) {}
+
+  /** Users and partners: the Authorization header of a GraphQL request. */
+  bearer(header: string | undefined, log: FastifyBaseLogger): Promise<Authentication> {
+    return authenticateBearer(header, this.poolA, log);
+  }
+
+  /** Unattended clients: the client key presented at the credential endpoint, while it stands (not revoked, not expired). */
+  async clientKey(secret: string | undefined, meta: RequestMeta & { sourceAddress?: string | undefined }): Promise<ClientKeyPrincipal> {
+    return { kind: "client-key", key: await this.clientKeys.check(secret, meta) };
+  }
+}
+
+async function authenticateBearer(header: string | undefined, verifier: PoolATokenVerifier, log: FastifyBaseLogger): Promise<Authentication> {
   if (header === undefined) return { principal: null, failure: missingToken() };
   const token = bearerToken(header);
   if (!token) {

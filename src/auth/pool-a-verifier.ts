@@ -154,13 +154,14 @@ export class PoolATokenVerifier {
     if (this.isPartnerToken(payload)) {
       const clientId = payload.client_id as string;
       const partner = { clientId, tenants: this.partners.clients.get(clientId)!, scopes: partnerScopesOf(payload.scope as string, this.partners.resourceServer) };
-      return { principal: { userId: partnerActorId(clientId), username: null, tokenUse: "access", tenantClaim: null, groups: [], isAdmin: false, partner }, expiresAt };
+      return { principal: { kind: "partner", userId: partnerActorId(clientId), username: null, tokenUse: "access", tenantClaim: null, groups: [], isAdmin: false, partner }, expiresAt };
     }
     const sub = payload.sub as string;
     const claim = payload[this.settings.tenantClaim];
     const groups = Array.isArray(payload["cognito:groups"]) ? (payload["cognito:groups"] as unknown[]).filter((g): g is string => typeof g === "string") : [];
     const username = payload["cognito:username"] ?? payload.username;
     const principal: Principal = {
+      kind: "user",
       userId: sub,
       username: typeof username === "string" && username.length > 0 ? username : null,
       tokenUse: this.settings.tokenUse,

@@ -1,10 +1,8 @@
+import type { ClientKey } from "../store/store.js";
 import type { PartnerIdentity } from "./partners.js";
 
-/**
- * The verified caller of a request: an end user of the application, signed in to Pool A, or a
- * partner's back end (client-credentials token of a partner app client; `partner` is set).
- */
-export interface Principal {
+/** What every caller of the GraphQL API has, whatever its kind. */
+interface PrincipalFields {
   /** Pool A `sub`; for a partner `partner:<app client id>`, which never names a user. */
   userId: string;
   /** Pool A username (`cognito:username` in ID tokens, `username` in access tokens), for look-ups. */
@@ -18,6 +16,31 @@ export interface Principal {
   groups: string[];
   /** What the token says; acts on other users re-check it in Pool A (access/standing.ts). */
   isAdmin: boolean;
-  /** Set for partners only: never an administrator, never acting for itself. */
-  partner?: PartnerIdentity;
 }
+
+/** An end user of the application, signed in to Pool A (an ID or access token). */
+export interface UserPrincipal extends PrincipalFields {
+  kind: "user";
+}
+
+/** A partner's back end: a client-credentials access token of a partner app client. Never an administrator, never acting for itself. */
+export interface PartnerPrincipal extends PrincipalFields {
+  kind: "partner";
+  username: null;
+  tokenUse: "access";
+  tenantClaim: null;
+  isAdmin: false;
+  partner: PartnerIdentity;
+}
+
+/** The verified caller of a GraphQL request (src/auth/authentication.ts decides which, once per request). */
+export type Principal = UserPrincipal | PartnerPrincipal;
+
+/** An unattended client presenting a client key, at the credential endpoint: it acts for the key's owner alone. */
+export interface ClientKeyPrincipal {
+  kind: "client-key";
+  key: ClientKey;
+}
+
+/** Every kind of caller the broker authenticates (src/auth/): users, partners, client keys. */
+export type Caller = Principal | ClientKeyPrincipal;

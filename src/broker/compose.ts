@@ -78,7 +78,7 @@ export function composeDomain(parts: DomainParts): Domain {
     issuance,
     grants,
     objects: new ObjectAccessService({ issuance, s3, cursors: new ListingCursors(config.encryption.keys.get(config.encryption.activeKeyId)!), now }),
-    clientKeys: new ClientKeyService({ config, store, acting, tenancy, standing, audit, issuer, grants, rateLimits, authenticator: keyAuthenticator, sessions: lifecycle, now }),
+    clientKeys: new ClientKeyService({ config, store, acting, tenancy, standing, audit, issuer, grants, rateLimits, sessions: lifecycle, now }),
     auditEvents: new AuditEventsService({ store, acting }),
   };
   return { services, keyAuthenticator, standing, tenancy, acting, custody, denyLists, issuer };

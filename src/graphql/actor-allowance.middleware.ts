@@ -21,6 +21,6 @@ export const ActorAllowance: MiddlewareFn<GraphQLContext> = async ({ context, in
 };
 
 function partyOf(principal: Principal): string {
-  if (principal.partner) return principal.userId;
+  if (principal.kind === "partner") return principal.userId;
   return principal.tenantClaim ? `tenant:${principal.tenantClaim}` : `user:${principal.userId}`;
 }

@@ -13,8 +13,8 @@ import type { GraphQLContext } from "./context.type.js";
 export const authChecker: AuthChecker<GraphQLContext, PartnerScope> = ({ context }, roles) => {
   // A presented token that failed never gets here (refused at the HTTP layer): only a missing one.
   if (!context.principal) throw missingToken();
-  const partner = context.principal.partner;
-  if (partner && !roles.some((scope) => partner.scopes.includes(scope))) {
+  const principal = context.principal;
+  if (principal.kind === "partner" && !roles.some((scope) => principal.partner.scopes.includes(scope))) {
     const needed = roles.length ? `one of the scopes ${roles.join(", ")}` : "a user's or an administrator's token";
     throw new ForbiddenError(`This field needs ${needed}; the partner token does not carry it.`, "PARTNER_SCOPE");
   }

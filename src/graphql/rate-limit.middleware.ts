@@ -15,7 +15,7 @@ export function RateLimited(bucket: RateLimitBucket = "mutation") {
   return createMethodMiddlewareDecorator<GraphQLContext>(async ({ context, args }, next) => {
     const principal = context.principal;
     if (principal) {
-      if (bucket === "mutation") await context.rateLimits.consume(bucket, principal.partner ? `${principal.userId}/${String(args.userId ?? "")}` : principal.userId);
+      if (bucket === "mutation") await context.rateLimits.consume(bucket, principal.kind === "partner" ? `${principal.userId}/${String(args.userId ?? "")}` : principal.userId);
       else if (bucket === "bulk-revocation") await context.rateLimits.consume(bucket, principal.userId, Math.max(1, Array.isArray(args.userIds) ? args.userIds.length : 1));
       else await context.rateLimits.consume(bucket, principal.userId);
     }

@@ -1,4 +1,4 @@
-import type { ClientKeyAuthenticator } from "../auth/client-keys.js";
+import type { Authenticator } from "../auth/authentication.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ClientKeyService } from "../broker/client-keys/client-keys.service.js";
 import { BrokerError, ErrorCode } from "../errors.js";
@@ -36,11 +36,12 @@ function presentedKey(header: string | undefined): string | undefined {
  */
 export function registerCredentialEndpoint(
   app: FastifyInstance,
-  deps: { clientKeys: ClientKeyService; keyAuthenticator: Pick<ClientKeyAuthenticator, "check">; accountIdFor: (flow: string) => string | undefined },
+  deps: { clientKeys: ClientKeyService; authenticator: Pick<Authenticator, "clientKey">; accountIdFor: (flow: string) => string | undefined },
 ): void {
   app.get(CREDENTIAL_ENDPOINT_PATH, async (request, reply) => {
     try {
-      const { credentials } = await deps.clientKeys.credentialsFor(presentedKey(request.headers.authorization), metaOf(request));
+      const meta = metaOf(request);
+      const { credentials } = await deps.clientKeys.credentialsFor(await deps.authenticator.clientKey(presentedKey(request.headers.authorization), meta), meta);
       const accountId = deps.accountIdFor(credentials.flow);
       return reply.header("cache-control", "no-store").send({
         AccessKeyId: credentials.accessKeyId,
@@ -57,7 +58,7 @@ export function registerCredentialEndpoint(
   // For helpers serving cached credentials (credential-process): cheap enough to ask every minute.
   app.get(KEY_STATUS_PATH, async (request, reply) => {
     try {
-      await deps.keyAuthenticator.check(presentedKey(request.headers.authorization), metaOf(request));
+      await deps.authenticator.clientKey(presentedKey(request.headers.authorization), metaOf(request));
       return reply.code(204).header("cache-control", "no-store").send();
     } catch (error) {
       return refuse(request, reply, error);

@@ -1,7 +1,5 @@
 import type { GraphQLSchema } from "graphql";
-import type { Authentication } from "../auth/authentication.js";
-import type { ClientKeyAuthenticator } from "../auth/client-keys.js";
-import type { PoolATokenVerifier } from "../auth/pool-a-verifier.js";
+import type { Authentication, Authenticator } from "../auth/authentication.js";
 import type { BrokerServices } from "../broker/services.js";
 import type { RateLimits } from "../broker/rate-limits.js";
 import type { BrokerConfig } from "../config/environment.js";
@@ -24,10 +22,9 @@ declare module "fastify" {
 export interface HttpServerDependencies {
   config: BrokerConfig;
   schema: GraphQLSchema;
-  verifier: PoolATokenVerifier;
+  /** Who is asking (src/auth/): users and partners by bearer token, unattended clients by client key. */
+  authenticator: Authenticator;
   services: BrokerServices;
-  /** Who presents a client key (the key status route asks it alone). */
-  keyAuthenticator: ClientKeyAuthenticator;
   rateLimits: RateLimits;
   store: Store;
   lifecycle: Lifecycle;

@@ -11,7 +11,7 @@ import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
-import { authenticate, bearerChallenge, missingToken, type Authentication } from "../auth/authentication.js";
+import { bearerChallenge, missingToken, type Authentication } from "../auth/authentication.js";
 import { createRequestLoaders } from "../graphql/request-loaders.js";
 import { RateLimitedError, UnauthenticatedError, UpstreamUnavailableError } from "../errors.js";
 import type { GraphQLContext } from "../graphql/context.type.js";
@@ -128,7 +128,7 @@ export async function registerGraphQL(app: FastifyInstance, deps: HttpServerDepe
   await apollo.start();
 
   const authenticationOf = (request: FastifyRequest): Promise<Authentication> =>
-    (request.authentication ??= authenticate(request.headers.authorization, deps.verifier, request.log));
+    (request.authentication ??= deps.authenticator.bearer(request.headers.authorization, request.log));
 
   const contextFor = async (request: FastifyRequest): Promise<GraphQLContext> => ({
     principal: (await authenticationOf(request)).principal,

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from "fastify";
-import type { PoolATokenVerifier } from "../auth/pool-a-verifier.js";
+import type { Authenticator } from "../auth/authentication.js";
 import type { Store } from "../store/store.js";
 import type { Lifecycle } from "./dependencies.js";
 
 /** Health: what a load balancer and an orchestrator ask. */
-export function registerHealth(app: FastifyInstance, deps: { store: Store; verifier: PoolATokenVerifier; lifecycle: Lifecycle }): void {
+export function registerHealth(app: FastifyInstance, deps: { store: Store; authenticator: Pick<Authenticator, "poolA">; lifecycle: Lifecycle }): void {
   // Liveness: the process answers. Readiness: it can do its job (store reachable, JWKS loaded) and
   // is not shutting down, so a load balancer stops sending traffic before the server closes.
   app.get("/healthz", async () => ({ status: "ok" }));
@@ -15,8 +15,8 @@ export function registerHealth(app: FastifyInstance, deps: { store: Store; verif
     } catch {
       checks.store = "unreachable";
     }
-    if (!deps.verifier.jwksLoaded) {
-      checks.jwks = await deps.verifier.warmUp().then(
+    if (!deps.authenticator.poolA.jwksLoaded) {
+      checks.jwks = await deps.authenticator.poolA.warmUp().then(
         () => "ok",
         () => "not loaded",
       );

@@ -82,7 +82,7 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
   const accountId = config.aws.accountId;
   registerCredentialEndpoint(app, {
     clientKeys: deps.services.clientKeys,
-    keyAuthenticator: deps.keyAuthenticator,
+    authenticator: deps.authenticator,
     // Classic-flow credentials belong to the configured role's account; the enhanced flow's role is the identity pool's choice.
     accountIdFor: (flow) => (flow === "CLASSIC" ? accountId : undefined),
   });

@@ -2,7 +2,10 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Principal } from "../../src/auth/principal.js";
+import { Authenticator } from "../../src/auth/authentication.js";
+import { PoolATokenVerifier } from "../../src/auth/pool-a-verifier.js";
+import type { UserPrincipal } from "../../src/auth/principal.js";
+import type { ClientKeyCredentials } from "../../src/broker/client-keys/client-keys.service.js";
 import { composeDomain, type Domain } from "../../src/broker/compose.js";
 import { RateLimits } from "../../src/broker/rate-limits.js";
 import type { BrokerServices } from "../../src/broker/services.js";
@@ -45,6 +48,10 @@ export interface DomainKit extends Domain {
   issuance: BrokerServices["issuance"];
   lifecycle: BrokerServices["lifecycle"];
   clientKeys: BrokerServices["clientKeys"];
+  /** Who is asking (src/auth/), as the HTTP layer asks it. */
+  authenticator: Authenticator;
+  /** What the credential endpoint does with a presented key: authenticate it, then credentials for it. */
+  credentialsWithKey(secret: string | undefined): Promise<ClientKeyCredentials>;
   /** The services' clock, in ms; move it forward instead of sleeping. */
   clock: { now: number };
   /** What the services logged as warnings. */
@@ -77,11 +84,14 @@ export function domainKit(env: Record<string, string> = {}): DomainKit {
   const s3 = new UserS3({ region: config.aws.region, endpoint: "http://127.0.0.1:9", bucket: config.s3.bucket, requestTimeoutMs: 1000 });
   const domain = composeDomain({ config, store, directory: directory.asDirectory(), pool: pool.asPool(), exchange: exchange.asExchange(), iam, s3, rateLimits, now });
   const { services } = domain;
+  const authenticator = new Authenticator(new PoolATokenVerifier(config.poolA, config.partners), domain.keyAuthenticator);
   const warnings: string[] = [];
   const meta = { requestId: "r-1", log: { info: () => undefined, warn: (_obj: object, msg?: string) => void warnings.push(msg ?? ""), error: () => undefined } };
   return {
     config, store, directory, pool, exchange, iam, ...domain,
     grants: services.grants, issuance: services.issuance, lifecycle: services.lifecycle, clientKeys: services.clientKeys,
+    authenticator,
+    credentialsWithKey: async (secret) => services.clientKeys.credentialsFor(await authenticator.clientKey(secret, meta), meta),
     clock, warnings, meta,
     async close() {
       await rateLimits.close();
@@ -92,12 +102,12 @@ export function domainKit(env: Record<string, string> = {}): DomainKit {
 }
 
 /** A Pool A user's principal as the authenticator makes it from an ID token. */
-export function idTokenOf(userId: string, tenantClaim: string | null, options: { admin?: boolean } = {}): Principal {
-  return { userId, username: `user-${userId}`, tokenUse: "id", tenantClaim, groups: options.admin ? ["broker-admins"] : [], isAdmin: options.admin ?? false };
+export function idTokenOf(userId: string, tenantClaim: string | null, options: { admin?: boolean } = {}): UserPrincipal {
+  return { kind: "user", userId, username: `user-${userId}`, tokenUse: "id", tenantClaim, groups: options.admin ? ["broker-admins"] : [], isAdmin: options.admin ?? false };
 }
 
 /** A fresh Pool A user of `tenant` (present in the directory), signed in with an ID token: its principal. */
-export function poolAUser(kit: Pick<DomainKit, "directory">, tenant: string, options: { admin?: boolean } = {}): Principal {
+export function poolAUser(kit: Pick<DomainKit, "directory">, tenant: string, options: { admin?: boolean } = {}): UserPrincipal {
   const sub = randomUUID();
   kit.directory.add({ sub, username: `user-${sub}`, tenant, groups: options.admin ? ["broker-admins"] : [] });
   return idTokenOf(sub, tenant, options);

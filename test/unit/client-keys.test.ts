@@ -36,8 +36,8 @@ describe("making a key", () => {
     const { key, secret } = await kit.clientKeys.create(alice, null, KEY, kit.meta);
     const stored = (await kit.store.getClientKey(key.id))!;
     expect(JSON.stringify(stored)).not.toContain(secret.split(".").at(-1));
-    const first = await kit.clientKeys.credentialsFor(secret, kit.meta);
-    const second = await kit.clientKeys.credentialsFor(secret, kit.meta);
+    const first = await kit.credentialsWithKey(secret);
+    const second = await kit.credentialsWithKey(secret);
     expect(second.credentials.accessKeyId).toBe(first.credentials.accessKeyId);
     expect(kit.exchange.issued).toHaveLength(1);
     const events = (await kit.store.auditEvents(alice.userId, 20)).map((e) => e.action);
@@ -68,30 +68,30 @@ describe("making a key", () => {
 describe("using a key", () => {
   it("a wrong secret is UNAUTHENTICATED; a revoked or expired key is refused at once, even with credentials cached", async () => {
     const { key, secret } = await kit.clientKeys.create(alice, null, { ...KEY, expiresAt: new Date(kit.clock.now + DAY) }, kit.meta);
-    await kit.clientKeys.credentialsFor(secret, kit.meta);
-    await expect(kit.clientKeys.credentialsFor(`${secret.slice(0, -4)}AAAA`, kit.meta)).rejects.toThrow(UnauthenticatedError);
+    await kit.credentialsWithKey(secret);
+    await expect(kit.credentialsWithKey(`${secret.slice(0, -4)}AAAA`)).rejects.toThrow(UnauthenticatedError);
     kit.clock.now += DAY;
-    expect(await forbiddenReasonOf(kit.clientKeys.credentialsFor(secret, kit.meta))).toBe("KEY_EXPIRED");
+    expect(await forbiddenReasonOf(kit.credentialsWithKey(secret))).toBe("KEY_EXPIRED");
     const other = await kit.clientKeys.create(alice, null, KEY, kit.meta);
     await kit.clientKeys.revoke(alice, other.key.id, kit.meta);
-    expect(await forbiddenReasonOf(kit.clientKeys.credentialsFor(other.secret, kit.meta))).toBe("KEY_REVOKED");
+    expect(await forbiddenReasonOf(kit.credentialsWithKey(other.secret))).toBe("KEY_REVOKED");
     expect(key.id).not.toBe(other.key.id);
   });
 
   it("stops working when its owner leaves Pool A, is disabled there, or moves to another tenant", async () => {
     const { secret } = await kit.clientKeys.create(alice, null, KEY, kit.meta);
-    await kit.clientKeys.credentialsFor(secret, kit.meta);
+    await kit.credentialsWithKey(secret);
     const owner = kit.directory.users.get(alice.userId)!;
     owner.attributes["custom:tenant"] = "globex";
     afterStandingCache();
-    expect(await forbiddenReasonOf(kit.clientKeys.credentialsFor(secret, kit.meta))).toBe("TENANT_MISMATCH");
+    expect(await forbiddenReasonOf(kit.credentialsWithKey(secret))).toBe("TENANT_MISMATCH");
     owner.attributes["custom:tenant"] = "acme";
     owner.enabled = false;
     afterStandingCache();
-    expect(await forbiddenReasonOf(kit.clientKeys.credentialsFor(secret, kit.meta))).toBe("OWNER_DISABLED");
+    expect(await forbiddenReasonOf(kit.credentialsWithKey(secret))).toBe("OWNER_DISABLED");
     kit.directory.users.delete(alice.userId);
     afterStandingCache();
-    expect(await forbiddenReasonOf(kit.clientKeys.credentialsFor(secret, kit.meta))).toBe("OWNER_GONE");
+    expect(await forbiddenReasonOf(kit.credentialsWithKey(secret))).toBe("OWNER_GONE");
     const refusals = (await kit.store.auditEvents(alice.userId, 20)).filter((e) => e.action === "CLIENT_KEY_REFUSED").map((e) => e.reason);
     expect(refusals).toEqual(expect.arrayContaining(["TENANT_MISMATCH", "OWNER_DISABLED", "OWNER_GONE"]));
   });
@@ -99,26 +99,26 @@ describe("using a key", () => {
   it("a key an administrator made stops when that administrator loses the role; the owner's own key, sharing the cached credentials, does not", async () => {
     const made = await kit.clientKeys.create(admin, alice.userId, KEY, kit.meta);
     const own = await kit.clientKeys.create(alice, null, KEY, kit.meta);
-    const shared = await kit.clientKeys.credentialsFor(made.secret, kit.meta);
+    const shared = await kit.credentialsWithKey(made.secret);
     kit.directory.users.get(admin.userId)!.groups = [];
     afterStandingCache();
-    expect(await forbiddenReasonOf(kit.clientKeys.credentialsFor(made.secret, kit.meta))).toBe("CREATOR_NOT_ADMIN");
-    expect((await kit.clientKeys.credentialsFor(own.secret, kit.meta)).credentials.accessKeyId).toBe(shared.credentials.accessKeyId);
+    expect(await forbiddenReasonOf(kit.credentialsWithKey(made.secret))).toBe("CREATOR_NOT_ADMIN");
+    expect((await kit.credentialsWithKey(own.secret)).credentials.accessKeyId).toBe(shared.credentials.accessKeyId);
   });
 
   it("a grant deleted after the key was made ends what the key reaches", async () => {
     const grant = await kit.grants.create(admin, { tenant: "acme", location: "reports/", permission: "READ" }, kit.meta);
     const { secret } = await kit.clientKeys.create(alice, null, { ...KEY, scope: { target: "reports/", permission: "READ" } }, kit.meta);
-    await kit.clientKeys.credentialsFor(secret, kit.meta);
+    await kit.credentialsWithKey(secret);
     await kit.grants.remove(admin, grant.id, kit.meta);
-    expect(await forbiddenReasonOf(kit.clientKeys.credentialsFor(secret, kit.meta))).toBe("NO_GRANT");
+    expect(await forbiddenReasonOf(kit.credentialsWithKey(secret))).toBe("NO_GRANT");
   });
 
   it("a revoked user's keys are all revoked, and stay so after reinstatement", async () => {
     const { secret } = await kit.clientKeys.create(alice, null, KEY, kit.meta);
     await kit.lifecycle.revoke(alice, null, kit.meta);
-    expect(await forbiddenReasonOf(kit.clientKeys.credentialsFor(secret, kit.meta))).toBe("KEY_REVOKED");
+    expect(await forbiddenReasonOf(kit.credentialsWithKey(secret))).toBe("KEY_REVOKED");
     await kit.lifecycle.provision(admin, alice.userId, kit.meta);
-    expect(await forbiddenReasonOf(kit.clientKeys.credentialsFor(secret, kit.meta))).toBe("KEY_REVOKED");
+    expect(await forbiddenReasonOf(kit.credentialsWithKey(secret))).toBe("KEY_REVOKED");
   });
 });

@@ -33,7 +33,7 @@ describe("a failure nobody expected", () => {
     const failing = async () => {
       throw new Error("database file is locked: /var/lib/broker/secret-path");
     };
-    registerCredentialEndpoint(app, { clientKeys: { credentialsFor: failing } as unknown as ClientKeyService, keyAuthenticator: { check: failing }, accountIdFor: () => undefined });
+    registerCredentialEndpoint(app, { clientKeys: { credentialsFor: failing } as unknown as ClientKeyService, authenticator: { clientKey: failing }, accountIdFor: () => undefined });
     for (const url of ["/v1/credentials", "/v1/credentials/status"]) {
       const answer = await app.inject({ url, headers: { authorization: "s3bk_x" } });
       expect(answer.statusCode, url).toBe(500);

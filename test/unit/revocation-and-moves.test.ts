@@ -147,7 +147,7 @@ describe("moves", () => {
     expect(kit.pool.attribute(alice.poolBUsername, "custom:tenant")).toBe("globex");
     expect(kit.pool.attribute(alice.poolBUsername, "custom:sid")).toBe(moved.sessionTag);
     expect(moved.sessionTag).not.toBe(alice.tag);
-    expect(await forbiddenReasonOf(kit.clientKeys.credentialsFor(secret, kit.meta))).toBe("KEY_REVOKED");
+    expect(await forbiddenReasonOf(kit.credentialsWithKey(secret))).toBe("KEY_REVOKED");
     const view = await kit.issuance.issue({ ...alice.user, tenantClaim: "globex" }, CLASSIC_900, kit.meta);
     expect(view.prefix).toBe("tenants/globex/");
     expect(view.accessKeyId).not.toBe(alice.view.accessKeyId);

@@ -1,5 +1,5 @@
 import { partnerClientIdOf, partnerMayActIn } from "../../auth/partners.js";
-import type { Principal } from "../../auth/principal.js";
+import type { PartnerPrincipal, Principal } from "../../auth/principal.js";
 import type { BrokerConfig } from "../../config/environment.js";
 import { BadUserInputError, ForbiddenError } from "../../errors.js";
 import type { Store } from "../../store/store.js";
@@ -29,7 +29,7 @@ export class Acting {
   ) {}
 
   async subjectFor(principal: Principal, userId: string | null | undefined, meta: RequestMeta, options: { read?: boolean } = {}): Promise<Subject> {
-    if (principal.partner) return this.partnerSubject(principal, userId, meta, options);
+    if (principal.kind === "partner") return this.partnerSubject(principal, userId, meta, options);
     if (userId === null || userId === undefined || userId === principal.userId) return { userId: principal.userId, self: true };
     validUserId(userId);
     const parties = { actorUserId: principal.userId, subjectUserId: userId };
@@ -49,7 +49,7 @@ export class Acting {
    * for costs one of the partner's look-ups (RATE_LIMIT_PARTNER_LOOKUPS_PER_MINUTE), charged before
    * Pool A is asked, so random ids (which defeat any negative cache) are the flooder's own cost.
    */
-  private async partnerSubject(principal: Principal, userId: string | null | undefined, meta: RequestMeta, options: { read?: boolean }): Promise<Subject> {
+  private async partnerSubject(principal: PartnerPrincipal, userId: string | null | undefined, meta: RequestMeta, options: { read?: boolean }): Promise<Subject> {
     if (userId === null || userId === undefined) throw new BadUserInputError("A partner acts for a user of its tenants: name that user's userId (their Pool A sub).", "userId");
     validUserId(userId);
     const parties = { actorUserId: principal.userId, subjectUserId: userId };
@@ -58,11 +58,11 @@ export class Acting {
       return new ForbiddenError("No user with that userId is in a tenant this partner may act in.", "PARTNER_TENANT");
     };
     const connection = await this.store.getConnection(userId);
-    if (connection && !principal.partner!.tenants.includes(connection.tenant)) throw await refuse(connection.tenant);
+    if (connection && !principal.partner.tenants.includes(connection.tenant)) throw await refuse(connection.tenant);
     if (!connection) await this.chargePartnerLookup(principal.userId);
     const tenant = await this.tenancy.ofUserIfAny(userId);
     const pinned = tenant === null ? null : (connection?.tenant ?? tenant);
-    if (tenant === null || pinned !== tenant || !principal.partner!.tenants.includes(tenant)) throw await refuse(tenant);
+    if (tenant === null || pinned !== tenant || !principal.partner.tenants.includes(tenant)) throw await refuse(tenant);
     if (options.read) await this.audit.record("PARTNER_READ", parties, meta, "SUCCESS", { tenant });
     return { userId, self: false, partnerTenant: tenant };
   }

@@ -1,7 +1,7 @@
-import { type ClientKeyAuthenticator, recordKeyRefusal } from "../../auth/client-keys.js";
+import { recordKeyRefusal } from "../../auth/client-keys.js";
 import { credentialRequest } from "../credentials/credential-request.js";
 import { partnerClientIdOf } from "../../auth/partners.js";
-import type { Principal } from "../../auth/principal.js";
+import type { ClientKeyPrincipal, Principal } from "../../auth/principal.js";
 import type { BrokerConfig } from "../../config/environment.js";
 import { displayText } from "../display-text.js";
 import { BadUserInputError, ForbiddenError, type ForbiddenReason, UpstreamRejectedError } from "../../errors.js";
@@ -52,8 +52,6 @@ export interface ClientKeyDependencies {
   issuer: CredentialIssuer;
   grants: Pick<GrantsService, "match">;
   rateLimits: RateLimits;
-  /** Who presents a key: src/auth/client-keys.ts. */
-  authenticator: Pick<ClientKeyAuthenticator, "check">;
   /** Cutting off the sessions a key obtained (lifecycle/), at revocation when asked. */
   sessions: { cutOffSessions(userId: string, meta: RequestMeta): Promise<unknown> };
   now: () => number;
@@ -141,13 +139,12 @@ export class ClientKeyService {
   }
 
   /**
-   * The credential endpoint's work: authenticate the key, then credentials through the shared
-   * issuance path. Failed authentications are limited per source address
-   * (RATE_LIMIT_KEY_FAILURES_PER_MINUTE): once used up, that address is refused before any key is
-   * looked at, so guessing costs the guesser.
+   * The credential endpoint's work for a key src/auth/ has authenticated (a wrong secret never gets
+   * here, and costs the guesser there): the key's rate limit, then credentials through the shared
+   * issuance path, while the people behind the key still stand.
    */
-  async credentialsFor(secret: string | undefined, meta: RequestMeta & { sourceAddress?: string | undefined }): Promise<ClientKeyCredentials> {
-    const key = await this.deps.authenticator.check(secret, meta);
+  async credentialsFor(caller: ClientKeyPrincipal, meta: RequestMeta): Promise<ClientKeyCredentials> {
+    const { key } = caller;
     await this.deps.rateLimits.consume("credential-endpoint", key.id);
     const { audit, store, issuer } = this.deps;
     const parties = { actorUserId: key.userId, subjectUserId: key.userId };
