@@ -17,12 +17,16 @@ import { createHttpServer } from "./http/server.js";
 import { openStore } from "./store/open-store.js";
 import type { Store } from "./store/store.js";
 import { startMetricsServer } from "./http/metrics-server.js";
+import { CloudWatchMetrics } from "./http/cloudwatch-metrics.js";
+import { ReadinessProbe } from "./http/health.js";
 
 export interface Broker {
   app: FastifyInstance;
   store: Store;
   /** Where Prometheus scrapes (its own listener, METRICS_HOST:METRICS_PORT). */
   metricsUrl: string;
+  /** The CloudWatch publisher when METRICS_CLOUDWATCH=emf (tests publish at once instead of waiting for the interval). */
+  cloudWatch: CloudWatchMetrics | null;
   /** Graceful stop: readiness fails at once, then after `drainMs` the server stops accepting, in-flight requests finish and the store closes. */
   shutdown(drainMs: number): Promise<void>;
   close(): Promise<void>;
@@ -91,11 +95,13 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     () => null,
     (error: unknown) => (error as Error).message,
   );
+  const authenticator = new Authenticator(verifier, keyAuthenticator);
+  const readiness = new ReadinessProbe({ store, authenticator, lifecycle: lifecycleState, redis: rateLimits.sharedRedis });
   const app = await createHttpServer({
     config,
     schema: await brokerSchema(),
-    authenticator: new Authenticator(verifier, keyAuthenticator),
-    lifecycle: lifecycleState,
+    authenticator,
+    readiness,
     services,
     rateLimits,
     store,
@@ -121,9 +127,12 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     throw new Error(`cannot listen for metrics on ${config.metrics.host}:${config.metrics.port} (${(error as NodeJS.ErrnoException).code}); set METRICS_PORT`);
   }
   app.log.info({ event: "metrics_listening", url: metrics.url }, "metrics listening");
+  const cloudWatch = config.metrics.cloudWatch ? new CloudWatchMetrics({ log: app.log, readiness, now, ...config.metrics.cloudWatch }) : null;
+  cloudWatch?.start();
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= (async () => {
+      cloudWatch?.stop();
       await metrics.close();
       await app.close();
       await rateLimits.close();
@@ -134,6 +143,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     app,
     store: openedStore,
     metricsUrl: metrics.url,
+    cloudWatch,
     async shutdown(drainMs: number) {
       lifecycleState.shuttingDown = true;
       app.log.info({ event: "shutdown", drainMs }, "readiness failing; draining");

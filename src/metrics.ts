@@ -120,3 +120,18 @@ export const rateLimitRefusals = metric(
       labelNames: ["bucket", "actor"] as const,
     }),
 );
+
+export const readiness = metric(
+  "broker_ready",
+  () => new Gauge({ name: "broker_ready", help: "1 while /readyz answers ready (store reachable, Pool A's keys loaded, not draining), else 0; sampled at each /readyz and each CloudWatch publish" }),
+);
+
+export const dependencyUp = metric(
+  "broker_dependency_up",
+  () =>
+    new Gauge({
+      name: "broker_dependency_up",
+      help: "1 while a dependency answers (database, redis, jwks), else 0; redis only when REDIS_URL is set",
+      labelNames: ["dependency"] as const,
+    }),
+);

@@ -18,7 +18,11 @@ const booleanString = z
 const userPoolId = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d_[A-Za-z0-9]+$/, "must look like <region>_<id>");
 /** Exactly 32 bytes in standard base64 (44 characters): Buffer.from would skip junk around a key. */
 const STRICT_BASE64_KEY = /^[A-Za-z0-9+/]{43}=$/;
-const base64Key = z.string().regex(STRICT_BASE64_KEY, "must be 32 bytes in standard base64 (44 characters, e.g. openssl rand -base64 32)");
+/** 64 hexadecimal digits: what AWS Secrets Manager can generate (the CDK service's key is such a secret). */
+const HEX_KEY = /^[0-9a-fA-F]{64}$/;
+const KEY_FORMS = "32 bytes in standard base64 (44 characters, e.g. openssl rand -base64 32) or in hexadecimal (64 digits, e.g. openssl rand -hex 32)";
+const base64Key = z.string().refine((value) => STRICT_BASE64_KEY.test(value) || HEX_KEY.test(value), `must be ${KEY_FORMS}`);
+const keyBytes = (encoded: string) => (HEX_KEY.test(encoded) ? Buffer.from(encoded, "hex") : Buffer.from(encoded, "base64"));
 /** No ".": it separates the parts of a sealed value. */
 const keyId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "must be 1-32 characters of A-Z a-z 0-9 _ -");
 
@@ -138,6 +142,10 @@ const schema = z
     /** Prometheus metrics on a listener of their own; 0 picks a free port (logged at start). */
     METRICS_HOST: z.string().default("127.0.0.1"),
     METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+    /** "emf": the broker's figures also go to CloudWatch, as embedded metric format lines in its log (the CDK service sets it). */
+    METRICS_CLOUDWATCH: z.enum(["off", "emf"]).default("off"),
+    METRICS_CLOUDWATCH_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(3600).default(60),
+    METRICS_CLOUDWATCH_NAMESPACE: z.string().regex(/^[A-Za-z0-9._/#:-]{1,255}$/, "letters, digits and . _ / # : -").default("S3AccessBroker"),
     /** Browser front ends on other origins that may call the API; none by default. */
     CORS_ALLOWED_ORIGINS: corsOrigins,
 
@@ -289,7 +297,11 @@ const schema = z
       port: env.PORT,
       publicUrl: env.PUBLIC_URL?.replace(/\/+$/, ""),
       corsAllowedOrigins: env.CORS_ALLOWED_ORIGINS,
-      metrics: { host: env.METRICS_HOST, port: env.METRICS_PORT },
+      metrics: {
+        host: env.METRICS_HOST,
+        port: env.METRICS_PORT,
+        cloudWatch: env.METRICS_CLOUDWATCH === "emf" ? { intervalMs: env.METRICS_CLOUDWATCH_INTERVAL_SECONDS * 1000, namespace: env.METRICS_CLOUDWATCH_NAMESPACE } : null,
+      },
       logLevel: env.LOG_LEVEL,
       aws: {
         /** The broker's AWS account: the classic role's (the ARN's pattern is checked above). */
@@ -368,14 +380,14 @@ const schema = z
 export type BrokerConfig = z.output<typeof schema>;
 
 function parseKeys(activeId: string, activeKey: string, previous: string): Map<string, Buffer> {
-  const keys = new Map<string, Buffer>([[activeId, Buffer.from(activeKey, "base64")]]);
+  const keys = new Map<string, Buffer>([[activeId, keyBytes(activeKey)]]);
   for (const entry of previous.split(",").map((e) => e.trim()).filter(Boolean)) {
     const separator = entry.indexOf(":");
     const id = entry.slice(0, separator);
     const encoded = entry.slice(separator + 1);
-    const key = Buffer.from(encoded, "base64");
-    if (separator < 1 || !keyId.safeParse(id).success || !STRICT_BASE64_KEY.test(encoded)) {
-      throw new ConfigError(["TOKEN_ENCRYPTION_PREVIOUS_KEYS: each entry must be <key id>:<32 bytes base64>"]);
+    const key = keyBytes(encoded);
+    if (separator < 1 || !keyId.safeParse(id).success || !(STRICT_BASE64_KEY.test(encoded) || HEX_KEY.test(encoded))) {
+      throw new ConfigError([`TOKEN_ENCRYPTION_PREVIOUS_KEYS: each entry must be <key id>:<key>, the key ${KEY_FORMS}`]);
     }
     if (!keys.has(id)) keys.set(id, key);
   }

@@ -1,14 +1,10 @@
 import type { GraphQLSchema } from "graphql";
 import type { Authentication, Authenticator } from "../auth/authentication.js";
 import type { BrokerServices } from "../broker/services.js";
+import type { ReadinessProbe } from "./health.js";
 import type { RateLimits } from "../broker/rate-limits.js";
 import type { BrokerConfig } from "../config/environment.js";
 import type { Store } from "../store/store.js";
-
-/** Shared between the server and the process that runs it: readiness fails first on shutdown. */
-export interface Lifecycle {
-  shuttingDown: boolean;
-}
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -27,7 +23,8 @@ export interface HttpServerDependencies {
   services: BrokerServices;
   rateLimits: RateLimits;
   store: Store;
-  lifecycle: Lifecycle;
+  /** What /readyz answers (src/http/health.ts). */
+  readiness: ReadinessProbe;
   /** A pino destination for tests that read what was logged. */
   logStream?: NodeJS.WritableStream;
   sandboxHeaders?: Record<string, string>;

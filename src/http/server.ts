@@ -75,7 +75,7 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
     httpDuration.observe({ route, operation }, reply.elapsedTime / 1000);
   });
 
-  registerHealth(app, deps);
+  registerHealth(app, deps.readiness);
 
   await registerGraphQL(app, deps);
 

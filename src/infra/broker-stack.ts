@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import * as cognito from "aws-cdk-lib/aws-cognito";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
@@ -15,6 +15,7 @@ import {
   tenantWriterRolePolicy,
   tlsOnlyBucketPolicy,
 } from "../policy/policies.js";
+import { BrokerService } from "./broker-service.js";
 
 export interface BrokerStackProps extends StackProps {
   /** Where each tenant's data lives; must match the broker's S3_PREFIX_TEMPLATE. */
@@ -28,6 +29,12 @@ export interface BrokerStackProps extends StackProps {
    */
   shards?: number;
   denyListsPerShard?: number;
+  /**
+   * The broker itself (ECS on Fargate behind a load balancer, PostgreSQL, Valkey, secrets, alarms:
+   * broker-service.ts), deployed with the parameters BrokerImage, CertificateArn and PublicUrl.
+   * false: only the AWS side the broker uses, for a broker run elsewhere.
+   */
+  service?: false | { minTasks?: number; maxTasks?: number };
 }
 
 export const ROLE_MAX_SESSION_SECONDS = 43200;
@@ -41,6 +48,7 @@ export class BrokerStack extends Stack {
   readonly poolA: cognito.UserPool;
   readonly poolB: cognito.UserPool;
   readonly identityPool: cognito.CfnIdentityPool;
+  readonly service: BrokerService | undefined;
 
   constructor(scope: Construct, id: string, props: BrokerStackProps = {}) {
     super(scope, id, props);
@@ -156,7 +164,7 @@ export class BrokerStack extends Stack {
     });
 
     const identityPoolArn = this.formatArn({ service: "cognito-identity", resource: "identitypool", resourceName: identityPool.ref });
-    new iam.CfnManagedPolicy(this, "BrokerPermissions", {
+    const brokerPermissions = new iam.CfnManagedPolicy(this, "BrokerPermissions", {
       description: "Least privilege for the S3 access broker: Pool B administration, Pool A look-ups, identity pool exchange, session cut-offs on the tenant role",
       policyDocument: brokerPolicy({
         poolAArn: this.poolA.userPoolArn,
@@ -184,6 +192,38 @@ export class BrokerStack extends Stack {
     };
     // The Pool B client secret is deliberately not an output: read it from Cognito into the broker's secret store.
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
+
+    if (props.service !== false) {
+      const image = new CfnParameter(this, "BrokerImage", { type: "String", description: "The broker's container image: registry URI with tag or digest (docs/operators.md)" });
+      const certificateArn = new CfnParameter(this, "CertificateArn", {
+        type: "String",
+        allowedPattern: "^arn:aws[a-z-]*:acm:[a-z0-9-]+:\\d{12}:certificate/[0-9a-f-]+$",
+        description: "An ACM certificate for the broker's name, in this region",
+      });
+      const publicUrl = new CfnParameter(this, "PublicUrl", { type: "String", allowedPattern: "^https://[a-z0-9.-]+(:[0-9]+)?$", description: "The broker's external address, e.g. https://broker.example.com" });
+      this.service = new BrokerService(this, "Broker", {
+        environment: {
+          POOL_A_USER_POOL_ID: this.poolA.userPoolId,
+          POOL_A_CLIENT_ID: poolAClient.userPoolClientId,
+          POOL_B_USER_POOL_ID: this.poolB.userPoolId,
+          POOL_B_CLIENT_ID: poolBClient.userPoolClientId,
+          IDENTITY_POOL_ID: identityPool.ref,
+          CLASSIC_ROLE_ARN: tenantReader.attrArn,
+          CLASSIC_WRITER_ROLE_ARN: tenantWriter.attrArn,
+          CLASSIC_ROLE_MAX_SESSION_SECONDS: String(ROLE_MAX_SESSION_SECONDS),
+          SESSION_SHARDS: outputs.SessionShards!,
+          S3_BUCKET: this.bucket.bucketName,
+          S3_PREFIX_TEMPLATE: prefixTemplate,
+        },
+        brokerPolicyArn: brokerPermissions.ref,
+        poolBClientSecret: poolBClient.userPoolClientSecret,
+        image: image.valueAsString,
+        certificateArn: certificateArn.valueAsString,
+        publicUrl: publicUrl.valueAsString,
+        removalPolicy,
+        ...(props.service ?? {}),
+      });
+    }
   }
 }
 

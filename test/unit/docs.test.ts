@@ -104,7 +104,7 @@ describe("the docs", () => {
 
   it("name only metrics the broker exports, and every one it exports", () => {
     const exported = new Set([...read("src/metrics.ts").matchAll(/name: "(broker_[a-z_]+)"/g)].map((m) => m[1]!));
-    const named = new Set(PAGES.flatMap((page) => [...read(page).matchAll(/`(broker_[a-z_]+_(?:total|seconds|bytes|ratio|entries|documents))(?:\{[^`]*\})?`/g)].map((m) => m[1]!)));
+    const named = new Set(PAGES.flatMap((page) => [...read(page).matchAll(/`(broker_(?:[a-z_]+_)?(?:total|seconds|bytes|ratio|entries|documents|ready|up))(?:\{[^`]*\})?`/g)].map((m) => m[1]!)));
     // Prometheus' default process metrics, prefixed by the broker (enableDefaultMetrics), are documented by one example.
     const unknown = [...named].filter((name) => !exported.has(name) && !name.startsWith("broker_process_"));
     expect(unknown).toEqual([]);

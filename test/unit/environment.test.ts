@@ -102,12 +102,17 @@ describe("environment validation", () => {
     expect(() => loadEnvironment({ ...valid, TOKEN_ENCRYPTION_PREVIOUS_KEYS: `k1:junk${old}` })).toThrow(ConfigError);
   });
 
-  it("takes encryption keys only as exactly 32 bytes of standard base64, and key ids without a dot", () => {
+  it("takes encryption keys only as exactly 32 bytes of standard base64 or hexadecimal, and key ids without a dot", () => {
     const key = valid.TOKEN_ENCRYPTION_KEY;
+    const hex = randomBytes(32).toString("hex");
     // Buffer.from(…, "base64") skips what is not base64: junk around a key used to be accepted.
-    for (const bad of [`junk${key}`, `${key} `, `${key}AAAA`, key.replace("=", ""), randomBytes(32).toString("base64url"), randomBytes(31).toString("base64")]) {
-      expect(problems({ ...valid, TOKEN_ENCRYPTION_KEY: bad }).join(), bad).toMatch(/TOKEN_ENCRYPTION_KEY: must be 32 bytes in standard base64/);
+    for (const bad of [`junk${key}`, `${key} `, `${key}AAAA`, key.replace("=", ""), randomBytes(32).toString("base64url"), randomBytes(31).toString("base64"), hex.slice(2), `${hex}00`, hex.replace(/^../, "zz")]) {
+      expect(problems({ ...valid, TOKEN_ENCRYPTION_KEY: bad }).join(), bad).toMatch(/TOKEN_ENCRYPTION_KEY: must be 32 bytes in standard base64 .* or in hexadecimal/);
     }
+    // Secrets Manager's generated form (the CDK service): the same 32 bytes, whichever way written.
+    const bytes = randomBytes(32);
+    expect(loadEnvironment({ ...valid, TOKEN_ENCRYPTION_KEY: bytes.toString("hex") }).encryption.keys.get("k1")).toEqual(bytes);
+    expect(loadEnvironment({ ...valid, TOKEN_ENCRYPTION_KEY: bytes.toString("base64") }).encryption.keys.get("k1")).toEqual(bytes);
     // The id is one part of a sealed value `v1.<id>.<iv>.<tag>.<ciphertext>`: a dot would break every read.
     expect(problems({ ...valid, TOKEN_ENCRYPTION_KEY_ID: "2026.12" }).join()).toMatch(/TOKEN_ENCRYPTION_KEY_ID: must be 1-32 characters of A-Z a-z 0-9 _ -/);
     expect(loadEnvironment({ ...valid, TOKEN_ENCRYPTION_KEY_ID: "2026-12_a" }).encryption.activeKeyId).toBe("2026-12_a");
