@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
 import { loadEnvironment } from "../../src/config/environment.js";
 import { CLOUDWATCH_METRICS } from "../../src/http/cloudwatch-metrics.js";
 import { BROKER_PORT, CLOUDWATCH_NAMESPACE, DEREGISTRATION_DELAY_SECONDS, DRAIN_SECONDS, METRICS_PORT, STOP_TIMEOUT_SECONDS } from "../../src/infra/broker-service.js";
@@ -113,8 +114,18 @@ describe("the broker's service", () => {
     expect(config.shards[0]!.denyListPolicyArns).toHaveLength(10);
     expect(config.database.url).toMatch(/^postgres:\/\/broker@[^:/]+\.rds\.amazonaws\.com:5432\/broker\?sslmode=no-verify$/);
     expect(config.rateLimits.redisUrl).toMatch(/^rediss:\/\/.+:6379$/);
-    // No password in the URL: node-postgres takes PGPASSWORD, which comes from the database's secret.
+    // No password in the URL: node-postgres takes PGPASSWORD, which comes from the database's secret; the link is TLS.
     expect(config.database.url).not.toContain("from-secrets-manager");
+    const saved = process.env.PGPASSWORD;
+    process.env.PGPASSWORD = secrets.PGPASSWORD;
+    try {
+      // The client node-postgres would open (not connected): what it would send.
+      const client = new pg.Client({ connectionString: config.database.url });
+      expect({ user: client.user, database: client.database, password: client.password, ssl: client.ssl }).toEqual({ user: "broker", database: "broker", password: "from-secrets-manager", ssl: { rejectUnauthorized: false } });
+    } finally {
+      if (saved === undefined) delete process.env.PGPASSWORD;
+      else process.env.PGPASSWORD = saved;
+    }
   });
 });
 
