@@ -7,7 +7,7 @@ import { UserS3 } from "./cognito/user-s3.js";
 import { RateLimits } from "./broker/rate-limits.js";
 import { ApplicationDirectory } from "./cognito/application-directory.js";
 import { UpstreamBudgets } from "./cognito/upstream-budgets.js";
-import { createAwsClients, destroyAwsClients, requireAwsCredentials } from "./cognito/aws-clients.js";
+import { createAwsClients, destroyAwsClients, requireAwsCredentials, traceAwsCalls } from "./cognito/aws-clients.js";
 import { DataPlatformPool } from "./cognito/data-platform-pool.js";
 import { IdentityExchange } from "./cognito/identity-exchange.js";
 import { AwsIamDocuments } from "./cognito/role-policies.js";
@@ -79,7 +79,10 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     pool,
     exchange,
     iam: new AwsIamDocuments(aws.iam),
-    s3: new UserS3({ region: config.aws.region, endpoint: config.aws.endpoint, bucket: config.s3.bucket, requestTimeoutMs: config.aws.requestTimeoutMs }, (client) => budgets.attachTo(client)),
+    s3: new UserS3({ region: config.aws.region, endpoint: config.aws.endpoint, bucket: config.s3.bucket, requestTimeoutMs: config.aws.requestTimeoutMs }, (client) => {
+      traceAwsCalls(client, config.aws.region);
+      budgets.attachTo(client);
+    }),
     rateLimits,
     now,
   });

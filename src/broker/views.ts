@@ -110,6 +110,7 @@ export interface AuditEventView {
   clientKeyId: string | null;
   target: string | null;
   auditContext: string | null;
+  traceId: string | null;
 }
 
 export interface AuditEventPageView {

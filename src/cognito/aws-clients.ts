@@ -2,7 +2,10 @@ import { CognitoIdentityClient } from "@aws-sdk/client-cognito-identity";
 import { CognitoIdentityProviderClient } from "@aws-sdk/client-cognito-identity-provider";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { STSClient } from "@aws-sdk/client-sts";
+import { SpanKind } from "@opentelemetry/api";
+import type { InitializeMiddleware, MiddlewareStack } from "@smithy/types";
 import type { BrokerConfig } from "../config/environment.js";
+import { inSpan } from "../telemetry.js";
 
 export interface AwsClients {
   cognitoIdp: CognitoIdentityProviderClient;
@@ -29,7 +32,7 @@ export function createAwsClients(config: Pick<BrokerConfig, "aws">): AwsClients 
       throwOnRequestTimeout: true,
     },
   };
-  return {
+  const clients = {
     cognitoIdp: new CognitoIdentityProviderClient(common),
     cognitoIdentity: new CognitoIdentityClient(common),
     sts: new STSClient(common),
@@ -37,6 +40,29 @@ export function createAwsClients(config: Pick<BrokerConfig, "aws">): AwsClients 
     // one attempt here, and the deny-list writer retries what really is retryable itself.
     iam: new IAMClient({ ...common, maxAttempts: 1 }),
   };
+  traceAwsCalls(clients.cognitoIdp, config.aws.region);
+  traceAwsCalls(clients.cognitoIdentity, config.aws.region);
+  traceAwsCalls(clients.sts, config.aws.region);
+  traceAwsCalls(clients.iam, config.aws.region);
+  return clients;
+}
+
+/**
+ * A span per AWS call (retries and the wait for an upstream budget's turn inside it): the service
+ * and operation, the region, AWS's request id and, on failure, the error's name; never a parameter.
+ */
+export function traceAwsCalls<Input extends object, Output extends object>(client: { middlewareStack: MiddlewareStack<Input, Output> }, region: string): void {
+  const middleware: InitializeMiddleware<Input, Output> = (next, context) => (args) => {
+    const service = (context.clientName ?? "AWS").replace(/Client$/, "");
+    const operation = (context.commandName ?? "call").replace(/Command$/, "");
+    return inSpan(`${service}.${operation}`, { kind: SpanKind.CLIENT, attributes: { "rpc.system": "aws-api", "rpc.service": service, "rpc.method": operation, "cloud.region": region } }, async (span) => {
+      const result = await next(args);
+      const requestId = (result.output as { $metadata?: { requestId?: string } }).$metadata?.requestId;
+      if (requestId) span.setAttribute("aws.request_id", requestId);
+      return result;
+    });
+  };
+  client.middlewareStack.add(middleware, { step: "initialize", priority: "high", name: "brokerTracing", override: true });
 }
 
 export function destroyAwsClients(clients: AwsClients): void {

@@ -4,6 +4,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { UpstreamUnavailableError } from "../errors.js";
 import { upstreamBudgetRefusals, upstreamBudgetWaits } from "../metrics.js";
+import { spanEvent } from "../telemetry.js";
 import { UPSTREAM_BUDGETS, UPSTREAM_BUDGET_NAMES, type UpstreamBudgetName } from "../config/upstream-quotas.js";
 
 // The budgets, their defaults and operations are settings: src/config/upstream-quotas.ts.
@@ -216,7 +217,11 @@ export class UpstreamBudgets {
       upstreamBudgetRefusals.inc({ budget: name });
       throw new UpstreamUnavailableError(`The broker is pacing its requests to AWS to stay within the account's quotas; try again in ${this.retryAfterSeconds} s.`, this.retryAfterSeconds);
     }
-    if (waited >= 5) upstreamBudgetWaits.inc({ budget: name });
+    if (waited >= 5) {
+      upstreamBudgetWaits.inc({ budget: name });
+      // On the AWS call's span (src/cognito/aws-clients.ts): how long its turn took.
+      spanEvent("upstream_budget_wait", { "broker.upstream_budget": name, "broker.waited_ms": Math.round(waited) });
+    }
   }
 
   /** Every attempt the client sends (retries included) takes its turn first. */

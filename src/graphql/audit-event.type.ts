@@ -54,6 +54,9 @@ export class AuditEvent {
 
   @Field(() => String, { nullable: true, description: "The caller's own words on why (a job or purpose), given with issueCredentials." })
   auditContext!: string | null;
+
+  @Field(() => String, { nullable: true, description: "The OpenTelemetry trace the event was part of (32 hex digits), when the broker exports traces: the same id as in its log lines." })
+  traceId!: string | null;
 }
 
 @ObjectType({ simpleResolvers: true, description: "A page of audit events, newest first." })

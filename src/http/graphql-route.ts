@@ -9,7 +9,7 @@ import {
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from "@as-integrations/fastify";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { bearerChallenge, missingToken, type Authentication } from "../auth/authentication.js";
 import { createRequestLoaders } from "../graphql/request-loaders.js";
@@ -22,6 +22,7 @@ import { formatExecutionErrors, PreparedOperations, rootFieldOf } from "./prepar
 import { CSRF_REFUSAL, EdgeErrorCode, graphqlAnswerStatus, isSimpleRequest, methodNotAllowed, refusalOf, refusalStatus, sendRefusal } from "./refusals.js";
 import { clientRequestIdOf } from "./request-ids.js";
 import type { HttpServerDependencies } from "./dependencies.js";
+import { inSpan } from "../telemetry.js";
 
 const MAX_DOCUMENT_TOKENS = 1000;
 
@@ -192,29 +193,49 @@ export async function registerGraphQL(app: FastifyInstance, deps: HttpServerDepe
           : undefined;
       if (!match) {
         graphqlPaths.inc({ path: "apollo" });
-        return apolloHandler.call(app, request, reply);
+        return operationSpan(request, "apollo", async () => apolloHandler.call(app, request, reply));
       }
       graphqlPaths.inc({ path: "prepared" });
-      const context = await contextFor(request);
-      context.labelOperation(match.prepared.rootField);
-      const result = await prepared!.execute(match, context);
-      let status = graphqlAnswerStatus(result);
-      let errors: GraphQLFormattedError[] | undefined;
-      if (result.errors?.length) {
-        logUnexpectedErrors(result.errors, context.log);
-        const formatted = formatExecutionErrors(result.errors, formatError);
-        for (const [name, value] of formatted.headers) void reply.header(name, value);
-        status = graphqlAnswerStatus({ ...result, errors: formatted.formatted }, formatted.status);
-        errors = withRequestId(formatted.formatted, context.requestId);
-      }
-      // Apollo's field order and trailing newline, so both paths answer byte for byte alike.
-      const body = `${JSON.stringify({ errors, data: result.data, extensions: result.extensions })}\n`;
-      if (status === 401) void reply.header("www-authenticate", bearerChallenge(missingToken()));
-      return reply.code(status).type(match.contentType).send(body);
+      return operationSpan(request, "prepared", () => answerPrepared(request, reply, match));
     },
   });
+
+  /** The hot path: a document validated before, executed against the schema without Apollo's pipeline. */
+  async function answerPrepared(request: FastifyRequest, reply: FastifyReply, match: NonNullable<ReturnType<PreparedOperations["match"]>>) {
+    const context = await contextFor(request);
+    context.labelOperation(match.prepared.rootField);
+    const result = await prepared!.execute(match, context);
+    let status = graphqlAnswerStatus(result);
+    let errors: GraphQLFormattedError[] | undefined;
+    if (result.errors?.length) {
+      logUnexpectedErrors(result.errors, context.log);
+      const formatted = formatExecutionErrors(result.errors, formatError);
+      for (const [name, value] of formatted.headers) void reply.header(name, value);
+      status = graphqlAnswerStatus({ ...result, errors: formatted.formatted }, formatted.status);
+      errors = withRequestId(formatted.formatted, context.requestId);
+    }
+    // Apollo's field order and trailing newline, so both paths answer byte for byte alike.
+    const body = `${JSON.stringify({ errors, data: result.data, extensions: result.extensions })}\n`;
+    if (status === 401) void reply.header("www-authenticate", bearerChallenge(missingToken()));
+    return reply.code(status).type(match.contentType).send(body);
+  }
 
   // Preflights were answered before routing (CORS); a plain OPTIONS learns the methods.
   app.options("/graphql", async (_request, reply) => reply.code(204).header("allow", "GET, POST, OPTIONS").send());
   methodNotAllowed(app, "/graphql", ["PUT", "PATCH", "DELETE"], "GET, POST, OPTIONS");
+}
+
+/**
+ * A span for the GraphQL operation a request executes, on either path; named after its first root
+ * field once known (a bounded set: src/http/graphql-route.ts labelOperation), never its text or variables.
+ */
+function operationSpan<T>(request: FastifyRequest, path: "apollo" | "prepared", work: () => Promise<T>): Promise<T> {
+  return inSpan("graphql", { attributes: { "broker.graphql.path": path } }, async (span) => {
+    try {
+      return await work();
+    } finally {
+      const field = request.operationLabel ?? "other";
+      span.updateName(`graphql ${field}`).setAttribute("graphql.operation.root_field", field);
+    }
+  });
 }

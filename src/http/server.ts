@@ -6,6 +6,8 @@ import { registerConsole } from "./console.js";
 import { registerCredentialEndpoint } from "./credential-endpoint.js";
 import { registerGraphQL } from "./graphql-route.js";
 import { registerHealth } from "./health.js";
+import { nameRequestSpans, tracedServer } from "./tracing.js";
+import { currentTraceId } from "../telemetry.js";
 import { registerHelperDownload } from "./helper-download.js";
 import type { HttpServerDependencies } from "./dependencies.js";
 import { registerEdgeRefusals } from "./refusals.js";
@@ -31,8 +33,15 @@ export const LOG_REDACTIONS = [
 export async function createHttpServer(deps: HttpServerDependencies): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
+    // A span around every request (when traces are on: src/telemetry.ts).
+    serverFactory: tracedServer,
     logger: {
       level: config.logLevel,
+      // The trace a line belongs to, when traces are on.
+      mixin: () => {
+        const traceId = currentTraceId();
+        return traceId ? { traceId } : {};
+      },
       // The request id is on every line as reqId (Fastify's label), and in every error's extensions.
       redact: { paths: LOG_REDACTIONS, censor: "[redacted]" },
       ...(deps.logStream ? { stream: deps.logStream } : {}),
@@ -48,6 +57,7 @@ export async function createHttpServer(deps: HttpServerDependencies): Promise<Fa
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  nameRequestSpans(app);
   // Before CORS: a preflight from an origin not listed is refused in words that say so.
   registerEdgeRefusals(app, config.corsAllowedOrigins);
 

@@ -150,4 +150,11 @@ export const postgresMigrations: ReadonlyArray<{ version: number; name: string; 
       INSERT INTO grant_tenants (tenant, managed_since) SELECT tenant, MIN(created_at) FROM access_grants GROUP BY tenant;
     `,
   },
+  {
+    version: 7,
+    name: "the trace an audited event was part of (OpenTelemetry trace id), when traces are on",
+    sql: `
+      ALTER TABLE audit_events ADD COLUMN trace_id TEXT;
+    `,
+  },
 ];

@@ -86,6 +86,7 @@ export interface AuditRow {
   client_request_id: string | null;
   target: string | null;
   audit_context: string | null;
+  trace_id: string | null;
 }
 
 export function toAuditEvent(r: AuditRow): AuditEvent {
@@ -107,6 +108,7 @@ export function toAuditEvent(r: AuditRow): AuditEvent {
     ...(r.client_request_id ? { clientRequestId: r.client_request_id } : {}),
     ...(r.target !== null && r.target !== undefined ? { target: r.target } : {}),
     ...(r.audit_context ? { auditContext: r.audit_context } : {}),
+    ...(r.trace_id ? { traceId: r.trace_id } : {}),
   };
 }
 
@@ -204,7 +206,7 @@ export function openTokenColumns(row: TokenRow, cipher: TokenCipher): PoolBToken
 
 /** The audit columns in insert order, and the values of one event for them: one list for both stores. */
 export const AUDIT_COLUMNS =
-  "at, actor_user_id, subject_user_id, action, outcome, request_id, flow, duration_seconds, error_code, client_key_id, tenant, previous_tenant, reason, client_request_id, target, audit_context";
+  "at, actor_user_id, subject_user_id, action, outcome, request_id, flow, duration_seconds, error_code, client_key_id, tenant, previous_tenant, reason, client_request_id, target, audit_context, trace_id";
 
 export function auditValues(e: AuditEvent): unknown[] {
   return [
@@ -224,6 +226,7 @@ export function auditValues(e: AuditEvent): unknown[] {
     e.clientRequestId ?? null,
     e.target ?? null,
     e.auditContext ?? null,
+    e.traceId ?? null,
   ];
 }
 

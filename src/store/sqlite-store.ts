@@ -255,7 +255,7 @@ export class SqliteStore implements Store {
   }
 
   private insertAudit(e: AuditEvent): void {
-    this.sql(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${placeholders(16)})`).run(...auditValues(e));
+    this.sql(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${placeholders(17)})`).run(...auditValues(e));
   }
 
   async auditEvents(subjectUserId: string, limit: number): Promise<AuditEvent[]> {

@@ -99,6 +99,8 @@ export interface AuditEvent {
   auditContext?: string;
   /** The X-Request-Id the client sent, kept beside the broker's own request id (never trusted as it). */
   clientRequestId?: string;
+  /** The OpenTelemetry trace the event was part of, when traces are on (docs/operators.md#traces). */
+  traceId?: string;
 }
 
 /** A revocable credential for an unattended client; only a hash of its secret is kept. */

@@ -1,18 +1,14 @@
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { brokerEnvironment } from "../../src/dev/bootstrap.js";
-import { freePort } from "../../src/dev/moto.js";
+import { startBrokerProcess } from "../support/broker-process.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
 import { tokenFor } from "../support/users.js";
 
 // The broker as operators run it: `node src/main.ts` in a process of its own, configured by its
-// environment only, signalled and watched from outside.
-const REPO = resolve(import.meta.dirname, "../..");
+// environment only, signalled and watched from outside (test/support/broker-process.ts).
 const DRAIN_SECONDS = 3;
 
 let aws: LocalAws;
@@ -30,46 +26,7 @@ afterAll(async () => {
 
 const statusOf = (url: string, init?: RequestInit) => fetch(url, init).then((r) => r.status, () => "refused" as const);
 
-async function brokerProcess(overrides: Record<string, string>, options: { awsCredentials?: boolean } = {}) {
-  const port = await freePort();
-  const env = brokerEnvironment(aws.stack, {
-    NODE_ENV: "production",
-    LOG_LEVEL: "warn",
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    METRICS_PORT: "0",
-    DATABASE_PATH: join(dir, `${randomBytes(4).toString("hex")}.sqlite`),
-    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
-    ...overrides,
-  });
-  const credentials = options.awsCredentials === false ? { AWS_EC2_METADATA_DISABLED: "true", HOME: dir } : { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" };
-  const child = spawn(process.execPath, ["--import", "tsx", resolve(REPO, "src/main.ts")], { cwd: REPO, env: { PATH: process.env.PATH, ...credentials, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
-  const exited = once(child, "exit").then(([code]) => code as number | null);
-  const base = `http://127.0.0.1:${port}`;
-  return {
-    child,
-    base,
-    env,
-    exited,
-    output: () => output,
-    /** Until the process listens (any answer from /healthz), or exits. */
-    async listening(): Promise<boolean> {
-      for (let i = 0; i < 300; i += 1) {
-        if ((await statusOf(`${base}/healthz`)) === 200) return true;
-        if (child.exitCode !== null) return false;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`neither listening nor exited:\n${output}`);
-    },
-    async stop() {
-      if (child.exitCode === null) child.kill("SIGTERM");
-      return exited;
-    },
-  };
-}
+const brokerProcess = (overrides: Record<string, string>, options: { awsCredentials?: boolean } = {}) => startBrokerProcess(aws.stack, dir, overrides, options);
 
 describe("start-up self-checks", () => {
   it("refuses to start without AWS credentials, and says so", { timeout: 60_000 }, async () => {

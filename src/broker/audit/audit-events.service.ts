@@ -33,6 +33,7 @@ export class AuditEventsService {
       clientKeyId: e.clientKeyId ?? null,
       target: e.target ?? null,
       auditContext: e.auditContext ?? null,
+      traceId: e.traceId ?? null,
     }));
     return { nodes, hasNextPage: page.hasNextPage, endCursor: nodes.at(-1)?.id ?? null };
   }

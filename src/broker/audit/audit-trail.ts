@@ -1,4 +1,5 @@
 import { UpstreamError } from "../../cognito/aws-errors.js";
+import { currentTraceId } from "../../telemetry.js";
 import { BrokerError, ForbiddenError, InternalError } from "../../errors.js";
 import type { AuditAction, AuditEvent, Store } from "../../store/store.js";
 import type { RequestMeta } from "../request-meta.js";
@@ -29,6 +30,8 @@ export class AuditTrail {
       requestId: meta.requestId,
       ...(meta.clientRequestId ? { clientRequestId: meta.clientRequestId } : {}),
       ...details,
+      // The trace the work runs in (src/telemetry.ts), so an event leads to its spans and logs.
+      ...traceOf(),
       at: new Date(this.now()),
     });
   }
@@ -69,4 +72,9 @@ export class AuditTrail {
       throw brokerError instanceof BrokerError ? brokerError : error instanceof Error ? error : new InternalError();
     }
   }
+}
+
+function traceOf(): { traceId?: string } {
+  const traceId = currentTraceId();
+  return traceId ? { traceId } : {};
 }
