@@ -9,6 +9,8 @@
 #   python3 with moto[server] and boto3, and the AWS CLI      (local AWS; real clients)
 #   rclone, s3cmd                                             (tools the helper's tests drive)
 #   Chromium at $CHROMIUM_PATH or /usr/bin/chromium           (browser tests, via playwright-core)
+#   buildah, podman, debootstrap, and root                    (the container image's test: built
+#                                                              offline, started read-only with unshare)
 #   Redis at 127.0.0.1:6379                                   (limits shared by replicas)
 #   PostgreSQL at 127.0.0.1:5432 that user postgres can log in to over TCP (the PostgreSQL store)
 set -uo pipefail
@@ -63,12 +65,15 @@ else
   fi
 fi
 
-# --- Debian packages: rclone, s3cmd, Chromium ---------------------------------------------------
+# --- Debian packages: rclone, s3cmd, Chromium, the image builders -------------------------------
 find_packages_missing() {
   packages=()
   command -v rclone >/dev/null || packages+=(rclone)
   command -v s3cmd >/dev/null || packages+=(s3cmd)
   [ -x "$CHROMIUM" ] || packages+=(chromium)
+  command -v buildah >/dev/null || packages+=(buildah)
+  command -v podman >/dev/null || packages+=(podman)
+  command -v debootstrap >/dev/null && command -v unshare >/dev/null || packages+=(debootstrap util-linux)
 }
 find_packages_missing
 if [ ${#packages[@]} -gt 0 ] && can_install_packages; then
@@ -76,6 +81,8 @@ if [ ${#packages[@]} -gt 0 ] && can_install_packages; then
   find_packages_missing
 fi
 [ ${#packages[@]} -gt 0 ] && missing+=("${packages[*]} | sudo apt-get install -y ${packages[*]}")
+# Building an image with buildah's vfs storage and starting it in a mount namespace both need root.
+[ "$(id -u)" = 0 ] || missing+=("root (the container image's test: test/e2e/container-image.test.ts) | sudo -E npm test")
 
 # --- Redis (unless TEST_REDIS_URL names another) ------------------------------------------------
 if [ -z "${TEST_REDIS_URL:-}" ] && ! listening "$REDIS_PORT"; then

@@ -172,9 +172,9 @@ export class BrokerService extends Construct {
         POOL_B_CLIENT_SECRET: ecs.Secret.fromSecretsManager(poolBClientSecret),
         TOKEN_ENCRYPTION_KEY: ecs.Secret.fromSecretsManager(tokenKey),
       },
-      // The image has no shell: Node itself asks the liveness endpoint.
+      // The image has no shell: Node itself (distroless's path, src/infra/Containerfile) asks the liveness endpoint.
       healthCheck: {
-        command: ["CMD", "node", "-e", `fetch("http://127.0.0.1:${BROKER_PORT}/healthz").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
+        command: ["CMD", "/nodejs/bin/node", "-e", `fetch("http://127.0.0.1:${BROKER_PORT}/healthz").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
         interval: Duration.seconds(15),
         timeout: Duration.seconds(5),
         retries: 3,

@@ -37,7 +37,7 @@ describe("npm test's prerequisites (test/prerequisites.sh)", () => {
     expect(lines[0]).toMatch(/^npm test cannot run here yet: .*docs\/testing\.md/);
     const report = run.stderr;
     expect(report).toContain("- python3\n      sudo apt-get install -y python3 python3-pip");
-    expect(report).toContain("- rclone s3cmd chromium\n      sudo apt-get install -y rclone s3cmd chromium");
+    expect(report).toContain("- rclone s3cmd chromium buildah podman debootstrap util-linux\n      sudo apt-get install -y rclone s3cmd chromium buildah podman debootstrap util-linux");
     expect(report).toContain(`- Redis on 127.0.0.1:${env.TEST_REDIS_PORT}\n      sudo apt-get install -y redis-server`);
     expect(report).toContain(`- PostgreSQL on 127.0.0.1:${env.TEST_POSTGRES_PORT}\n      sudo apt-get install -y postgresql`);
     // Told only to check, it installed and started nothing.
