@@ -26,7 +26,7 @@ export default defineConfig({
         test: {
           name: "suite",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/drills/**"],
+          exclude: ["test/drills/**", "test/e2e/container-image.test.ts"],
           // Most suites wait on moto, child processes and the clock rather than on a core: three
           // files at a time keep a 2-core machine busy (the default, one per spare core, would run
           // them one by one).
@@ -38,9 +38,11 @@ export default defineConfig({
         extends: true,
         test: {
           name: "drills",
-          include: ["test/drills/**/*.test.ts"],
+          include: ["test/drills/**/*.test.ts", "test/e2e/container-image.test.ts"],
           // The fault drills time recoveries and answers: they run after the suite, one file at a
           // time, so the bounds they assert measure the broker, not the rest of the suite's load.
+          // The container image's build (minutes of disk and CPU) runs here too, so that it slows
+          // no timed test.
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
         },

@@ -5,7 +5,6 @@ import { rotateEncryptionKey, RotationRefused, type RotationReport } from "../st
 import { MoveRefused, moveToPostgres } from "../store/move-to-postgres.js";
 import { cipherFor, openStore } from "../store/open-store.js";
 import { PostgresStore } from "../store/postgres-store.js";
-import { DatabaseInUseError, SqliteStore } from "../store/sqlite-store.js";
 
 /**
  * Store commands for operators, on the broker's own environment (the store's variables only):
@@ -84,6 +83,8 @@ async function run(argv: string[]): Promise<number> {
     const to = values.to;
     if (!to || !/^postgres(ql)?:\/\//.test(to)) throw new UsageError("--to must be the PostgreSQL database's postgres:// URL");
     if (config.database.url) throw new UsageError("DATABASE_URL is set: the move reads the SQLite file at DATABASE_PATH; unset DATABASE_URL for it");
+    // SQLite's driver is optional (the container image has none): loaded only for the move.
+    const { SqliteStore } = await import("../store/sqlite-store.js");
     const source = new SqliteStore(config.database.path, cipher);
     try {
       const target = await PostgresStore.open(to, cipher);
@@ -111,7 +112,7 @@ run(process.argv.slice(2)).then(
       console.error(`${(error as Error).message}\n\n${USAGE}`);
       process.exit(2);
     }
-    const known = error instanceof ConfigError || error instanceof RotationRefused || error instanceof MoveRefused || error instanceof EncryptionKeyMismatchError || error instanceof DatabaseInUseError;
+    const known = error instanceof ConfigError || error instanceof RotationRefused || error instanceof MoveRefused || error instanceof EncryptionKeyMismatchError || (error as Error).name === "DatabaseInUseError";
     // Anything else (a database that does not answer, say) is named by its message only: no stack, no values.
     console.error(known ? (error as Error).message : `failed: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);

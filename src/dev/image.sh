@@ -66,7 +66,7 @@ make_bases() {
   cp -L /etc/ssl/certs/ca-certificates.crt "$build/etc/ssl/certs/ca-certificates.crt"
   tar -C "$build" -cf "$WORK/build.tar" .
   podman "${STORAGE[@]}" import --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
-    --change 'CMD ["node"]' "$WORK/build.tar" "$BUILD_BASE" >/dev/null
+    --change 'CMD ["node"]' "$WORK/build.tar" "$BUILD_BASE" >/dev/null 2>>"$WORK/import.log"
 
   # The runtime base: distroless's layout. Node and the C libraries it links, CA certificates,
   # root and nonroot (65532) users, /tmp; no shell, no package manager.
@@ -90,10 +90,15 @@ make_bases() {
   rm "$debian/tmp/node"
   ln -sf ../usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$runtime/lib64/ld-linux-x86-64.so.2"
   tar -C "$runtime" -cf "$WORK/runtime.tar" .
-  podman "${STORAGE[@]}" import --change 'USER 65532:65532' --change 'ENTRYPOINT ["/nodejs/bin/node"]' "$WORK/runtime.tar" "$RUNTIME_BASE" >/dev/null
+  podman "${STORAGE[@]}" import --change 'USER 65532:65532' --change 'ENTRYPOINT ["/nodejs/bin/node"]' "$WORK/runtime.tar" "$RUNTIME_BASE" >/dev/null 2>>"$WORK/import.log"
 }
 
-if ! have_image "$BUILD_BASE" || ! have_image "$RUNTIME_BASE"; then make_bases; fi
+if ! have_image "$BUILD_BASE" || ! have_image "$RUNTIME_BASE"; then
+  # Bases of another Node version or recipe are not used again: vfs keeps each in full.
+  podman "${STORAGE[@]}" images --format '{{.Repository}}:{{.Tag}}' | grep '^localhost/s3-broker-base/' | grep -v ":${KEY}\$" |
+    xargs -r podman "${STORAGE[@]}" rmi --force >/dev/null 2>&1 || true
+  make_bases
+fi
 
 say "building $TAG from src/infra/Containerfile"
 buildah "${STORAGE[@]}" build --isolation chroot --layers --format docker \

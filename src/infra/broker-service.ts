@@ -123,10 +123,19 @@ export class BrokerService extends Construct {
       description: "Pool B's app client secret (POOL_B_CLIENT_SECRET), copied from Cognito",
       secretStringValue: props.poolBClientSecret,
     });
-    // 64 hex digits = 32 random bytes: the broker's TOKEN_ENCRYPTION_KEY (docs/operators.md#key-rotation).
+    // The broker's token key as JSON: "key" 64 hex digits = 32 random bytes (TOKEN_ENCRYPTION_KEY),
+    // "id" its id, "previous" the keys a rotation keeps readable (docs/operators.md#key-rotation-on-aws).
     const tokenKey = new secretsmanager.Secret(this, "TokenEncryptionKey", {
-      description: "The broker's TOKEN_ENCRYPTION_KEY: 32 bytes in hexadecimal",
-      generateSecretString: { passwordLength: 64, excludeUppercase: true, excludePunctuation: true, includeSpace: false, excludeCharacters: "ghijklmnopqrstuvwxyz" },
+      description: "The broker's TOKEN_ENCRYPTION_KEY (key), TOKEN_ENCRYPTION_KEY_ID (id) and TOKEN_ENCRYPTION_PREVIOUS_KEYS (previous)",
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ id: "k1", previous: "" }),
+        generateStringKey: "key",
+        passwordLength: 64,
+        excludeUppercase: true,
+        excludePunctuation: true,
+        includeSpace: false,
+        excludeCharacters: "ghijklmnopqrstuvwxyz",
+      },
     });
 
     const taskRole = new iam.Role(this, "TaskRole", {
@@ -170,7 +179,9 @@ export class BrokerService extends Construct {
       secrets: {
         PGPASSWORD: ecs.Secret.fromSecretsManager(this.database.secret!, "password"),
         POOL_B_CLIENT_SECRET: ecs.Secret.fromSecretsManager(poolBClientSecret),
-        TOKEN_ENCRYPTION_KEY: ecs.Secret.fromSecretsManager(tokenKey),
+        TOKEN_ENCRYPTION_KEY: ecs.Secret.fromSecretsManager(tokenKey, "key"),
+        TOKEN_ENCRYPTION_KEY_ID: ecs.Secret.fromSecretsManager(tokenKey, "id"),
+        TOKEN_ENCRYPTION_PREVIOUS_KEYS: ecs.Secret.fromSecretsManager(tokenKey, "previous"),
       },
       // The image has no shell: Node itself (distroless's path, src/infra/Containerfile) asks the liveness endpoint.
       healthCheck: {
@@ -235,7 +246,10 @@ export class BrokerService extends Construct {
     new CfnOutput(this, "ClusterName", { value: cluster.clusterName });
     new CfnOutput(this, "ServiceName", { value: this.service.serviceName });
     new CfnOutput(this, "DatabaseInstance", { value: this.database.instanceIdentifier });
-    new CfnOutput(this, "TokenEncryptionKeySecret", { value: tokenKey.secretArn });
+    new CfnOutput(this, "TokenEncryptionKeySecret", { value: tokenKey.secretArn, description: "The token key's secret (rotation: docs/operators.md)" });
+    new CfnOutput(this, "TaskDefinitionArn", { value: taskDefinition.taskDefinitionArn, description: "For one-off tasks: the store commands" });
+    new CfnOutput(this, "TaskSubnets", { value: vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds.join(",") });
+    new CfnOutput(this, "TaskSecurityGroup", { value: taskGroup.securityGroupId });
   }
 
   /** A metric the broker publishes (src/http/cloudwatch-metrics.ts), summed or as its extreme over five minutes. */

@@ -40,7 +40,8 @@ const files = (dir: string): string[] =>
 describe("the container image", () => {
   it("runs Node 24 as a non-root user, from a read-only entrypoint, with a health check and the two ports", () => {
     expect(image.config.User).toBe("65532:65532");
-    expect(image.config.Entrypoint).toEqual(["/nodejs/bin/node", "/app/dist/main.js"]);
+    expect(image.config.Entrypoint).toEqual(["/nodejs/bin/node"]);
+    expect(image.config.Cmd).toEqual(["/app/dist/main.js"]);
     expect(image.healthcheck?.Test?.join(" ")).toContain("/healthz");
     expect(Object.keys(image.config.ExposedPorts ?? {}).sort()).toEqual(["8080/tcp", "9464/tcp"]);
     expect(image.config.Env).toEqual(expect.arrayContaining(["NODE_ENV=production", "HOST=0.0.0.0", "PORT=8080"]));
@@ -62,7 +63,7 @@ describe("the container image", () => {
     expect(megabytes).toBeLessThan(300);
   });
 
-  it("starts read-only as its own user against PostgreSQL, becomes ready, and issues credentials", { timeout: 120_000 }, async () => {
+  it("starts read-only as its own user against PostgreSQL, becomes ready, issues credentials, stops cleanly, and runs the key rotation as a one-off task", { timeout: 120_000 }, async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const password = pgpassPasswordFor(schema.url);
@@ -103,6 +104,18 @@ describe("the container image", () => {
     } finally {
       await broker.stop();
     }
+
+    // A one-off task with the image's store command (the key rotation on AWS, docs/operators.md):
+    // a new key in hexadecimal, the old one kept readable, every sealed value re-sealed.
+    const rotation = runEntrypoint(
+      mounted.root,
+      image,
+      { ...env, TOKEN_ENCRYPTION_KEY: "ab".repeat(32), TOKEN_ENCRYPTION_KEY_ID: "k2", TOKEN_ENCRYPTION_PREVIOUS_KEYS: `k1:${env.TOKEN_ENCRYPTION_KEY}` },
+      ["/app/dist/admin/main.js", "rotate-encryption-key"],
+    );
+    expect(await rotation.exited, rotation.output()).toBe(0);
+    expect(rotation.output()).toContain("Active key: k2");
+    expect(rotation.output()).toMatch(/Re-sealed: [1-9]/);
   });
 
   it("says what is missing, and stops, when given a SQLite path instead of PostgreSQL", { timeout: 60_000 }, async () => {

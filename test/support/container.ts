@@ -13,7 +13,7 @@ export interface BuiltImage {
   name: string;
   sizeBytes: number;
   buildSeconds: number;
-  config: { User?: string; Entrypoint?: string[]; Env?: string[]; WorkingDir?: string; ExposedPorts?: Record<string, unknown> };
+  config: { User?: string; Entrypoint?: string[]; Cmd?: string[]; Env?: string[]; WorkingDir?: string; ExposedPorts?: Record<string, unknown> };
   /** Kept in Docker's image format (OCI has no health check). */
   healthcheck?: { Test?: string[] };
 }
@@ -41,21 +41,24 @@ export async function mountImage(name: string): Promise<{ root: string; remove()
   };
 }
 
+/** Removes the image and the build's intermediate layers (vfs keeps a full copy of each), keeping the bases. */
 export async function removeImage(name: string): Promise<void> {
   await run("podman", [...STORAGE, "rmi", "--force", name]).catch(() => undefined);
+  await run("podman", [...STORAGE, "image", "prune", "--force"]).catch(() => undefined);
 }
 
 /**
- * Starts the image's entrypoint as a container runtime would, where none can run here: in a mount
+ * Starts the image's entrypoint with its command (or `command`, as a task override would) as a
+ * container runtime would, where none can run here: in a mount
  * namespace of its own, the root file system bound read-only with a scratch /tmp, /proc and /dev,
  * chrooted, as the image's user, with the image's environment and `env` (the host's network: the
  * emulator and the databases are on loopback).
  */
-export function runEntrypoint(root: string, image: BuiltImage, env: Record<string, string>) {
+export function runEntrypoint(root: string, image: BuiltImage, env: Record<string, string>, command: string[] = image.config.Cmd ?? []) {
   const [uid, gid] = (image.config.User ?? "0:0").split(":");
   const imageEnv = Object.fromEntries((image.config.Env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
   const quote = (part: string) => `'${part.replace(/'/g, "'\\''")}'`;
-  const entrypoint = (image.config.Entrypoint ?? []).map(quote).join(" ");
+  const entrypoint = [...(image.config.Entrypoint ?? []), ...command].map(quote).join(" ");
   // The host's shell sets the mounts up; the image has none, so what runs inside is the entrypoint alone.
   const script = [
     `mount --bind "$ROOT" "$ROOT"`,
