@@ -252,9 +252,9 @@ export class BrokerService extends Construct {
     new CfnOutput(this, "TaskSecurityGroup", { value: taskGroup.securityGroupId });
   }
 
-  /** A metric the broker publishes (src/http/cloudwatch-metrics.ts), summed or as its extreme over five minutes. */
-  private brokerMetric(name: CloudWatchMetricName, statistic: "Sum" | "Maximum" | "Minimum"): cloudwatch.Metric {
-    return new cloudwatch.Metric({ namespace: CLOUDWATCH_NAMESPACE, metricName: name, statistic, period: Duration.minutes(5) });
+  /** A metric the broker publishes (src/http/cloudwatch-metrics.ts, once a minute), summed or as its extreme over the period. */
+  private brokerMetric(name: CloudWatchMetricName, statistic: "Sum" | "Maximum" | "Minimum", period = Duration.minutes(5)): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: CLOUDWATCH_NAMESPACE, metricName: name, statistic, period });
   }
 
   private alarm(id: string, props: cloudwatch.AlarmProps): void {
@@ -310,20 +310,21 @@ export class BrokerService extends Construct {
       evaluationPeriods: 1,
       treatMissingData: notBreaching,
     });
+    // Five minutes running: a Multi-AZ failover (about one) does not page anyone.
     this.alarm("DatabaseUnreachable", {
-      alarmDescription: "A broker task cannot reach PostgreSQL",
-      metric: this.brokerMetric("DatabaseUp", "Minimum"),
+      alarmDescription: "A broker task has not reached PostgreSQL for 5 minutes",
+      metric: this.brokerMetric("DatabaseUp", "Minimum", Duration.minutes(1)),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 2,
+      evaluationPeriods: 5,
       treatMissingData: notBreaching,
     });
     this.alarm("RedisUnreachable", {
-      alarmDescription: "A broker task cannot reach Valkey: rate limits and upstream budgets count per task until it can",
-      metric: this.brokerMetric("RedisUp", "Minimum"),
+      alarmDescription: "A broker task has not reached Valkey for 5 minutes: rate limits and upstream budgets count per task until it can",
+      metric: this.brokerMetric("RedisUp", "Minimum", Duration.minutes(1)),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 2,
+      evaluationPeriods: 5,
       treatMissingData: notBreaching,
     });
     this.alarm("DatabaseStorageLow", {

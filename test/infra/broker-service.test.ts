@@ -219,6 +219,8 @@ describe("the alarms", () => {
     const readiness = alarms().find((a) => a.id.includes("TasksNotReady"))!;
     expect(readiness).toMatchObject({ Namespace: "AWS/ApplicationELB", MetricName: "HealthyHostCount", Threshold: 2, ComparisonOperator: "LessThanThreshold", TreatMissingData: "breaching" });
     expect(alarms().find((a) => a.id.includes("DenyListsFilling"))).toMatchObject({ MetricName: "DenyListFillMax", Threshold: 0.8 });
+    // A Multi-AZ failover takes about a minute: the database alarm needs five minutes running.
+    expect(alarms().find((a) => a.id.includes("DatabaseUnreachable"))).toMatchObject({ MetricName: "DatabaseUp", Period: 60, EvaluationPeriods: 5, Statistic: "Minimum" });
   });
 
   it("read only figures the broker publishes (src/http/cloudwatch-metrics.ts), in its namespace", () => {
