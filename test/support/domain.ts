@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Authenticator } from "../../src/auth/authentication.js";
 import { PoolATokenVerifier } from "../../src/auth/pool-a-verifier.js";
-import type { UserPrincipal } from "../../src/auth/principal.js";
+import type { PartnerPrincipal, UserPrincipal } from "../../src/auth/principal.js";
+import { partnerActorId, PARTNER_SCOPES, type PartnerScope } from "../../src/auth/partners.js";
 import type { ClientKeyCredentials } from "../../src/broker/client-keys/client-keys.service.js";
 import { composeDomain, type Domain } from "../../src/broker/compose.js";
 import { RateLimits } from "../../src/broker/rate-limits.js";
@@ -57,6 +58,8 @@ export interface DomainKit extends Domain {
   /** What the services logged as warnings. */
   warnings: string[];
   meta: { requestId: string; log: { info(): void; warn(obj: object, msg?: string): void; error(): void } };
+  /** Where the store lives and the key that seals it: what a second replica of the broker shares. */
+  storage: { path: string; cipher: TokenCipher };
   close(): Promise<void>;
 }
 
@@ -65,19 +68,28 @@ export interface DomainKit extends Domain {
  * store in a temporary folder, with Pool A, Pool B, the identity pool, STS and IAM in memory: the
  * domain's rules (tenancy, grants, issuance and reuse, revocation, moves, client keys) tested in
  * milliseconds. One kit per test (beforeEach), so nothing is shared.
+ *
+ * `replicaOf`: another broker process beside that kit's (a second replica, or the same broker
+ * restarted with other settings `env`): the same store and AWS (its fakes) and clock, its own
+ * caches and locks in memory. Close it before the kit it shares with.
  */
-export function domainKit(env: Record<string, string> = {}): DomainKit {
-  const dir = mkdtempSync(join(tmpdir(), "domain-"));
-  const store = new SqliteStore(join(dir, "broker.sqlite"), new TokenCipher("k1", new Map([["k1", randomBytes(32)]])));
+export function domainKit(env: Record<string, string> = {}, options: { replicaOf?: DomainKit } = {}): DomainKit {
+  const shared = options.replicaOf;
+  const dir = shared ? null : mkdtempSync(join(tmpdir(), "domain-"));
+  const storage = shared?.storage ?? { path: join(dir!, "broker.sqlite"), cipher: new TokenCipher("k1", new Map([["k1", randomBytes(32)]])) };
+  // One process owns a SQLite file: a replica shares the store itself (replicas share one database).
+  const store = shared?.store ?? new SqliteStore(storage.path, storage.cipher);
   const config = loadEnvironment({ ...DOMAIN_ENV, ...env });
-  const clock = { now: Date.UTC(2026, 11, 1, 12, 0, 0) };
+  const clock = shared?.clock ?? { now: Date.UTC(2026, 11, 1, 12, 0, 0) };
   const now = () => clock.now;
-  const directory = new InMemoryApplicationDirectory();
-  const pool = new InMemoryDataPlatformPool(now);
-  const exchange = new InMemoryIdentityExchange(now);
-  const iam = new InMemoryIam(now);
-  for (const shard of config.shards) {
-    for (const arn of shard.denyListPolicyArns) iam.createPolicy(arn, denyListDocument([]), [shard.readerRoleArn, ...(shard.writerRoleArn ? [shard.writerRoleArn] : [])]);
+  const directory = shared?.directory ?? new InMemoryApplicationDirectory();
+  const pool = shared?.pool ?? new InMemoryDataPlatformPool(now);
+  const exchange = shared?.exchange ?? new InMemoryIdentityExchange(now);
+  const iam = shared?.iam ?? new InMemoryIam(now);
+  if (!shared) {
+    for (const shard of config.shards) {
+      for (const arn of shard.denyListPolicyArns) iam.createPolicy(arn, denyListDocument([]), [shard.readerRoleArn, ...(shard.writerRoleArn ? [shard.writerRoleArn] : [])]);
+    }
   }
   const rateLimits = new RateLimits(config.rateLimits);
   // Presigning is local; a listing would need S3 (nothing listens here: the emulator suites list).
@@ -92,11 +104,12 @@ export function domainKit(env: Record<string, string> = {}): DomainKit {
     grants: services.grants, issuance: services.issuance, lifecycle: services.lifecycle, clientKeys: services.clientKeys,
     authenticator,
     credentialsWithKey: async (secret) => services.clientKeys.credentialsFor(await authenticator.clientKey(secret, meta), meta),
-    clock, warnings, meta,
+    clock, warnings, meta, storage,
     async close() {
       await rateLimits.close();
+      if (shared) return;
       await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir!, { recursive: true, force: true });
     },
   };
 }
@@ -111,6 +124,11 @@ export function poolAUser(kit: Pick<DomainKit, "directory">, tenant: string, opt
   const sub = randomUUID();
   kit.directory.add({ sub, username: `user-${sub}`, tenant, groups: options.admin ? ["broker-admins"] : [] });
   return idTokenOf(sub, tenant, options);
+}
+
+/** A partner's back end as the authenticator makes it from a client-credentials token (its tenants come from PARTNER_CLIENTS). */
+export function partnerOf(clientId: string, tenants: readonly string[], scopes: readonly PartnerScope[] = PARTNER_SCOPES): PartnerPrincipal {
+  return { kind: "partner", userId: partnerActorId(clientId), username: null, tokenUse: "access", tenantClaim: null, groups: [], isAdmin: false, partner: { clientId, tenants, scopes } };
 }
 
 /** The reason of a FORBIDDEN refusal, or null when the work succeeded (other errors are returned as they are). */

@@ -24,11 +24,14 @@ export function emulatorTest(overrides: Record<string, string> = {}, options: { 
     });
 }
 
+const freshKit = (env: Record<string, string>) => async ({}, { onCleanup }: { onCleanup(cleanup: () => Promise<void>): void }): Promise<DomainKit> => {
+  const kit = domainKit(env);
+  onCleanup(() => kit.close());
+  return kit;
+};
+
 /** A fresh domain kit (test/support/domain.ts) per test, closed after it, and an administrator of tenant acme in it. */
-export const domainTest = test
-  .extend("kit", async ({}, { onCleanup }): Promise<DomainKit> => {
-    const kit = domainKit();
-    onCleanup(() => kit.close());
-    return kit;
-  })
-  .extend("admin", async ({ kit }): Promise<Principal> => poolAUser(kit, "acme", { admin: true }));
+export const domainTest = test.extend("kit", freshKit({})).extend("admin", async ({ kit }): Promise<Principal> => poolAUser(kit, "acme", { admin: true }));
+
+/** domainTest on a broker with these settings (e.g. a small deny list, partners). */
+export const domainTestWith = (env: Record<string, string>) => domainTest.override("kit", freshKit(env));
