@@ -66,6 +66,7 @@ export class AuditTrail {
           ...detailsNow(),
           ...reason,
           errorCode: code,
+          ...traceOf(),
           at: new Date(this.now()),
         })
         .catch((auditError: unknown) => meta.log.error({ event: "audit_write_failed", err: auditError }, "could not write audit event"));
