@@ -126,6 +126,13 @@ export function poolAUser(kit: Pick<DomainKit, "directory">, tenant: string, opt
   return idTokenOf(sub, tenant, options);
 }
 
+/** A fresh Pool A user of `tenant` whose data platform user is provisioned (ACTIVE). */
+export async function provisionedUser(kit: DomainKit, tenant = "acme"): Promise<UserPrincipal> {
+  const user = poolAUser(kit, tenant);
+  await kit.lifecycle.provision(user, null, kit.meta);
+  return user;
+}
+
 /** A partner's back end as the authenticator makes it from a client-credentials token (its tenants come from PARTNER_CLIENTS). */
 export function partnerOf(clientId: string, tenants: readonly string[], scopes: readonly PartnerScope[] = PARTNER_SCOPES): PartnerPrincipal {
   return { kind: "partner", userId: partnerActorId(clientId), username: null, tokenUse: "access", tenantClaim: null, groups: [], isAdmin: false, partner: { clientId, tenants, scopes } };

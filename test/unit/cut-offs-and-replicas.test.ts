@@ -2,7 +2,7 @@ import { describe, expect } from "vitest";
 import { reuseFloorMs } from "../../src/broker/credentials/credential-cache.js";
 import { UpstreamError } from "../../src/cognito/aws-errors.js";
 import { BadUserInputError, UpstreamRejectedError } from "../../src/errors.js";
-import { type DomainKit, domainKit, forbiddenReasonOf, poolAUser } from "../support/domain.js";
+import { domainKit, forbiddenReasonOf, poolAUser, provisionedUser } from "../support/domain.js";
 import { domainTest as it, domainTestWith } from "../support/fixtures.js";
 
 /**
@@ -12,15 +12,10 @@ import { domainTest as it, domainTestWith } from "../support/fixtures.js";
 const CLASSIC = (durationSeconds: number) => ({ flow: "CLASSIC" as const, durationSeconds });
 const minutes = (n: number) => n * 60_000;
 
-async function provisioned(kit: DomainKit, tenant = "acme") {
-  const user = poolAUser(kit, tenant);
-  await kit.lifecycle.provision(user, null, kit.meta);
-  return user;
-}
 
 describe("replicas", () => {
   it("a second replica hands out what the first issued and stored, instead of asking AWS again", async ({ kit }) => {
-    const alice = await provisioned(kit);
+    const alice = await provisionedUser(kit);
     const first = await kit.issuance.issue(alice, CLASSIC(900), kit.meta);
     const replica = domainKit({}, { replicaOf: kit });
     try {
@@ -32,7 +27,7 @@ describe("replicas", () => {
   });
 
   it("a revocation on one replica is final on the other, even for credentials the other holds in memory", async ({ kit }) => {
-    const alice = await provisioned(kit);
+    const alice = await provisionedUser(kit);
     const replica = domainKit({}, { replicaOf: kit });
     try {
       await replica.issuance.issue(alice, CLASSIC(900), kit.meta);
@@ -51,7 +46,7 @@ describe("reuse floors", () => {
     [1800, 14, 16],
     [3600, 39, 41],
   ] as const)("a %s s key is handed out again until its floor, then issued anew", async ([seconds, reusedAt, renewedAt], { kit }) => {
-    const alice = await provisioned(kit);
+    const alice = await provisionedUser(kit);
     const issuedAt = kit.clock.now;
     const first = await kit.issuance.issue(alice, CLASSIC(seconds), kit.meta);
     kit.clock.now = issuedAt + minutes(reusedAt);
@@ -69,8 +64,8 @@ describe("the last-resort tenant cut-off", () => {
   const small = domainTestWith({ DENY_LIST_POLICY_MAX_CHARS: "256" });
 
   small("when the deny lists are full, cuts off the one tenant's sessions issued before now, and nobody else's", async ({ kit }) => {
-    const acme = await Promise.all(Array.from({ length: 14 }, () => provisioned(kit, "acme")));
-    const globexUser = await provisioned(kit, "globex");
+    const acme = await Promise.all(Array.from({ length: 14 }, () => provisionedUser(kit, "acme")));
+    const globexUser = await provisionedUser(kit, "globex");
     for (const user of acme) await kit.issuance.issue(user, CLASSIC(900), kit.meta);
     const globexFirst = await kit.issuance.issue(globexUser, CLASSIC(900), kit.meta);
     const survivor = acme.pop()!;
@@ -95,7 +90,7 @@ describe("limits and recoveries", () => {
   const fewKeys = domainTestWith({ CLIENT_KEYS_PER_USER: "2" });
 
   fewKeys("a user has at most CLIENT_KEYS_PER_USER live keys; revoking one makes room", async ({ kit }) => {
-    const alice = await provisioned(kit);
+    const alice = await provisionedUser(kit);
     const key = { name: "k", ...CLASSIC(900) };
     const first = await kit.clientKeys.create(alice, null, key, kit.meta);
     await kit.clientKeys.create(alice, null, key, kit.meta);
@@ -105,7 +100,7 @@ describe("limits and recoveries", () => {
   });
 
   it("a bulk revocation whose deny-list write fails says so for each user, and running the same list again completes it", async ({ kit, admin }) => {
-    const users = await Promise.all(Array.from({ length: 3 }, () => provisioned(kit)));
+    const users = await Promise.all(Array.from({ length: 3 }, () => provisionedUser(kit)));
     for (const user of users) await kit.issuance.issue(user, CLASSIC(900), kit.meta);
     kit.iam.failNext = { count: 3, error: () => new UpstreamError("CreatePolicyVersion", "UNAVAILABLE", "ServiceUnavailable", 503) };
     const failed = await kit.lifecycle.revokeMany(admin, users.map((u) => u.userId), kit.meta);
@@ -120,7 +115,7 @@ describe("limits and recoveries", () => {
   });
 
   it("a move to the tenant the user already has changes nothing", async ({ kit, admin }) => {
-    const alice = await provisioned(kit);
+    const alice = await provisionedUser(kit);
     await kit.issuance.issue(alice, CLASSIC(900), kit.meta);
     const before = (await kit.store.getConnection(alice.userId))!;
     expect(await kit.lifecycle.move(admin, alice.userId, "acme", kit.meta)).toMatchObject({ state: "ACTIVE", tenant: "acme" });
@@ -130,7 +125,7 @@ describe("limits and recoveries", () => {
   });
 
   it("a data platform user enabled again in Pool B works again at the next request, without an administrator", async ({ kit }) => {
-    const alice = await provisioned(kit);
+    const alice = await provisionedUser(kit);
     const { poolBUsername } = (await kit.store.getConnection(alice.userId))!;
     await kit.pool.disableUser(poolBUsername);
     kit.clock.now += minutes(60);

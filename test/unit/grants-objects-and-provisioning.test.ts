@@ -1,6 +1,6 @@
 import { describe, expect } from "vitest";
 import { BadUserInputError, NotProvisionedError } from "../../src/errors.js";
-import { type DomainKit, forbiddenReasonOf, poolAUser } from "../support/domain.js";
+import { forbiddenReasonOf, poolAUser, provisionedUser } from "../support/domain.js";
 import { domainTest as it } from "../support/fixtures.js";
 
 /**
@@ -9,11 +9,6 @@ import { domainTest as it } from "../support/fixtures.js";
  */
 const CLASSIC_900 = { flow: "CLASSIC" as const, durationSeconds: 900 };
 
-async function provisioned(kit: DomainKit, tenant = "acme") {
-  const user = poolAUser(kit, tenant);
-  await kit.lifecycle.provision(user, null, kit.meta);
-  return user;
-}
 
 describe("grants, as administrators manage them", () => {
   it("list a tenant's grants for administrators only; a tenant name that is not one is refused", async ({ kit, admin }) => {
@@ -56,7 +51,7 @@ describe("grants, as administrators manage them", () => {
 
 describe("presigned URLs, at their edges", () => {
   it("a URL lasts 1 to 3600 seconds, 900 by default", async ({ kit }) => {
-    const alice = await provisioned(kit);
+    const alice = await provisionedUser(kit);
     const url = async (expiresInSeconds?: number) => new URL((await kit.services.objects.download(alice, { key: "a.csv", ...(expiresInSeconds !== undefined ? { expiresInSeconds } : {}) }, kit.meta)).url);
     expect((await url()).searchParams.get("X-Amz-Expires")).toBe("900");
     expect((await url(60)).searchParams.get("X-Amz-Expires")).toBe("60");
@@ -64,7 +59,7 @@ describe("presigned URLs, at their edges", () => {
   });
 
   it("never outlives the credentials that sign it: a minute before they expire", async ({ kit }) => {
-    const alice = await provisioned(kit);
+    const alice = await provisionedUser(kit);
     await kit.services.objects.download(alice, { key: "a.csv" }, kit.meta);
     // 35 minutes later the backing credentials (one hour) are reused with 25 minutes left.
     kit.clock.now += 35 * 60_000;
@@ -75,7 +70,7 @@ describe("presigned URLs, at their edges", () => {
   });
 
   it("an upload's content type must be a MIME type, and a key must name one object", async ({ kit, admin }) => {
-    const alice = await provisioned(kit);
+    const alice = await provisionedUser(kit);
     await kit.grants.create(admin, { tenant: "acme", location: "uploads/", permission: "READWRITE" }, kit.meta);
     await expect(kit.services.objects.upload(alice, { key: "uploads/a.csv", maxBytes: 10, contentType: "text/csv; charset=\"x\"" }, kit.meta)).rejects.toThrow(/MIME type/);
     await expect(kit.services.objects.upload(alice, { key: "uploads/a.csv", maxBytes: 0 }, kit.meta)).rejects.toThrow(/maxBytes/);
@@ -84,14 +79,14 @@ describe("presigned URLs, at their edges", () => {
   });
 
   it("an administrator may presign for a user, scoped to that user's tenant; another user may not", async ({ kit, admin }) => {
-    const alice = await provisioned(kit);
+    const alice = await provisionedUser(kit);
     const download = await kit.services.objects.download(admin, { key: "a.csv", userId: alice.userId }, kit.meta);
     expect(new URL(download.url).pathname).toBe("/company-data/tenants/acme/a.csv");
     expect(await forbiddenReasonOf(kit.services.objects.download(poolAUser(kit, "acme"), { key: "a.csv", userId: alice.userId }, kit.meta))).toBe("NOT_ADMIN");
   });
 
   it("a revoked user gets no URL", async ({ kit }) => {
-    const alice = await provisioned(kit);
+    const alice = await provisionedUser(kit);
     await kit.lifecycle.revoke(alice, null, kit.meta);
     expect(await forbiddenReasonOf(kit.services.objects.download(alice, { key: "a.csv" }, kit.meta))).toBe("REVOKED");
   });
