@@ -183,12 +183,21 @@ function showError(error) {
   message.hidden = false;
 }
 
+/** How long a notice (not an error) stays: long enough to read, then it goes. */
+const NOTICE_MS = 5_000;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let noticeTimer;
+
 /** @param {string} text */
 function showNotice(text) {
   const message = $("message");
   message.textContent = text;
   message.className = "notice";
   message.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => {
+    if (message.className === "notice" && message.textContent === text) message.hidden = true;
+  }, NOTICE_MS);
 }
 
 /** Runs an action of the page; its failure is shown, never thrown away. @param {() => Promise<void>} action */
@@ -209,10 +218,29 @@ function element(tag, attributes = {}, ...children) {
   return node;
 }
 
+/**
+ * Replaces a table's rows, each cell labelled with its column's heading (data-label): on a phone
+ * the stylesheet shows every row as a card of "heading: value" lines instead of squeezed columns.
+ * @param {string} tableId @param {HTMLElement[]} rows
+ */
+function fillTable(tableId, rows) {
+  const table = $(tableId);
+  const headings = [...table.querySelectorAll("thead th")].map((th) => th.textContent?.trim() ?? "");
+  for (const row of rows) [...row.children].forEach((cell, i) => headings[i] && cell.setAttribute("data-label", headings[i]));
+  /** @type {HTMLElement} */ (table.querySelector("tbody")).replaceChildren(...rows);
+}
+
+/**
+ * "Copy shell exports", "Copy AWS CLI profile": a title's first letter is lower-cased inside the
+ * sentence unless its first word is an acronym or a name written as it is (AWS, credential_process).
+ * @param {string} title
+ */
+const inSentence = (title) => (/^[A-Z][a-z]/.test(title) ? `${title[0]?.toLowerCase()}${title.slice(1)}` : title);
+
 /** A set-up to copy: its text in a <pre> and a button that copies it. @param {string} title @param {string} text */
 function setup(title, text) {
   const id = `setup-${title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
-  const copy = element("button", { type: "button", "aria-describedby": id }, `Copy ${title[0]?.toLowerCase()}${title.slice(1)}`);
+  const copy = element("button", { type: "button", "aria-describedby": id }, `Copy ${inSentence(title)}`);
   copy.addEventListener("click", () =>
     attempt(async () => {
       await navigator.clipboard.writeText(text);
@@ -294,7 +322,7 @@ async function renderKeys() {
     }
     return element("tr", {}, element("td", {}, key.name), element("td", {}, key.flow), element("td", {}, when(key.createdAt)), element("td", {}, when(key.expiresAt)), element("td", {}, when(key.lastUsedAt)), element("td", {}, state), action);
   });
-  /** @type {HTMLElement} */ ($("keys").querySelector("tbody")).replaceChildren(...rows);
+  fillTable("keys", rows);
 }
 
 async function createKey() {
@@ -325,7 +353,7 @@ async function renderAudit() {
     const details = [e.flow, e.durationSeconds ? `${e.durationSeconds} s` : null, e.tenant, e.reason, e.errorCode].filter(Boolean).join(", ");
     return element("tr", {}, element("td", {}, when(e.at)), element("td", {}, e.action), element("td", {}, e.outcome), element("td", {}, e.actorUserId === e.subjectUserId ? "you" : e.actorUserId), element("td", {}, details));
   });
-  /** @type {HTMLElement} */ ($("audit").querySelector("tbody")).replaceChildren(...rows);
+  fillTable("audit", rows);
 }
 
 async function renderConnections() {
@@ -346,7 +374,7 @@ async function renderConnections() {
     }
     return element("tr", {}, element("td", {}, c.userId), element("td", {}, c.tenant ?? "–"), element("td", {}, c.state), element("td", {}, c.lastCredentialExpiresAt ? `${c.lastCredentialFlow}, until ${when(c.lastCredentialExpiresAt)}` : "–"), action);
   });
-  /** @type {HTMLElement} */ ($("connections").querySelector("tbody")).replaceChildren(...rows);
+  fillTable("connections", rows);
 }
 
 async function showSignedIn() {
