@@ -320,15 +320,21 @@ async function renderKeys() {
       );
       action.append(revoke);
     }
-    return element("tr", {}, element("td", {}, key.name), element("td", {}, key.flow), element("td", {}, when(key.createdAt)), element("td", {}, when(key.expiresAt)), element("td", {}, when(key.lastUsedAt)), element("td", {}, state), action);
+    const reaches = `${key.scopeTarget === "" ? "everything" : key.scopeTarget} (${key.scopePermission.toLowerCase()})`;
+    return element("tr", {}, element("td", {}, key.name), element("td", {}, key.flow), element("td", {}, reaches), element("td", {}, when(key.createdAt)), element("td", {}, when(key.expiresAt)), element("td", {}, when(key.lastUsedAt)), element("td", {}, state), action);
   });
   fillTable("keys", rows);
 }
 
 async function createKey() {
-  const name = /** @type {HTMLInputElement} */ ($("key-name")).value;
-  const flow = /** @type {HTMLSelectElement} */ ($("key-flow")).value;
-  const { createClientKey: created } = await call("CreateClientKey", { input: { name, flow } });
+  const value = (/** @type {string} */ id) => /** @type {HTMLInputElement | HTMLSelectElement} */ ($(id)).value.trim();
+  /** @type {Record<string, unknown>} */
+  const input = { name: value("key-name"), flow: value("key-flow") };
+  // What is left empty is the API's default; what is set goes as it is, and the broker says what it refuses.
+  if (value("key-expires")) input.expiresAt = new Date(`${value("key-expires")}T23:59:59`).toISOString();
+  if (value("key-duration")) input.durationSeconds = Number(value("key-duration"));
+  if (value("key-target") || value("key-permission") !== "READ") input.scope = { target: value("key-target"), permission: value("key-permission") };
+  const { createClientKey: created } = await call("CreateClientKey", { input });
   const s = created.setup;
   $("key-setups").replaceChildren(
     setup("Client key secret", created.secret),

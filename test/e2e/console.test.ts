@@ -213,6 +213,34 @@ describe("the reference console", () => {
     await page.close();
   });
 
+  it("creates a client key with its own expiry, credential lifetime and scope, and shows the broker's refusal of a scope on ENHANCED", async () => {
+    const user = await freshPoolAUser(aws.stack, { tenant: "acme" });
+    const page = await signedIn(user);
+    await page.getByRole("button", { name: "Provision access" }).click();
+    await expect.poll(() => page.locator("#connection").textContent()).toContain("ACTIVE");
+    const expires = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel("Name (what the key is for)").fill("reports-sync");
+    await page.getByLabel("Key flow").selectOption("CLASSIC");
+    await page.getByLabel("Key expires on").fill(expires);
+    await page.getByLabel("Seconds each credential lasts (CLASSIC)").fill("900");
+    await page.getByLabel("What it reaches (CLASSIC)").fill("reports/");
+    await page.getByRole("button", { name: "Create client key" }).click();
+    await expect.poll(() => page.locator("#keys tbody").textContent()).toContain("reports/ (read)");
+    const [key] = await broker.broker.store.listClientKeys(user.sub);
+    expect(key).toMatchObject({ name: "reports-sync", flow: "CLASSIC", durationSeconds: 900, scopeTarget: "reports/", scopePermission: "READ" });
+    expect(key!.expiresAt.toISOString().slice(0, 10)).toBe(expires);
+    await screenshot(page, "09-key-scope");
+
+    await page.getByRole("button", { name: "I have stored it: hide the secret" }).click();
+    await page.getByLabel("Name (what the key is for)").fill("wrong");
+    await page.getByLabel("Key flow").selectOption("ENHANCED");
+    await page.getByLabel("What it reaches (CLASSIC)").fill("reports/");
+    await page.getByRole("button", { name: "Create client key" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/A scope needs the CLASSIC flow/);
+    expect(await broker.broker.store.listClientKeys(user.sub)).toHaveLength(1);
+    await page.close();
+  });
+
   it("is not served when CONSOLE_ENABLED is false (production's default)", async () => {
     const off = await startBroker(aws.stack, { CONSOLE_ENABLED: "false" });
     try {
