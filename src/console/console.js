@@ -383,6 +383,59 @@ async function renderConnections() {
   fillTable("connections", rows);
 }
 
+/** What a listing shows at once; "Show more files" asks for the next page. */
+const FILES_PAGE = 50;
+/** @type {string | null} */
+let filesCursor = null;
+
+/** A size for people, in the browser's language ("12 kB"). @param {number} bytes */
+function size(bytes) {
+  const units = ["byte", "kilobyte", "megabyte", "gigabyte"];
+  const i = bytes < 1024 ? 0 : Math.min(3, Math.floor(Math.log(bytes) / Math.log(1024)));
+  return new Intl.NumberFormat(undefined, { style: "unit", unit: units[i], unitDisplay: "short", maximumFractionDigits: 1 }).format(bytes / 1024 ** i);
+}
+
+/** The locations the user's grants reach, as places to browse ("" is the whole prefix). */
+async function renderLocations() {
+  const { myAccess } = await call("MyAccess");
+  const select = /** @type {HTMLSelectElement} */ ($("location"));
+  select.replaceChildren(
+    ...myAccess.grants.map((/** @type {any} */ g) => element("option", { value: g.location }, `${g.location === "" ? "Everything" : g.location} (${g.permission.toLowerCase()})`)),
+  );
+  await renderFiles(false);
+}
+
+/** A page of the chosen location's files, each with a download that signs a URL for it alone. @param {boolean} more */
+async function renderFiles(more) {
+  const prefix = /** @type {HTMLSelectElement} */ ($("location")).value;
+  const { objects } = await call("Objects", { prefix, first: FILES_PAGE, ...(more && filesCursor ? { after: filesCursor } : {}) });
+  const rows = objects.objects.map((/** @type {any} */ o) => {
+    const action = element("td");
+    const name = o.key.slice(prefix.length) || o.key;
+    const download = element("button", { type: "button" }, `Download ${name}`);
+    download.addEventListener("click", () =>
+      attempt(async () => {
+        const { presignDownload } = await call("PresignDownload", { key: o.key, expiresInSeconds: 300 });
+        // A link the browser follows once: the URL signs this one object for five minutes.
+        const link = element("a", { href: presignDownload.url, download: name, hidden: "" });
+        document.body.append(link);
+        link.click();
+        link.remove();
+      }),
+    );
+    action.append(download);
+    return element("tr", {}, element("td", {}, name), element("td", {}, size(o.size)), element("td", {}, when(o.lastModified)), action);
+  });
+  const tbody = /** @type {HTMLElement} */ ($("files").querySelector("tbody"));
+  if (more) {
+    const kept = [...tbody.children];
+    fillTable("files", [...(/** @type {HTMLElement[]} */ (kept)), ...rows]);
+  } else fillTable("files", rows);
+  filesCursor = objects.pageInfo.endCursor;
+  $("files-more").hidden = !objects.pageInfo.hasNextPage;
+  $("files-empty").hidden = tbody.children.length > 0;
+}
+
 async function showSignedIn() {
   if (!session) return;
   $("who-name").textContent = `Signed in as ${session.username}`;
@@ -392,7 +445,7 @@ async function showSignedIn() {
   const admin = session.groups.includes(settings.adminGroup);
   $("admin").hidden = !admin;
   const status = await renderConnection();
-  if (status.provisioned) await Promise.all([renderKeys(), renderAudit()]);
+  if (status.provisioned) await Promise.all([renderKeys(), renderAudit(), renderLocations()]);
   if (admin) await renderConnections();
   $("connection-title").focus();
 }
@@ -403,7 +456,9 @@ async function signOut() {
   session = null;
   clearInterval(countdownTimer);
   for (const id of ["connection", "setups", "key-setups", "access-key-id", "s3-uri", "expires-at", "countdown", "who-name"]) $(id).replaceChildren();
-  for (const table of ["keys", "audit", "connections"]) /** @type {HTMLElement} */ ($(table).querySelector("tbody")).replaceChildren();
+  for (const table of ["keys", "audit", "connections", "files"]) /** @type {HTMLElement} */ ($(table).querySelector("tbody")).replaceChildren();
+  $("location").replaceChildren();
+  filesCursor = null;
   for (const id of ["credentials", "new-key", "signed-in", "who", "admin"]) $(id).hidden = true;
   for (const section of document.querySelectorAll(".needs-access")) /** @type {HTMLElement} */ (section).hidden = true;
   $("sign-in").hidden = false;
@@ -457,6 +512,11 @@ async function start() {
     void attempt(createKey);
   });
   $("forget-key").addEventListener("click", forgetNewKey);
+  $("files-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    void attempt(() => renderFiles(false));
+  });
+  $("files-more").addEventListener("click", () => attempt(() => renderFiles(true)));
   $("audit-refresh").addEventListener("click", () => attempt(renderAudit));
   $("connections-refresh").addEventListener("click", () => attempt(renderConnections));
   if (managed) await attempt(async () => void ((await finishManagedSignIn()) && (await showSignedIn())));

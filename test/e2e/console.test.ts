@@ -11,6 +11,8 @@ import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.
 import { baseUrlOf } from "../support/credential-endpoint.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
 import { freshPoolAUser, type TestPoolAUser } from "../support/pool-a-users.js";
+import { freshTenant } from "../support/tenants.js";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 
 const execFileAsync = promisify(execFile);
 
@@ -238,6 +240,33 @@ describe("the reference console", () => {
     await page.getByRole("button", { name: "Create client key" }).click();
     await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/A scope needs the CLASSIC flow/);
     expect(await broker.broker.store.listClientKeys(user.sub)).toHaveLength(1);
+    await page.close();
+  });
+
+  it("shows a user the files their grants reach, a page at a time, and downloads one with a URL signed for it alone", async () => {
+    const { tenant, user } = await freshTenant(broker.url, aws.stack);
+    const s3 = new S3Client({ region: aws.stack.region, endpoint: aws.moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+    const prefix = `tenants/${tenant}/`;
+    await s3.send(new PutObjectCommand({ Bucket: aws.stack.bucket, Key: `${prefix}report.csv`, Body: "day,total\n1,42\n" }));
+    for (let i = 0; i < 55; i++) await s3.send(new PutObjectCommand({ Bucket: aws.stack.bucket, Key: `${prefix}logs/${String(i).padStart(2, "0")}.log`, Body: "x" }));
+    s3.destroy();
+
+    const page = await signedIn(user);
+    await expect.poll(() => page.locator("#files tbody tr").count()).toBe(50);
+    expect(await page.getByLabel("Location").locator("option").allTextContents()).toEqual(["Everything (read)"]);
+    await page.getByRole("button", { name: "Show more files" }).click();
+    await expect.poll(() => page.locator("#files tbody tr").count()).toBe(56);
+    expect(await page.getByRole("button", { name: "Show more files" }).isHidden()).toBe(true);
+    const row = page.locator("#files tbody tr", { hasText: "report.csv" });
+    expect(await row.textContent()).toMatch(/15\s*byte/);
+    await screenshot(page, "10-files");
+
+    const navigated = page.waitForRequest((request) => request.url().startsWith(aws.moto.endpoint) && request.url().includes("report.csv"));
+    await page.getByRole("button", { name: "Download report.csv" }).click();
+    const url = new URL((await navigated).url());
+    expect(url.pathname).toBe(`/${aws.stack.bucket}/${prefix}report.csv`);
+    expect(Number(url.searchParams.get("X-Amz-Expires"))).toBeLessThanOrEqual(300);
+    expect(await (await fetch(url)).text()).toBe("day,total\n1,42\n");
     await page.close();
   });
 
