@@ -395,9 +395,20 @@ function size(bytes) {
   return new Intl.NumberFormat(undefined, { style: "unit", unit: units[i], unitDisplay: "short", maximumFractionDigits: 1 }).format(bytes / 1024 ** i);
 }
 
+/** The grants of the user's tenant, by location: what each location allows. @type {Map<string, string>} */
+let permissionAt = new Map();
+
+/** Uploads are offered only where a grant allows writing, into a folder (a grant of one object is read-only here). */
+function showUploadWhereAllowed() {
+  const location = /** @type {HTMLSelectElement} */ ($("location")).value;
+  const permission = permissionAt.get(location) ?? "READ";
+  $("upload-form").hidden = permission === "READ" || !(location === "" || location.endsWith("/"));
+}
+
 /** The locations the user's grants reach, as places to browse ("" is the whole prefix). */
 async function renderLocations() {
   const { myAccess } = await call("MyAccess");
+  permissionAt = new Map(myAccess.grants.map((/** @type {any} */ g) => [g.location, g.permission]));
   const select = /** @type {HTMLSelectElement} */ ($("location"));
   select.replaceChildren(
     ...myAccess.grants.map((/** @type {any} */ g) => element("option", { value: g.location }, `${g.location === "" ? "Everything" : g.location} (${g.permission.toLowerCase()})`)),
@@ -432,8 +443,45 @@ async function renderFiles(more) {
     fillTable("files", [...(/** @type {HTMLElement[]} */ (kept)), ...rows]);
   } else fillTable("files", rows);
   filesCursor = objects.pageInfo.endCursor;
+  showUploadWhereAllowed();
   $("files-more").hidden = !objects.pageInfo.hasNextPage;
   $("files-empty").hidden = tbody.children.length > 0;
+}
+
+/**
+ * Sends a file to S3 with the form the broker presigned for exactly its key and size; reports
+ * progress (fetch cannot). @param {any} post @param {File} file @param {(loaded: number) => void} progress
+ */
+function postToS3(post, file, progress) {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(post.fields)) form.append(name, /** @type {string} */ (value));
+    form.append("file", file);
+    const request = new XMLHttpRequest();
+    request.open("POST", post.url);
+    request.upload.addEventListener("progress", (event) => progress(event.loaded));
+    request.addEventListener("load", () => (request.status < 300 ? resolve(undefined) : reject(new ApiError(`S3 refused the upload of ${file.name} (HTTP ${request.status}).`, "UPLOAD_FAILED", undefined))));
+    request.addEventListener("error", () => reject(new ApiError(`The upload of ${file.name} did not reach S3.`, "UPLOAD_FAILED", undefined)));
+    request.send(form);
+  });
+}
+
+/** Uploads the chosen files into the location, one presigned form each, each with its progress. */
+async function upload() {
+  const location = /** @type {HTMLSelectElement} */ ($("location")).value;
+  const files = [.../** @type {FileList} */ (/** @type {HTMLInputElement} */ ($("upload-file")).files)];
+  const list = $("uploads");
+  list.replaceChildren();
+  for (const file of files) {
+    const bar = element("progress", { max: String(Math.max(1, file.size)), value: "0" });
+    list.append(element("li", {}, `${file.name} (${size(file.size)}) `, bar));
+    const { presignUpload } = await call("PresignUpload", { key: `${location}${file.name}`, maxBytes: Math.max(1, file.size), ...(file.type ? { contentType: file.type } : {}) });
+    await postToS3(presignUpload, file, (loaded) => bar.setAttribute("value", String(loaded)));
+    bar.setAttribute("value", String(Math.max(1, file.size)));
+  }
+  /** @type {HTMLFormElement} */ ($("upload-form")).reset();
+  showNotice(`${files.length} file${files.length === 1 ? "" : "s"} uploaded.`);
+  await renderFiles(false);
 }
 
 async function showSignedIn() {
@@ -458,6 +506,9 @@ async function signOut() {
   for (const id of ["connection", "setups", "key-setups", "access-key-id", "s3-uri", "expires-at", "countdown", "who-name"]) $(id).replaceChildren();
   for (const table of ["keys", "audit", "connections", "files"]) /** @type {HTMLElement} */ ($(table).querySelector("tbody")).replaceChildren();
   $("location").replaceChildren();
+  $("uploads").replaceChildren();
+  $("upload-form").hidden = true;
+  permissionAt = new Map();
   filesCursor = null;
   for (const id of ["credentials", "new-key", "signed-in", "who", "admin"]) $(id).hidden = true;
   for (const section of document.querySelectorAll(".needs-access")) /** @type {HTMLElement} */ (section).hidden = true;
@@ -517,6 +568,11 @@ async function start() {
     void attempt(() => renderFiles(false));
   });
   $("files-more").addEventListener("click", () => attempt(() => renderFiles(true)));
+  $("location").addEventListener("change", showUploadWhereAllowed);
+  $("upload-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    void attempt(upload);
+  });
   $("audit-refresh").addEventListener("click", () => attempt(renderAudit));
   $("connections-refresh").addEventListener("click", () => attempt(renderConnections));
   if (managed) await attempt(async () => void ((await finishManagedSignIn()) && (await showSignedIn())));

@@ -18,10 +18,11 @@ import {
   type SchemaAttributeType,
 } from "@aws-sdk/client-cognito-identity-provider";
 import { AttachRolePolicyCommand, CreatePolicyCommand, CreateRoleCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
-import { CreateBucketCommand, PutObjectCommand, S3Client, type BucketLocationConstraint } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, PutBucketCorsCommand, PutObjectCommand, S3Client, type BucketLocationConstraint } from "@aws-sdk/client-s3";
 import { randomBytes } from "node:crypto";
 import { PARTNER_SCOPE_MEANINGS, PARTNER_SCOPES } from "../auth/partners.js";
 import {
+  bucketCorsRule,
   denyListDocument,
   identityPoolRoleMapping,
   identityPoolRoleTrustPolicy,
@@ -326,6 +327,8 @@ export async function bootstrapAws(options: BootstrapOptions): Promise<StackInfo
         ...(options.region === "us-east-1" ? {} : { CreateBucketConfiguration: { LocationConstraint: options.region as BucketLocationConstraint } }),
       }),
     );
+    // The console on any local port may upload and download with presigned URLs.
+    await s3.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [bucketCorsRule(["http://127.0.0.1:*", "http://localhost:*"])] } }));
     for (const tenant of ["acme", "globex"]) {
       const prefix = PREFIX_TEMPLATE.replace("{tenant}", tenant);
       for (const [key, body] of [

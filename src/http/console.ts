@@ -1,3 +1,4 @@
+import { browserS3Origin } from "../cognito/user-s3.js";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
@@ -27,11 +28,13 @@ export function registerConsole(app: FastifyInstance, config: BrokerConfig): voi
   const cognitoOrigin = new URL(config.console.cognitoEndpoint).origin;
   // Managed login: the page calls Pool A's token endpoint (code exchange, refresh) on its domain.
   const oauthOrigin = config.console.oauthDomain ?? "";
+  // Downloads and uploads go from the page to S3 with URLs the broker presigned.
+  const s3Origin = browserS3Origin({ region: config.aws.region, endpoint: config.aws.endpoint, bucket: config.s3.bucket });
   const policy = [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    `connect-src 'self' ${cognitoOrigin} ${oauthOrigin}`.trimEnd(),
+    `connect-src ${[...new Set(["'self'", cognitoOrigin, s3Origin, oauthOrigin].filter(Boolean))].join(" ")}`,
     "img-src 'self' data:",
     "base-uri 'none'",
     "form-action 'none'",

@@ -5,6 +5,7 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import type { Construct } from "constructs";
 import {
   brokerPolicy,
+  bucketCorsRule,
   denyListDocument,
   identityPoolRoleMapping,
   identityPoolRoleTrustPolicy,
@@ -201,6 +202,15 @@ export class BrokerStack extends Stack {
         description: "An ACM certificate for the broker's name, in this region",
       });
       const publicUrl = new CfnParameter(this, "PublicUrl", { type: "String", allowedPattern: "^https://[a-z0-9.-]+(:[0-9]+)?$", description: "The broker's external address, e.g. https://broker.example.com" });
+      // The console (served by the broker at PublicUrl) downloads and uploads with presigned URLs.
+      const cors = bucketCorsRule([publicUrl.valueAsString]);
+      this.bucket.addCorsRule({
+        allowedOrigins: cors.AllowedOrigins,
+        allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.POST],
+        allowedHeaders: cors.AllowedHeaders,
+        exposedHeaders: cors.ExposeHeaders,
+        maxAge: cors.MaxAgeSeconds,
+      });
       this.service = new BrokerService(this, "Broker", {
         environment: {
           POOL_A_USER_POOL_ID: this.poolA.userPoolId,

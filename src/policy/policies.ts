@@ -313,6 +313,14 @@ export function brokerPolicy(resources: BrokerResources): PolicyDocument {
   };
 }
 
+/**
+ * The bucket's CORS rule: a browser page of these origins (the console) may download with a
+ * presigned GET and upload with a presigned POST; the signature, not CORS, decides what is allowed.
+ */
+export function bucketCorsRule(origins: readonly string[]) {
+  return { AllowedOrigins: [...origins], AllowedMethods: ["GET", "POST"], AllowedHeaders: ["*"], ExposeHeaders: ["ETag"], MaxAgeSeconds: 600 };
+}
+
 /** Bucket policy: TLS only (the role policy does the tenant scoping). */
 export function tlsOnlyBucketPolicy(bucket: string): PolicyDocument {
   return {

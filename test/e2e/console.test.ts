@@ -12,7 +12,7 @@ import { baseUrlOf } from "../support/credential-endpoint.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
 import { freshPoolAUser, type TestPoolAUser } from "../support/pool-a-users.js";
 import { freshTenant } from "../support/tenants.js";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 
 const execFileAsync = promisify(execFile);
 
@@ -267,6 +267,38 @@ describe("the reference console", () => {
     expect(url.pathname).toBe(`/${aws.stack.bucket}/${prefix}report.csv`);
     expect(Number(url.searchParams.get("X-Amz-Expires"))).toBeLessThanOrEqual(300);
     expect(await (await fetch(url)).text()).toBe("day,total\n1,42\n");
+    await page.close();
+  });
+
+  it("uploads files into a location a WRITE grant allows, with their progress, and offers no upload where only reading is allowed", async () => {
+    const admin = await freshPoolAUser(aws.stack, { tenant: "acme", admin: true });
+    const { idToken: adminToken } = await admin.signIn();
+    const { tenant, user } = await freshTenant(broker.url, aws.stack, { adminToken, grants: [{ location: "", permission: "READ" }, { location: "uploads/", permission: "READWRITE" }] });
+    const page = await signedIn(user);
+    await expect.poll(() => page.getByLabel("Location").locator("option").allTextContents()).toEqual(["Everything (read)", "uploads/ (readwrite)"]);
+    expect(await page.locator("#upload-form").isHidden()).toBe(true);
+    await page.getByLabel("Location").selectOption("uploads/");
+    await page.getByRole("button", { name: "Show files" }).click();
+    await expect.poll(() => page.locator("#upload-form").isVisible()).toBe(true);
+    await page.getByLabel("Files to upload").setInputFiles([
+      { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("uploaded from the console\n") },
+      { name: "data.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(200_000, 7) },
+    ]);
+    await page.getByRole("button", { name: "Upload", exact: true }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe("2 files uploaded.");
+    expect(await page.locator("#uploads progress").evaluateAll((bars) => bars.map((b) => [b.getAttribute("value"), b.getAttribute("max")]))).toEqual([
+      ["26", "26"],
+      ["200000", "200000"],
+    ]);
+    await expect.poll(() => page.locator("#files tbody").textContent()).toContain("notes.txt");
+    await screenshot(page, "11-upload");
+    const s3 = new S3Client({ region: aws.stack.region, endpoint: aws.moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+    const stored = await s3.send(new GetObjectCommand({ Bucket: aws.stack.bucket, Key: `tenants/${tenant}/uploads/notes.txt` }));
+    expect(await stored.Body!.transformToString()).toBe("uploaded from the console\n");
+    s3.destroy();
+    // Reading only: no upload offered.
+    await page.getByLabel("Location").selectOption("");
+    expect(await page.locator("#upload-form").isHidden()).toBe(true);
     await page.close();
   });
 

@@ -175,6 +175,16 @@ describe("the load balancer", () => {
   });
 });
 
+describe("the bucket's CORS rule", () => {
+  it("lets the console at PublicUrl, and no other origin, download and upload with presigned URLs", () => {
+    const buckets = ofType("AWS::S3::Bucket");
+    expect(buckets).toHaveLength(1);
+    expect(buckets[0]![1].Properties.CorsConfiguration).toEqual({
+      CorsRules: [{ AllowedOrigins: [{ Ref: "PublicUrl" }], AllowedMethods: ["GET", "POST"], AllowedHeaders: ["*"], ExposedHeaders: ["ETag"], MaxAge: 600 }],
+    });
+  });
+});
+
 describe("the data stores", () => {
   it("PostgreSQL: Multi-AZ, encrypted, backed up, in subnets without a route out, reachable from the tasks alone", () => {
     const [, db] = only("AWS::RDS::DBInstance");
