@@ -8,6 +8,8 @@ export type ConnectionStateView = "NOT_PROVISIONED" | "PROVISIONING" | "ACTIVE" 
 
 export interface ConnectionStatusView {
   userId: string;
+  /** The Pool A username the broker learnt at provisioning (administrators tell people apart by it). */
+  username: string | null;
   provisioned: boolean;
   state: ConnectionStateView;
   identityId: string | null;
@@ -130,6 +132,7 @@ export function connectionStatusView(
   const state = connection?.state ?? "NOT_PROVISIONED";
   return {
     userId,
+    username: connection?.poolAUsername ?? null,
     provisioned: state === "ACTIVE" || state === "DISABLED" || state === "REVOKED",
     state,
     identityId: connection?.identityId ?? null,

@@ -363,22 +363,25 @@ async function renderAudit() {
 }
 
 async function renderConnections() {
-  const { connections } = await call("Connections", { first: 50 });
+  const search = /** @type {HTMLInputElement} */ ($("connections-search")).value.trim();
+  const { connections } = await call("Connections", { first: 50, ...(search ? { search } : {}) });
   const rows = connections.nodes.map((/** @type {any} */ c) => {
     const action = element("td");
+    // People are named by their username where the broker knows it, with the id that is unique.
+    const who = c.username ? `${c.username} (${c.userId})` : c.userId;
     if (c.state === "ACTIVE") {
-      const revoke = element("button", { type: "button" }, `Revoke user ${c.userId}`);
+      const revoke = element("button", { type: "button" }, `Revoke ${who}`);
       revoke.addEventListener("click", () =>
         attempt(async () => {
-          if (!window.confirm(`Revoke ${c.userId}'s data platform access? Their keys and sessions end.`)) return;
+          if (!window.confirm(`Revoke ${who}'s data platform access? Their keys and sessions end at once.`)) return;
           await call("RevokeDataPlatformUser", { userId: c.userId });
-          showNotice(`User ${c.userId} revoked.`);
+          showNotice(`${who} revoked.`);
           await renderConnections();
         }),
       );
       action.append(revoke);
     }
-    return element("tr", {}, element("td", {}, c.userId), element("td", {}, c.tenant ?? "–"), element("td", {}, c.state), element("td", {}, c.lastCredentialExpiresAt ? `${c.lastCredentialFlow}, until ${when(c.lastCredentialExpiresAt)}` : "–"), action);
+    return element("tr", {}, element("td", {}, who), element("td", {}, c.tenant ?? "–"), element("td", {}, c.state), element("td", {}, c.lastCredentialExpiresAt ? `${c.lastCredentialFlow}, until ${when(c.lastCredentialExpiresAt)}` : "–"), action);
   });
   fillTable("connections", rows);
 }
@@ -575,6 +578,10 @@ async function start() {
   });
   $("audit-refresh").addEventListener("click", () => attempt(renderAudit));
   $("connections-refresh").addEventListener("click", () => attempt(renderConnections));
+  $("connections-search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    void attempt(renderConnections);
+  });
   if (managed) await attempt(async () => void ((await finishManagedSignIn()) && (await showSignedIn())));
 }
 

@@ -6,6 +6,9 @@ export class ConnectionStatus {
   @Field(() => ID, { description: "The end user's Pool A subject." })
   userId!: string;
 
+  @Field(() => String, { nullable: true, description: "The end user's Pool A username, as the broker learnt it when the user was provisioned." })
+  username!: string | null;
+
   @Field(() => Boolean)
   provisioned!: boolean;
 

@@ -18,6 +18,7 @@ import {
   toIssuance,
   unsealCredentials,
   AUDIT_COLUMNS,
+  likePrefix,
   auditValues,
   type SessionDenialRow,
   toSessionDenial,
@@ -251,10 +252,11 @@ export class PostgresStore implements Store {
     await this.query(`UPDATE connections SET ${sets.join(", ")} WHERE user_id = $1`, values);
   }
 
-  async listConnections(options: { first: number; after?: string | null; tenant?: string | null }): Promise<Page<Connection>> {
+  async listConnections(options: { first: number; after?: string | null; tenant?: string | null; search?: string | null }): Promise<Page<Connection>> {
     const { rows } = await this.query<ConnectionColumnsRow>(
-      `SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id > $1 AND ($2::text IS NULL OR tenant = $2) ORDER BY user_id LIMIT $3`,
-      [options.after ?? "", options.tenant ?? null, options.first + 1],
+      `SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id > $1 AND ($2::text IS NULL OR tenant = $2)
+       AND ($4::text IS NULL OR pool_a_username ILIKE $4 ESCAPE '\\' OR user_id ILIKE $4 ESCAPE '\\') ORDER BY user_id LIMIT $3`,
+      [options.after ?? "", options.tenant ?? null, options.first + 1, likePrefix(options.search)],
     );
     return { items: rows.slice(0, options.first).map(toConnection), hasNextPage: rows.length > options.first };
   }

@@ -204,6 +204,11 @@ export function openTokenColumns(row: TokenRow, cipher: TokenCipher): PoolBToken
   };
 }
 
+/** A LIKE pattern for what starts with `search` (its own % _ and \ taken literally); null for no search. */
+export function likePrefix(search: string | null | undefined): string | null {
+  return search ? `${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+}
+
 /** The audit columns in insert order, and the values of one event for them: one list for both stores. */
 export const AUDIT_COLUMNS =
   "at, actor_user_id, subject_user_id, action, outcome, request_id, flow, duration_seconds, error_code, client_key_id, tenant, previous_tenant, reason, client_request_id, target, audit_context, trace_id";

@@ -20,6 +20,7 @@ import {
   toIssuance,
   unsealCredentials,
   AUDIT_COLUMNS,
+  likePrefix,
   auditValues,
   type SessionDenialRow,
   toSessionDenial,
@@ -446,10 +447,13 @@ export class SqliteStore implements Store {
     return userIds.map((id) => rows.filter((r) => r.user_id === id).map(toClientKey));
   }
 
-  async listConnections(options: { first: number; after?: string | null; tenant?: string | null }): Promise<Page<Connection>> {
+  async listConnections(options: { first: number; after?: string | null; tenant?: string | null; search?: string | null }): Promise<Page<Connection>> {
     const rows = this
-      .sql(`SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id > ? AND (? IS NULL OR tenant = ?) ORDER BY user_id LIMIT ?`)
-      .all(options.after ?? "", options.tenant ?? null, options.tenant ?? null, options.first + 1) as ConnectionColumnsRow[];
+      .sql(
+        `SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id > ? AND (? IS NULL OR tenant = ?)
+         AND (? IS NULL OR lower(pool_a_username) LIKE lower(?) ESCAPE '\\' OR lower(user_id) LIKE lower(?) ESCAPE '\\') ORDER BY user_id LIMIT ?`,
+      )
+      .all(options.after ?? "", options.tenant ?? null, options.tenant ?? null, ...Array(3).fill(likePrefix(options.search)), options.first + 1) as ConnectionColumnsRow[];
     return { items: rows.slice(0, options.first).map(toConnection), hasNextPage: rows.length > options.first };
   }
 

@@ -199,7 +199,7 @@ export interface Store {
   lastIssuances(userIds: readonly string[]): Promise<Array<Issuance | null>>;
   listClientKeysFor(userIds: readonly string[]): Promise<ClientKey[][]>;
   /** Connections ordered by user id, after the cursor (a user id), optionally of one tenant. */
-  listConnections(options: { first: number; after?: string | null; tenant?: string | null }): Promise<Page<Connection>>;
+  listConnections(options: { first: number; after?: string | null; tenant?: string | null; search?: string | null }): Promise<Page<Connection>>;
   /** A user's audit events, newest first, before the cursor (an event id). */
   auditEventsPage(subjectUserId: string, options: { first: number; after?: number | null }): Promise<Page<AuditEvent>>;
   getConnection(userId: string): Promise<Connection | null>;

@@ -124,6 +124,20 @@ describe.each(Object.keys(stores))("the %s store", (kind) => {
     expect((await store.listConnections({ first: 10, tenant: "acme" })).items.map((c) => c.userId)).toEqual(["a", "c", "d"]);
   });
 
+  it("finds connections whose Pool A username or id starts with a search, in any case, taking % and _ literally", async () => {
+    for (const [id, username] of [["u-1", "Alice.Smith"], ["u-2", "alicia"], ["u-3", "bob"], ["u-4", "al_ice"], ["alx-5", null]] as const) {
+      await store.createConnection({ userId: id, tenant: "acme", poolBUsername: `dp-${id}` });
+      if (username) await store.updateConnection(id, { poolAUsername: username });
+    }
+    const found = async (search: string) => (await store.listConnections({ first: 10, search })).items.map((c) => c.userId);
+    expect(await found("ali")).toEqual(["u-1", "u-2"]);
+    expect(await found("ALICE.")).toEqual(["u-1"]);
+    expect(await found("al_")).toEqual(["u-4"]);
+    expect(await found("al%")).toEqual([]);
+    expect(await found("alx")).toEqual(["alx-5"]);
+    expect((await store.listConnections({ first: 1, search: "al" })).hasNextPage).toBe(true);
+  });
+
   it("pages audit events newest first, without secrets", async () => {
     await store.createConnection({ userId: "u1", tenant: "acme", poolBUsername: "dp-1" });
     for (let i = 0; i < 5; i += 1) {

@@ -48,6 +48,16 @@ describe("a connection's status", () => {
     expect((await kit.store.auditEvents(admin.userId, 10)).filter((e) => e.action === "ADMIN_READ")).toHaveLength(2);
   });
 
+  it("administrators find people by the start of their Pool A username; a search that would read differently is refused", async ({ kit, admin }) => {
+    const alice = poolAUser(kit, "acme");
+    await kit.lifecycle.provision(alice, null, kit.meta);
+    await kit.lifecycle.provision(poolAUser(kit, "acme"), null, kit.meta);
+    const found = await kit.services.connections.list(admin, { first: 10, search: alice.username!.slice(0, 12).toUpperCase() }, kit.meta);
+    expect(found.nodes.map((n) => [n.userId, n.username])).toEqual([[alice.userId, alice.username]]);
+    await expect(kit.services.connections.list(admin, { first: 10, search: "x".repeat(129) }, kit.meta)).rejects.toThrow(BadUserInputError);
+    await expect(kit.services.connections.list(admin, { first: 10, search: "al\u202Eice" }, kit.meta)).rejects.toThrow(BadUserInputError);
+  });
+
   it("a forced token refresh replaces the stored ID token, for the user themselves only", async ({ kit }) => {
     const alice = poolAUser(kit, "acme");
     await kit.lifecycle.provision(alice, null, kit.meta);

@@ -6,6 +6,7 @@ import type { Tenancy } from "../access/tenancy.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import { requireUsable } from "../credentials/issuer.js";
 import type { TokenCustody } from "../credentials/token-custody.js";
+import { displayText } from "../display-text.js";
 import { pageSize } from "../paging.js";
 import type { RequestMeta } from "../request-meta.js";
 import type { UserLocks } from "../user-lock.js";
@@ -45,11 +46,12 @@ export class ConnectionsService {
   }
 
   /** Administrators: every connection, a page at a time (cursor: the last user id seen). Audited as a read by the administrator. */
-  async list(principal: Principal, args: { first: number; after?: string | null; tenant?: string | null }, meta: RequestMeta): Promise<ConnectionPageView> {
+  async list(principal: Principal, args: { first: number; after?: string | null; tenant?: string | null; search?: string | null }, meta: RequestMeta): Promise<ConnectionPageView> {
     await this.deps.acting.requireAdmin(principal, meta);
     const first = pageSize(args.first);
+    const search = args.search === null || args.search === undefined || args.search === "" ? null : displayText(args.search, "search", 128);
     await this.deps.audit.record("ADMIN_READ", { actorUserId: principal.userId, subjectUserId: principal.userId }, meta, "SUCCESS", args.tenant ? { tenant: args.tenant } : {});
-    const page = await this.deps.store.listConnections({ first, after: args.after ?? null, tenant: args.tenant ?? null });
+    const page = await this.deps.store.listConnections({ first, after: args.after ?? null, tenant: args.tenant ?? null, search });
     const nodes = page.items.map((c) => connectionStatusView(this.deps.config.s3, c.userId, c, null));
     return { nodes, hasNextPage: page.hasNextPage, endCursor: nodes.at(-1)?.userId ?? null };
   }
