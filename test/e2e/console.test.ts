@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toolEnv } from "../support/aws-tools.js";
-import { launchBrowser, type TestBrowser } from "../support/browser.js";
+import { launchBrowser, seriousAccessibilityViolations, type TestBrowser } from "../support/browser.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { baseUrlOf } from "../support/credential-endpoint.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
@@ -111,6 +111,7 @@ describe("the reference console", () => {
     const after = await page.getByRole("timer").textContent();
     expect(Number(after!.split(" ")[0])).toBe(Number(before!.split(" ")[0]) - 1);
     await screenshot(page, "03-credentials");
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
 
     await page.getByRole("button", { name: "Copy shell exports" }).click();
     await expect.poll(() => page.getByRole("alert").textContent()).toBe("Shell exports copied.");
@@ -207,6 +208,7 @@ describe("the reference console", () => {
       expect(box.x + box.width, label).toBeLessThanOrEqual(390);
     }
     await screenshot(page, "08-phone-390");
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
 
     // Acronyms stay as written; no two buttons share a name.
     expect(await page.getByRole("button", { name: "Copy AWS CLI profile (credential_process)" }).count()).toBe(1);
@@ -301,6 +303,7 @@ describe("the reference console", () => {
     ]);
     await expect.poll(() => page.locator("#files tbody").textContent()).toContain("notes.txt");
     await screenshot(page, "11-upload");
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
     const s3 = new S3Client({ region: aws.stack.region, endpoint: aws.moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
     const stored = await s3.send(new GetObjectCommand({ Bucket: aws.stack.bucket, Key: `tenants/${tenant}/uploads/notes.txt` }));
     expect(await stored.Body!.transformToString()).toBe("uploaded from the console\n");
