@@ -17,6 +17,9 @@ const booleanString = z
 
 const userPoolId = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d_[A-Za-z0-9]+$/, "must look like <region>_<id>");
 /** Exactly 32 bytes in standard base64 (44 characters): Buffer.from would skip junk around a key. */
+/** Where the broker's figures go in CloudWatch (METRICS_CLOUDWATCH=emf) unless METRICS_CLOUDWATCH_NAMESPACE says otherwise; the CDK alarms read it. */
+export const DEFAULT_CLOUDWATCH_NAMESPACE = "S3AccessBroker";
+
 const STRICT_BASE64_KEY = /^[A-Za-z0-9+/]{43}=$/;
 /** 64 hexadecimal digits: what AWS Secrets Manager can generate (the CDK service's key is such a secret). */
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
@@ -145,7 +148,7 @@ const schema = z
     /** "emf": the broker's figures also go to CloudWatch, as embedded metric format lines in its log (the CDK service sets it). */
     METRICS_CLOUDWATCH: z.enum(["off", "emf"]).default("off"),
     METRICS_CLOUDWATCH_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(3600).default(60),
-    METRICS_CLOUDWATCH_NAMESPACE: z.string().regex(/^[A-Za-z0-9._/#:-]{1,255}$/, "letters, digits and . _ / # : -").default("S3AccessBroker"),
+    METRICS_CLOUDWATCH_NAMESPACE: z.string().regex(/^[A-Za-z0-9._/#:-]{1,255}$/, "letters, digits and . _ / # : -").default(DEFAULT_CLOUDWATCH_NAMESPACE),
     /** Browser front ends on other origins that may call the API; none by default. */
     CORS_ALLOWED_ORIGINS: corsOrigins,
 

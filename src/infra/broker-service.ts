@@ -12,11 +12,12 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import type { CloudWatchMetricName } from "../http/cloudwatch-metrics.js";
+import { DEFAULT_CLOUDWATCH_NAMESPACE } from "../config/environment.js";
 
 /** The broker's port behind the load balancer, and its Prometheus listener (reachable inside the VPC only). */
 export const BROKER_PORT = 8080;
 export const METRICS_PORT = 9464;
-export const CLOUDWATCH_NAMESPACE = "S3AccessBroker";
+export const CLOUDWATCH_NAMESPACE = DEFAULT_CLOUDWATCH_NAMESPACE;
 /**
  * Draining, end to end: on SIGTERM the broker fails /readyz and keeps serving for
  * SHUTDOWN_DRAIN_SECONDS; the target group stops routing after two failed checks (2 × 10 s) and lets

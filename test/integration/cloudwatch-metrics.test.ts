@@ -3,6 +3,7 @@ import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect } from "vitest";
 import { BrokerStack } from "../../src/infra/broker-stack.js";
+import { DEFAULT_CLOUDWATCH_NAMESPACE } from "../../src/config/environment.js";
 import type { BrokerUnderTest } from "../support/broker-under-test.js";
 import { emulatorTest } from "../support/fixtures.js";
 
@@ -30,7 +31,7 @@ describe("figures for CloudWatch", () => {
   it("are one embedded-metric-format line: every metric declared has its value beside it", async ({ broker }) => {
     const line = await publishAndRead(broker);
     const [directive] = line._aws.CloudWatchMetrics;
-    expect(directive!.Namespace).toBe("S3AccessBroker");
+    expect(directive!.Namespace).toBe(DEFAULT_CLOUDWATCH_NAMESPACE);
     expect(directive!.Dimensions).toEqual([[]]);
     expect(typeof line._aws.Timestamp).toBe("number");
     for (const { Name } of directive!.Metrics) expect(typeof line[Name], Name).toBe("number");
@@ -52,7 +53,7 @@ describe("figures for CloudWatch", () => {
     );
     const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm")).map((a) => a.Properties);
     const read = alarms.flatMap((a) => (a.Metrics ? a.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric) : [{ Namespace: a.Namespace, MetricName: a.MetricName }]));
-    const fromBroker = read.filter((m) => m.Namespace === "S3AccessBroker").map((m) => m.MetricName as string);
+    const fromBroker = read.filter((m) => m.Namespace === DEFAULT_CLOUDWATCH_NAMESPACE).map((m) => m.MetricName as string);
     expect(fromBroker.length).toBeGreaterThanOrEqual(7);
     expect(emitted).toEqual(expect.arrayContaining(fromBroker));
   }, 60_000);
