@@ -32,6 +32,21 @@ describe("grants, as administrators manage them", () => {
     expect((await kit.grants.grantsOf("acme")).map((g) => g.id)).toEqual(["default"]);
   });
 
+  it("granting the same location and permission twice is idempotent: the first grant, once", async ({ kit, admin }) => {
+    const first = await kit.grants.create(admin, { tenant: "acme", location: "reports/", permission: "READ" }, kit.meta);
+    const again = await kit.grants.create(admin, { tenant: "acme", location: "reports/", permission: "READ" }, kit.meta);
+    expect(again.id).toBe(first.id);
+    expect(await kit.grants.grantsOf("acme")).toHaveLength(1);
+  });
+
+  it("a grant of one object reaches that object alone", async ({ kit, admin }) => {
+    const alice = await provisionedUser(kit);
+    await kit.grants.create(admin, { tenant: "acme", location: "reports/q1.csv", permission: "READ" }, kit.meta);
+    await kit.issuance.issue(alice, { ...CLASSIC_900, scope: { target: "reports/q1.csv", permission: "READ" } }, kit.meta);
+    expect(await forbiddenReasonOf(kit.issuance.issue(alice, { ...CLASSIC_900, scope: { target: "reports/q2.csv", permission: "READ" } }, kit.meta))).toBe("NO_GRANT");
+    expect(await forbiddenReasonOf(kit.issuance.issue(alice, { ...CLASSIC_900, scope: { target: "reports/", permission: "READ" } }, kit.meta))).toBe("NO_GRANT");
+  });
+
   it("grant deletion is audited with the tenant and the location it removed", async ({ kit, admin }) => {
     const grant = await kit.grants.create(admin, { tenant: "acme", location: "reports/", permission: "READ" }, kit.meta);
     await kit.grants.remove(admin, grant.id, kit.meta);
