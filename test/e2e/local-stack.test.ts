@@ -108,8 +108,13 @@ describe("the local stack, as the README has a new user run it", () => {
     expect(JSON.parse(readFileSync(join(folder, ".local/stack.json"), "utf8"))).toMatchObject({ region: "eu-west-1" });
 
     // broker.env alone (no AWS variables in the environment) runs a second broker that really provisions.
-    const beside = run(folder, ["--env-file=.local/broker.env", resolve(REPO, "src/main.ts")], userEnv(folder, {}));
-    const besideUrl = `http://127.0.0.1:${port + 1}`;
+    // It names the stack's port plus one; that was free when the stack started, but the suite's other
+    // files take free ports meanwhile, so the test gives it one free now (the environment wins over
+    // --env-file) and checks broker.env's own choice as written.
+    expect(readFileSync(join(folder, ".local/broker.env"), "utf8")).toMatch(new RegExp(`^PORT=${port + 1}$`, "m"));
+    const besidePort = await freePort();
+    const beside = run(folder, ["--env-file=.local/broker.env", resolve(REPO, "src/main.ts")], userEnv(folder, { PORT: String(besidePort) }));
+    const besideUrl = `http://127.0.0.1:${besidePort}`;
     for (let i = 0; ; i += 1) {
       const ready = await fetch(`${besideUrl}/readyz`).then((r) => r.status, () => 0);
       if (ready === 200) break;
