@@ -1,3 +1,4 @@
+import type { MiddlewareStack } from "@smithy/types";
 import type { FastifyInstance } from "fastify";
 import { Authenticator } from "./auth/authentication.js";
 import { PoolATokenVerifier } from "./auth/pool-a-verifier.js";
@@ -70,8 +71,14 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     poolBUserPoolId: config.poolB.userPoolId,
   });
   const rateLimits = new RateLimits(config.rateLimits);
-  // Every AWS call (each attempt) waits for its turn in its quota's budget (attached below, before any request).
+  // Budgets are shared through Redis when REDIS_URL is set; every client is instrumented before any request.
   const budgets = new UpstreamBudgets(config.aws.budgets, rateLimits.sharedRedis);
+  // Every AWS client, the broker's own and each user's S3 one, in one place: a span per call
+  // (src/telemetry.ts) and a turn in its quota's budget per attempt.
+  const instrument = <Input extends object, Output extends object>(client: { middlewareStack: MiddlewareStack<Input, Output> }) => {
+    traceAwsCalls(client, config.aws.region);
+    budgets.attachTo(client);
+  };
   const { services, keyAuthenticator } = composeDomain({
     config,
     store,
@@ -79,18 +86,15 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     pool,
     exchange,
     iam: new AwsIamDocuments(aws.iam),
-    s3: new UserS3({ region: config.aws.region, endpoint: config.aws.endpoint, bucket: config.s3.bucket, requestTimeoutMs: config.aws.requestTimeoutMs }, (client) => {
-      traceAwsCalls(client, config.aws.region);
-      budgets.attachTo(client);
-    }),
+    s3: new UserS3({ region: config.aws.region, endpoint: config.aws.endpoint, bucket: config.s3.bucket, requestTimeoutMs: config.aws.requestTimeoutMs }, instrument),
     rateLimits,
     now,
   });
   const redisConnected = await rateLimits.connect();
-  budgets.attachTo(aws.cognitoIdp);
-  budgets.attachTo(aws.cognitoIdentity);
-  budgets.attachTo(aws.sts);
-  budgets.attachTo(aws.iam);
+  instrument(aws.cognitoIdp);
+  instrument(aws.cognitoIdentity);
+  instrument(aws.sts);
+  instrument(aws.iam);
   const lifecycleState = { shuttingDown: false };
   const verifier = new PoolATokenVerifier(config.poolA, config.partners);
   // Load the JWKS ahead of the first request; while it fails, /readyz answers 503 (and retries).

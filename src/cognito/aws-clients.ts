@@ -40,10 +40,6 @@ export function createAwsClients(config: Pick<BrokerConfig, "aws">): AwsClients 
     // one attempt here, and the deny-list writer retries what really is retryable itself.
     iam: new IAMClient({ ...common, maxAttempts: 1 }),
   };
-  traceAwsCalls(clients.cognitoIdp, config.aws.region);
-  traceAwsCalls(clients.cognitoIdentity, config.aws.region);
-  traceAwsCalls(clients.sts, config.aws.region);
-  traceAwsCalls(clients.iam, config.aws.region);
   return clients;
 }
 
