@@ -77,14 +77,24 @@ export class UserS3 {
     }
   }
 
-  async list(credentials: UserCredentials, prefix: string, page: { first: number; after?: string | null | undefined }) {
+  /** A page of keys under `prefix`; with `byFolder`, one level only: its objects, and its subfolders (S3's common prefixes). */
+  async list(credentials: UserCredentials, prefix: string, page: { first: number; after?: string | null | undefined; byFolder?: boolean }) {
     const s3 = this.client(credentials);
     try {
       const response = await awsCall("ListObjectsV2", () =>
-        s3.send(new ListObjectsV2Command({ Bucket: this.settings.bucket, Prefix: prefix, MaxKeys: page.first, ...(page.after ? { ContinuationToken: page.after } : {}) })),
+        s3.send(
+          new ListObjectsV2Command({
+            Bucket: this.settings.bucket,
+            Prefix: prefix,
+            MaxKeys: page.first,
+            ...(page.byFolder ? { Delimiter: "/" } : {}),
+            ...(page.after ? { ContinuationToken: page.after } : {}),
+          }),
+        ),
       );
       return {
         objects: (response.Contents ?? []).map((o) => ({ key: o.Key ?? "", size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) })),
+        folders: (response.CommonPrefixes ?? []).map((p) => p.Prefix ?? "").filter(Boolean),
         nextToken: response.IsTruncated ? (response.NextContinuationToken ?? null) : null,
       };
     } finally {

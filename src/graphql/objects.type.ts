@@ -1,5 +1,5 @@
 import { GraphQLJSONObject } from "graphql-scalars";
-import { Field, Float, GraphQLISODateTime, ObjectType } from "type-graphql";
+import { Field, Float, GraphQLISODateTime, InputType, ObjectType } from "type-graphql";
 import { PageInfo } from "./connection-status.type.js";
 
 @ObjectType({ simpleResolvers: true, description: "A download link for one object, signed with the user's own scoped credentials." })
@@ -49,6 +49,21 @@ export class ObjectPage {
   @Field(() => [StoredObject])
   objects!: StoredObject[];
 
+  @Field(() => [String], { description: 'Listed byFolder: the folders directly under the prefix, each ending in "/" (relative to the tenant\'s root), to list in turn. Otherwise empty.' })
+  folders!: string[];
+
   @Field(() => PageInfo)
   pageInfo!: PageInfo;
+}
+
+@InputType({ description: "One file of presignUploads." })
+export class UploadFileInput {
+  @Field(() => String, { description: "Relative to the tenant's root." })
+  key!: string;
+
+  @Field(() => Float, { description: "The largest body S3 accepts for this upload (1 byte to 5 GiB)." })
+  maxBytes!: number;
+
+  @Field(() => String, { nullable: true, description: "When set, the upload must carry exactly this Content-Type." })
+  contentType?: string | null;
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ObjectsDocument, PresignDownloadDocument, PresignUploadDocument } from "../../src/client/graphql.js";
+import { FolderDocument, ObjectsDocument, PresignDownloadDocument, PresignDownloadsDocument, PresignUploadDocument, PresignUploadsDocument } from "../../src/client/graphql.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { errorCodes, execute } from "../support/graphql-client.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
@@ -101,6 +101,43 @@ describe("presigned uploads, listing and downloads", () => {
     ] as const) {
       expect(await refusedFor(prefix, after), `${prefix} ${after}`).toMatchObject({ code: "BAD_USER_INPUT", field: "after" });
     }
+  });
+
+  it("uploads and downloads a folder's files with one request each, and lists one folder at a time, as a file browser does", async () => {
+    const { token } = await freshTenantWith([{ location: "uploads/", permission: "READWRITE" }]);
+    const contents: Record<string, string> = { "uploads/top.csv": "top\n", "uploads/2026/a.csv": "a\n", "uploads/2026/b.csv": "bb\n", "uploads/2026/deep/c.csv": "ccc\n" };
+    const presigned = await execute(broker.url, PresignUploadsDocument, { files: Object.entries(contents).map(([key, body]) => ({ key, maxBytes: body.length })) }, token);
+    expect(presigned.errors).toBeUndefined();
+    for (const post of presigned.data!.presignUploads) {
+      const form = new FormData();
+      for (const [name, value] of Object.entries(post.fields as Record<string, string>)) form.append(name, value);
+      form.append("file", new Blob([contents[post.key]!]), post.key);
+      expect((await fetch(post.url, { method: "POST", body: form })).status).toBeLessThan(300);
+    }
+
+    const level = async (prefix: string, first = 10, after?: string | null) => (await execute(broker.url, FolderDocument, { prefix, first, ...(after ? { after } : {}) }, token)).data!.objects;
+    const top = await level("uploads/");
+    expect([top.folders, top.objects.map((o) => o.key)]).toEqual([["uploads/2026/"], ["uploads/top.csv"]]);
+    const year = await level("uploads/2026/");
+    expect([year.folders, year.objects.map((o) => [o.key, o.size])]).toEqual([["uploads/2026/deep/"], [["uploads/2026/a.csv", 2], ["uploads/2026/b.csv", 3]]]);
+    // A page counts folders and files together; its cursor continues this listing by folder only.
+    const first = await level("uploads/2026/", 2);
+    expect(first.pageInfo.hasNextPage).toBe(true);
+    const rest = await level("uploads/2026/", 2, first.pageInfo.endCursor);
+    expect([...first.folders, ...first.objects.map((o) => o.key), ...rest.folders, ...rest.objects.map((o) => o.key)].sort()).toEqual(["uploads/2026/a.csv", "uploads/2026/b.csv", "uploads/2026/deep/"]);
+    const flat = await execute(broker.url, ObjectsDocument, { prefix: "uploads/2026/", first: 1, after: first.pageInfo.endCursor }, token);
+    expect(flat.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "after" });
+
+    const downloads = await execute(broker.url, PresignDownloadsDocument, { keys: ["uploads/2026/a.csv", "uploads/2026/b.csv"], expiresInSeconds: 120 }, token);
+    expect(downloads.errors).toBeUndefined();
+    const links = downloads.data!.presignDownloads;
+    expect(await Promise.all(links.map(async (link) => [link.key, await (await fetch(link.url)).text()]))).toEqual([
+      ["uploads/2026/a.csv", "a\n"],
+      ["uploads/2026/b.csv", "bb\n"],
+    ]);
+    // Each URL is signed (SigV4 covers the path) for its own object. moto does not check presigned
+    // signatures, so the object each URL names is what is checked here.
+    expect(links.map((link) => new URL(link.url).pathname.split("/").slice(-2).join("/"))).toEqual(["2026/a.csv", "2026/b.csv"]);
   });
 
   it("refuses uploads outside WRITE grants, downloads outside READ grants, and bad input", async () => {

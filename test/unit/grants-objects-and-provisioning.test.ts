@@ -107,6 +107,51 @@ describe("presigned URLs, at their edges", () => {
   });
 });
 
+describe("several objects presigned in one request", () => {
+  it("a page of one folder costs one issuance, scoped to that folder, and each URL or form signs its one key", async ({ kit, admin }) => {
+    const alice = await provisionedUser(kit);
+    await kit.grants.create(admin, { tenant: "acme", location: "reports/", permission: "READWRITE" }, kit.meta);
+    const keys = ["reports/2026/q1.csv", "reports/2026/q2.csv", "reports/2026/notes/a.txt"];
+    const downloads = await kit.services.objects.downloads(alice, { keys }, kit.meta);
+    expect(downloads.map((d) => new URL(d.url).pathname)).toEqual(keys.map((key) => `/company-data/tenants/acme/${key}`));
+    expect(kit.exchange.issued).toHaveLength(1);
+    expect(JSON.parse(kit.exchange.issued[0]!.request!.sessionPolicy!)).toMatchObject({ Statement: expect.arrayContaining([expect.objectContaining({ Resource: "arn:aws:s3:::company-data/tenants/acme/reports/2026/*" })]) });
+
+    const uploads = await kit.services.objects.uploads(alice, { files: [{ key: "reports/in/a.csv", maxBytes: 10 }, { key: "reports/in/b.csv", maxBytes: 20, contentType: "text/csv" }] }, kit.meta);
+    expect(kit.exchange.issued).toHaveLength(2);
+    expect(uploads.map((u) => [u.fields.key, u.maxBytes])).toEqual([
+      ["tenants/acme/reports/in/a.csv", 10],
+      ["tenants/acme/reports/in/b.csv", 20],
+    ]);
+    const conditions = (u: (typeof uploads)[number]) => JSON.parse(Buffer.from(u.fields.Policy!, "base64").toString("utf8")).conditions;
+    expect(conditions(uploads[1]!)).toEqual(expect.arrayContaining([["eq", "$key", "tenants/acme/reports/in/b.csv"], ["content-length-range", 0, 20], ["eq", "$Content-Type", "text/csv"]]));
+  });
+
+  it("keys no one grant covers together are refused (NO_GRANT), as is writing where only reading is granted", async ({ kit, admin }) => {
+    const alice = await provisionedUser(kit);
+    await kit.grants.create(admin, { tenant: "acme", location: "reports/", permission: "READ" }, kit.meta);
+    await kit.grants.create(admin, { tenant: "acme", location: "invoices/", permission: "READ" }, kit.meta);
+    // Each alone is allowed; together they would need the whole prefix.
+    expect(await kit.services.objects.downloads(alice, { keys: ["reports/a.csv"] }, kit.meta)).toHaveLength(1);
+    expect(await forbiddenReasonOf(kit.services.objects.downloads(alice, { keys: ["reports/a.csv", "invoices/b.pdf"] }, kit.meta))).toBe("NO_GRANT");
+    expect(await forbiddenReasonOf(kit.services.objects.uploads(alice, { files: [{ key: "reports/a.csv", maxBytes: 1 }, { key: "reports/b.csv", maxBytes: 1 }] }, kit.meta))).toBe("NO_GRANT");
+  });
+
+  it("take 1 to 100 distinct keys, each checked as a single one is, before anything is issued", async ({ kit, admin }) => {
+    const alice = await provisionedUser(kit);
+    await kit.grants.create(admin, { tenant: "acme", location: "", permission: "READWRITE" }, kit.meta);
+    const many = Array.from({ length: 101 }, (_, i) => `f/${i}.txt`);
+    await expect(kit.services.objects.downloads(alice, { keys: [] }, kit.meta)).rejects.toThrow(/1 to 100/);
+    await expect(kit.services.objects.downloads(alice, { keys: many }, kit.meta)).rejects.toThrow(/1 to 100/);
+    expect(await kit.services.objects.downloads(alice, { keys: many.slice(0, 100) }, kit.meta)).toHaveLength(100);
+    await expect(kit.services.objects.downloads(alice, { keys: ["a.txt", "a.txt"] }, kit.meta)).rejects.toThrow(/twice/);
+    await expect(kit.services.objects.downloads(alice, { keys: ["a.txt", "f/"] }, kit.meta)).rejects.toThrow(BadUserInputError);
+    await expect(kit.services.objects.downloads(alice, { keys: ["a.txt", "../globex/a.txt"] }, kit.meta)).rejects.toThrow(BadUserInputError);
+    await expect(kit.services.objects.uploads(alice, { files: [{ key: "a.txt", maxBytes: 1 }, { key: "b.txt", maxBytes: 6 * 1024 ** 3 }] }, kit.meta)).rejects.toThrow(/maxBytes/);
+    expect(kit.exchange.issued).toHaveLength(1);
+  });
+});
+
 describe("provisioning, at its edges", () => {
   it("an administrator provisions another user with that user's tenant from Pool A, audited as the administrator's act", async ({ kit, admin }) => {
     const bob = poolAUser(kit, "globex");

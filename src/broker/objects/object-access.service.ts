@@ -15,6 +15,14 @@ const DEFAULT_URL_SECONDS = 900;
 const EXPIRY_SLACK_MS = 60_000;
 const MAX_UPLOAD_BYTES = 5 * 1024 ** 3;
 const MAX_PAGE = 1000;
+/** Objects presigned in one request: a page of a file list, well under the work of one listing. */
+export const MAX_BATCH = 100;
+
+export interface UploadRequest {
+  key: string;
+  maxBytes: number;
+  contentType?: string | null | undefined;
+}
 
 export interface PresignedDownloadView {
   key: string;
@@ -32,6 +40,8 @@ export interface PresignedUploadView {
 
 export interface ObjectPageView {
   objects: Array<{ key: string; size: number; lastModified: Date }>;
+  /** Listed by folder: the subfolders directly under the prefix (keys relative to the tenant's root, ending in "/"). */
+  folders: string[];
   hasNextPage: boolean;
   endCursor: string | null;
 }
@@ -45,47 +55,75 @@ export class ObjectAccessService {
   constructor(private readonly deps: { issuance: IssuanceService; s3: UserS3; cursors: ListingCursors; now: () => number }) {}
 
   async download(principal: Principal, args: { key: string; expiresInSeconds?: number | null; userId?: string | null }, meta: RequestMeta): Promise<PresignedDownloadView> {
-    const key = objectKey(args.key);
-    const seconds = urlSeconds(args.expiresInSeconds);
-    const credentials = await this.credentials(principal, key, "READ", args.userId, meta);
-    const expiresIn = this.boundedBy(credentials.expiration, seconds);
-    const url = await this.deps.s3.presignDownload(credentials, credentials.scope.reach, expiresIn);
-    return { key, url, expiresAt: new Date(this.deps.now() + expiresIn * 1000) };
+    const [one] = await this.downloads(principal, { ...args, keys: [args.key] }, meta);
+    return one!;
   }
 
-  async upload(
+  /**
+   * Download URLs for several objects with one issuance (see `batchTarget`): each URL still signs
+   * its one object; the credentials behind them never leave the broker.
+   */
+  async downloads(principal: Principal, args: { keys: string[]; expiresInSeconds?: number | null; userId?: string | null }, meta: RequestMeta): Promise<PresignedDownloadView[]> {
+    const keys = batchOf(args.keys.map((key) => objectKey(key)), "keys");
+    const seconds = urlSeconds(args.expiresInSeconds);
+    const target = batchTarget(keys);
+    const credentials = await this.credentials(principal, target, "READ", args.userId, meta);
+    const root = rootOf(credentials.scope.reach, target);
+    const expiresIn = this.boundedBy(credentials.expiration, seconds);
+    const expiresAt = new Date(this.deps.now() + expiresIn * 1000);
+    return Promise.all(keys.map(async (key) => ({ key, url: await this.deps.s3.presignDownload(credentials, `${root}${key}`, expiresIn), expiresAt })));
+  }
+
+  async upload(principal: Principal, args: UploadRequest & { expiresInSeconds?: number | null; userId?: string | null }, meta: RequestMeta): Promise<PresignedUploadView> {
+    const [one] = await this.uploads(principal, { files: [args], expiresInSeconds: args.expiresInSeconds, userId: args.userId }, meta);
+    return one!;
+  }
+
+  /** Upload forms for several keys with one issuance (see `batchTarget`): each form admits exactly its key and size. */
+  async uploads(principal: Principal, args: { files: UploadRequest[]; expiresInSeconds?: number | null; userId?: string | null }, meta: RequestMeta): Promise<PresignedUploadView[]> {
+    const files = args.files.map((file) => ({ ...file, key: objectKey(file.key) }));
+    batchOf(files.map((file) => file.key), "files");
+    for (const file of files) {
+      if (!Number.isInteger(file.maxBytes) || file.maxBytes < 1 || file.maxBytes > MAX_UPLOAD_BYTES) {
+        throw new BadUserInputError(`maxBytes must be a whole number from 1 to ${MAX_UPLOAD_BYTES} (5 GiB, S3's limit for one upload).`, "maxBytes");
+      }
+      if (file.contentType !== null && file.contentType !== undefined && !/^[\w.+-]+\/[\w.+-]+$/.test(file.contentType)) {
+        throw new BadUserInputError("contentType must be a MIME type such as text/csv.", "contentType");
+      }
+    }
+    const seconds = urlSeconds(args.expiresInSeconds);
+    const target = batchTarget(files.map((file) => file.key));
+    const credentials = await this.credentials(principal, target, "WRITE", args.userId, meta);
+    const root = rootOf(credentials.scope.reach, target);
+    const expiresIn = this.boundedBy(credentials.expiration, seconds);
+    const expiresAt = new Date(this.deps.now() + expiresIn * 1000);
+    return Promise.all(
+      files.map(async (file) => {
+        const post = await this.deps.s3.presignUpload(credentials, `${root}${file.key}`, { maxBytes: file.maxBytes, contentType: file.contentType ?? undefined, expiresInSeconds: expiresIn });
+        return { key: file.key, url: post.url, fields: post.fields, maxBytes: file.maxBytes, expiresAt };
+      }),
+    );
+  }
+
+  async list(
     principal: Principal,
-    args: { key: string; maxBytes: number; contentType?: string | null; expiresInSeconds?: number | null; userId?: string | null },
+    args: { prefix: string; first: number; after?: string | null; byFolder?: boolean | null; userId?: string | null },
     meta: RequestMeta,
-  ): Promise<PresignedUploadView> {
-    const key = objectKey(args.key);
-    if (!Number.isInteger(args.maxBytes) || args.maxBytes < 1 || args.maxBytes > MAX_UPLOAD_BYTES) {
-      throw new BadUserInputError(`maxBytes must be a whole number from 1 to ${MAX_UPLOAD_BYTES} (5 GiB, S3's limit for one upload).`, "maxBytes");
-    }
-    if (args.contentType !== null && args.contentType !== undefined && !/^[\w.+-]+\/[\w.+-]+$/.test(args.contentType)) {
-      throw new BadUserInputError("contentType must be a MIME type such as text/csv.", "contentType");
-    }
-    const seconds = urlSeconds(args.expiresInSeconds);
-    const credentials = await this.credentials(principal, key, "WRITE", args.userId, meta);
-    const expiresIn = this.boundedBy(credentials.expiration, seconds);
-    const post = await this.deps.s3.presignUpload(credentials, credentials.scope.reach, { maxBytes: args.maxBytes, contentType: args.contentType ?? undefined, expiresInSeconds: expiresIn });
-    return { key, url: post.url, fields: post.fields, maxBytes: args.maxBytes, expiresAt: new Date(this.deps.now() + expiresIn * 1000) };
-  }
-
-  async list(principal: Principal, args: { prefix: string; first: number; after?: string | null; userId?: string | null }, meta: RequestMeta): Promise<ObjectPageView> {
+  ): Promise<ObjectPageView> {
     const prefix = parseLocation(args.prefix, "prefix");
     if (prefix !== "" && !prefix.endsWith("/")) throw new BadUserInputError('prefix must be "" or end with "/".', "prefix");
     if (!Number.isInteger(args.first) || args.first < 1 || args.first > MAX_PAGE) throw new BadUserInputError(`first must be a whole number from 1 to ${MAX_PAGE}.`, "first");
     const credentials = await this.credentials(principal, prefix, "READ", args.userId, meta);
-    const root = credentials.scope.reach.slice(0, credentials.scope.reach.length - prefix.length);
-    const reach = credentials.scope.reach;
-    const after = args.after ? this.deps.cursors.open(args.after, reach) : null;
-    const page = await upstream(() => this.deps.s3.list(credentials, reach, { first: args.first, after }));
+    const root = rootOf(credentials.scope.reach, prefix);
+    const listing = { reach: credentials.scope.reach, byFolder: args.byFolder === true };
+    const after = args.after ? this.deps.cursors.open(args.after, listing) : null;
+    const page = await upstream(() => this.deps.s3.list(credentials, listing.reach, { first: args.first, after, byFolder: listing.byFolder }));
     return {
       // Keys relative to the tenant's root, as every location is.
       objects: page.objects.map((o) => ({ ...o, key: o.key.slice(root.length) })),
+      folders: page.folders.map((folder) => folder.slice(root.length)),
       hasNextPage: page.nextToken !== null,
-      endCursor: page.nextToken === null ? null : this.deps.cursors.seal(reach, page.nextToken),
+      endCursor: page.nextToken === null ? null : this.deps.cursors.seal(listing, page.nextToken),
     };
   }
 
@@ -103,6 +141,29 @@ function objectKey(raw: string): string {
   if (key === "" || key.endsWith("/")) throw new BadUserInputError("key must name one object (not a prefix).", "key");
   return key;
 }
+
+/** 1 to MAX_BATCH distinct keys, in the order given. */
+function batchOf(keys: string[], field: string): string[] {
+  if (keys.length < 1 || keys.length > MAX_BATCH) throw new BadUserInputError(`${field} must name 1 to ${MAX_BATCH} objects.`, field);
+  if (new Set(keys).size !== keys.length) throw new BadUserInputError(`${field} names an object twice.`, field);
+  return keys;
+}
+
+/**
+ * What one issuance for a batch reaches: the object itself for one key, else the deepest folder
+ * holding them all (so a page of one folder costs one issuance, not one per file against the
+ * identity pool's account-wide quota). The grants decide it like any scope: keys spread over
+ * folders no single grant covers are refused (NO_GRANT), and are presigned in separate requests.
+ */
+export function batchTarget(keys: string[]): string {
+  if (keys.length === 1) return keys[0]!;
+  let common = keys[0]!;
+  for (const key of keys) while (!key.startsWith(common)) common = common.slice(0, -1);
+  return common.slice(0, common.lastIndexOf("/") + 1);
+}
+
+/** The tenant's root in the bucket, from the full key prefix a scope reaches and its target. */
+const rootOf = (reach: string, target: string) => reach.slice(0, reach.length - target.length);
 
 function urlSeconds(requested: number | null | undefined): number {
   const seconds = requested ?? DEFAULT_URL_SECONDS;
