@@ -48,10 +48,12 @@ export class UserS3 {
     return client;
   }
 
-  async presignDownload(credentials: UserCredentials, key: string, expiresInSeconds: number): Promise<string> {
+  /** `contentDisposition`: what S3 answers the GET with instead of the object's own (signed into the URL). */
+  async presignDownload(credentials: UserCredentials, key: string, expiresInSeconds: number, contentDisposition?: string): Promise<string> {
     const s3 = this.client(credentials);
     try {
-      return await getSignedUrl(s3, new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }), { expiresIn: expiresInSeconds });
+      const get = new GetObjectCommand({ Bucket: this.settings.bucket, Key: key, ...(contentDisposition ? { ResponseContentDisposition: contentDisposition } : {}) });
+      return await getSignedUrl(s3, get, { expiresIn: expiresInSeconds });
     } finally {
       s3.destroy();
     }

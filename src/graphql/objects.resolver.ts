@@ -9,6 +9,10 @@ import { CurrentUser } from "./current-user.decorator.js";
 import { ObjectPage, PresignedDownload, PresignedUpload, UploadFileInput } from "./objects.type.js";
 import { RateLimited } from "./rate-limit.middleware.js";
 
+const attachmentArg = {
+  defaultValue: false,
+  description: "true: S3 answers with Content-Disposition: attachment and the object's name, so a browser saves the file instead of opening it in place of the page.",
+} as const;
 const expiresArg = { nullable: true, description: "1 to 3600 seconds; default 900. Never later than the signing credentials." } as const;
 
 @Authorized()
@@ -38,9 +42,10 @@ export class ObjectsResolver {
     @Ctx() context: GraphQLContext,
     @Arg("key", () => String, { description: "Relative to the tenant's root." }) key: string,
     @Arg("expiresInSeconds", () => Int, expiresArg) expiresInSeconds?: number | null,
+    @Arg("attachment", () => Boolean, attachmentArg) attachment?: boolean,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<PresignedDownloadView> {
-    return context.services.objects.download(principal, { key, expiresInSeconds, userId }, context);
+    return context.services.objects.download(principal, { key, expiresInSeconds, attachment, userId }, context);
   }
 
   @Authorized<PartnerScope>(["issue"])
@@ -68,9 +73,10 @@ export class ObjectsResolver {
     @Ctx() context: GraphQLContext,
     @Arg("keys", () => [String], { description: "Relative to the tenant's root; distinct." }) keys: string[],
     @Arg("expiresInSeconds", () => Int, expiresArg) expiresInSeconds?: number | null,
+    @Arg("attachment", () => Boolean, attachmentArg) attachment?: boolean,
     @Arg("userId", () => ID, userIdArg) userId?: string | null,
   ): Promise<PresignedDownloadView[]> {
-    return context.services.objects.downloads(principal, { keys, expiresInSeconds, userId }, context);
+    return context.services.objects.downloads(principal, { keys, expiresInSeconds, attachment, userId }, context);
   }
 
   @Authorized<PartnerScope>(["issue"])

@@ -135,6 +135,11 @@ describe("presigned uploads, listing and downloads", () => {
       ["uploads/2026/a.csv", "a\n"],
       ["uploads/2026/b.csv", "bb\n"],
     ]);
+    // As attachments, S3 answers with the object's name, so a browser saves them rather than opening
+    // them in place of the page: the override is in the signed query (moto ignores it; AWS applies it).
+    const saved = (await execute(broker.url, PresignDownloadsDocument, { keys: ["uploads/2026/a.csv"], attachment: true }, token)).data!.presignDownloads[0]!;
+    expect(new URL(saved.url).searchParams.get("response-content-disposition")).toBe("attachment; filename=a.csv");
+    expect(new URL(links[0]!.url).searchParams.has("response-content-disposition")).toBe(false);
     // Each URL is signed (SigV4 covers the path) for its own object. moto does not check presigned
     // signatures, so the object each URL names is what is checked here.
     expect(links.map((link) => new URL(link.url).pathname.split("/").slice(-2).join("/"))).toEqual(["2026/a.csv", "2026/b.csv"]);

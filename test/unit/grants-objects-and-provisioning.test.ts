@@ -127,6 +127,14 @@ describe("several objects presigned in one request", () => {
     expect(conditions(uploads[1]!)).toEqual(expect.arrayContaining([["eq", "$key", "tenants/acme/reports/in/b.csv"], ["content-length-range", 0, 20], ["eq", "$Content-Type", "text/csv"]]));
   });
 
+  it("as attachments, each URL makes S3 name its file, for a browser to save instead of showing it in place of the page", async ({ kit }) => {
+    const alice = await provisionedUser(kit);
+    const [report] = await kit.services.objects.downloads(alice, { keys: ["2026/report_q1.csv", "2026/a.csv"], attachment: true }, kit.meta);
+    expect(new URL(report!.url).searchParams.get("response-content-disposition")).toBe("attachment; filename=report_q1.csv");
+    const inline = await kit.services.objects.download(alice, { key: "2026/a.csv" }, kit.meta);
+    expect(new URL(inline.url).searchParams.has("response-content-disposition")).toBe(false);
+  });
+
   it("keys no one grant covers together are refused (NO_GRANT), as is writing where only reading is granted", async ({ kit, admin }) => {
     const alice = await provisionedUser(kit);
     await kit.grants.create(admin, { tenant: "acme", location: "reports/", permission: "READ" }, kit.meta);

@@ -1,3 +1,4 @@
+import { create as attachmentDisposition } from "content-disposition";
 import type { Principal } from "../../auth/principal.js";
 import type { UserS3 } from "../../cognito/user-s3.js";
 import { BadUserInputError } from "../../errors.js";
@@ -22,6 +23,13 @@ export interface UploadRequest {
   key: string;
   maxBytes: number;
   contentType?: string | null | undefined;
+}
+
+export interface DownloadOptions {
+  expiresInSeconds?: number | null;
+  /** S3 answers with Content-Disposition: attachment and the object's name. */
+  attachment?: boolean | null;
+  userId?: string | null;
 }
 
 export interface PresignedDownloadView {
@@ -54,7 +62,7 @@ export interface ObjectPageView {
 export class ObjectAccessService {
   constructor(private readonly deps: { issuance: IssuanceService; s3: UserS3; cursors: ListingCursors; now: () => number }) {}
 
-  async download(principal: Principal, args: { key: string; expiresInSeconds?: number | null; userId?: string | null }, meta: RequestMeta): Promise<PresignedDownloadView> {
+  async download(principal: Principal, args: DownloadOptions & { key: string }, meta: RequestMeta): Promise<PresignedDownloadView> {
     const [one] = await this.downloads(principal, { ...args, keys: [args.key] }, meta);
     return one!;
   }
@@ -63,7 +71,7 @@ export class ObjectAccessService {
    * Download URLs for several objects with one issuance (see `batchTarget`): each URL still signs
    * its one object; the credentials behind them never leave the broker.
    */
-  async downloads(principal: Principal, args: { keys: string[]; expiresInSeconds?: number | null; userId?: string | null }, meta: RequestMeta): Promise<PresignedDownloadView[]> {
+  async downloads(principal: Principal, args: DownloadOptions & { keys: string[] }, meta: RequestMeta): Promise<PresignedDownloadView[]> {
     const keys = batchOf(args.keys.map((key) => objectKey(key)), "keys");
     const seconds = urlSeconds(args.expiresInSeconds);
     const target = batchTarget(keys);
@@ -71,7 +79,9 @@ export class ObjectAccessService {
     const root = rootOf(credentials.scope.reach, target);
     const expiresIn = this.boundedBy(credentials.expiration, seconds);
     const expiresAt = new Date(this.deps.now() + expiresIn * 1000);
-    return Promise.all(keys.map(async (key) => ({ key, url: await this.deps.s3.presignDownload(credentials, `${root}${key}`, expiresIn), expiresAt })));
+    // A browser saves an attachment under its name instead of opening it in place of the page.
+    const disposition = (key: string) => (args.attachment ? attachmentDisposition(key.slice(key.lastIndexOf("/") + 1)) : undefined);
+    return Promise.all(keys.map(async (key) => ({ key, url: await this.deps.s3.presignDownload(credentials, `${root}${key}`, expiresIn, disposition(key)), expiresAt })));
   }
 
   async upload(principal: Principal, args: UploadRequest & { expiresInSeconds?: number | null; userId?: string | null }, meta: RequestMeta): Promise<PresignedUploadView> {
