@@ -9,6 +9,7 @@
 #   python3 with moto[server] and boto3, and the AWS CLI      (local AWS; real clients)
 #   rclone, s3cmd                                             (tools the helper's tests drive)
 #   Chromium at $CHROMIUM_PATH or /usr/bin/chromium           (browser tests, via playwright-core)
+#   a Japanese font (fonts-ipafont-gothic)                    (the console's Japanese screenshots)
 #   buildah, podman, debootstrap, and root                    (the container image's test: built
 #                                                              offline, started read-only with unshare)
 #   Redis at 127.0.0.1:6379                                   (limits shared by replicas)
@@ -71,6 +72,8 @@ find_packages_missing() {
   command -v rclone >/dev/null || packages+=(rclone)
   command -v s3cmd >/dev/null || packages+=(s3cmd)
   [ -x "$CHROMIUM" ] || packages+=(chromium)
+  # A Japanese font, so the console's Japanese screenshots show text, not empty boxes.
+  [ -d /usr/share/fonts/opentype/ipafont-gothic ] || packages+=(fonts-ipafont-gothic)
   command -v buildah >/dev/null || packages+=(buildah)
   command -v podman >/dev/null || packages+=(podman)
   command -v debootstrap >/dev/null && command -v unshare >/dev/null || packages+=(debootstrap util-linux)

@@ -11,9 +11,8 @@ const ROOT = resolve(import.meta.dirname, "../..");
 const out = resolve(ROOT, process.argv[2] ?? "dist");
 
 const copies: Array<[from: string, to: string]> = [
-  ["src/console/index.html", "console/index.html"],
-  ["src/console/console.css", "console/console.css"],
-  ["src/console/console.js", "console/console.js"],
+  // The console's page, style and modules (its tsconfig.json is copied too, and never served).
+  ["src/console", "console"],
   ["src/cli/s3-broker/package.json", "cli/s3-broker/package.json"],
   ["src/cli/s3-broker/operations.json", "cli/s3-broker/operations.json"],
   // A link to src/client/operations/ in the repository: copied as the files it points to.

@@ -11,11 +11,13 @@ export const CONSOLE_PATH = "/console/";
 const CONSOLE_DIR = fileURLToPath(new URL("../console/", import.meta.url));
 const OPERATIONS_FILE = fileURLToPath(new URL("../cli/s3-broker/operations.json", import.meta.url));
 
+const SCRIPT = "text/javascript; charset=utf-8";
+/** The page and its modules (console.js imports the others; no build step). */
 const FILES = {
   "": { file: "index.html", type: "text/html; charset=utf-8" },
-  "console.js": { file: "console.js", type: "text/javascript; charset=utf-8" },
   "console.css": { file: "console.css", type: "text/css; charset=utf-8" },
-} as const;
+  ...Object.fromEntries(["console.js", "session.js", "page.js", "i18n.js", "messages.js", "files.js", "admin.js"].map((file) => [file, { file, type: SCRIPT }])),
+} as Record<string, { file: string; type: string }>;
 
 /**
  * The reference console: a static page and script that sign an end user in to Pool A in the

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, type TestBrowser } from "../support/browser.js";
+import { connectionStateOf, launchBrowser, type TestBrowser } from "../support/browser.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { baseUrlOf } from "../support/credential-endpoint.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
@@ -31,7 +31,7 @@ beforeAll(async () => {
   consoleUrl = `${baseUrlOf(broker.url)}/console/`;
   user = await freshPoolAUser(aws.stack, { tenant: "acme" });
   login.serve(aws.stack.poolA.clientId, consoleUrl, { [user.sub]: { username: user.username, tenant: "acme" } });
-  browser = await launchBrowser();
+  browser = await launchBrowser({ locale: "en-US" });
 }, 60_000);
 
 afterAll(async () => {
@@ -60,9 +60,9 @@ describe("the console with Cognito's managed login", () => {
 
     await page.waitForURL((url) => url.href === consoleUrl);
     await expect.poll(() => page.getByText(`Signed in as ${user.username}`).isVisible(), { timeout: 10_000 }).toBe(true);
-    await expect.poll(() => page.locator("#connection").textContent()).toContain("NOT_PROVISIONED");
+    await expect.poll(() => connectionStateOf(page)).toBe("NOT_PROVISIONED");
     await page.getByRole("button", { name: "Provision access" }).click();
-    await expect.poll(() => page.locator("#connection").textContent()).toContain("ACTIVE");
+    await expect.poll(() => connectionStateOf(page)).toBe("ACTIVE");
 
     // What the console sent: an S256 challenge, its state, and the code exchanged once with the verifier.
     const authorize = login.requests.find((r) => r.pathname === "/oauth2/authorize")!;

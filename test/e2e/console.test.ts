@@ -6,13 +6,14 @@ import { promisify } from "node:util";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toolEnv } from "../support/aws-tools.js";
-import { launchBrowser, seriousAccessibilityViolations, type TestBrowser } from "../support/browser.js";
+import { connectionStateOf, launchBrowser, seriousAccessibilityViolations, type TestBrowser } from "../support/browser.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
 import { baseUrlOf } from "../support/credential-endpoint.js";
 import { startLocalAws, type LocalAws } from "../support/local-aws.js";
 import { freshPoolAUser, type TestPoolAUser } from "../support/pool-a-users.js";
 import { freshTenant } from "../support/tenants.js";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { MESSAGES } from "../../src/console/messages.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -32,7 +33,7 @@ let workDir: string;
 beforeAll(async () => {
   aws = await startLocalAws();
   broker = await startBroker(aws.stack);
-  browser = await launchBrowser();
+  browser = await launchBrowser({ locale: "en-US" });
   consoleUrl = `${baseUrlOf(broker.url)}/console/`;
   await browser.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(consoleUrl).origin });
   workDir = mkdtempSync(join(tmpdir(), "console-"));
@@ -71,6 +72,35 @@ function exportsOf(text: string): Record<string, string> {
   return Object.fromEntries([...text.matchAll(/^export (\w+)=("?)(.*)\2$/gm)].map((m) => [m[1]!, m[3]!]));
 }
 
+/** The names of the operations the page sends to the broker, in order. */
+function operationsSentBy(page: Page): string[] {
+  const names: string[] = [];
+  page.on("request", (request) => {
+    if (request.url().endsWith("/graphql")) names.push(String((request.postDataJSON() as { operationName?: string }).operationName));
+  });
+  return names;
+}
+
+function adminS3(): S3Client {
+  return new S3Client({ region: aws.stack.region, endpoint: aws.moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+}
+
+/** Objects put straight into the bucket (as another tool of the company would). @param {Record<string, string>} objects */
+async function putObjects(objects: Record<string, string>): Promise<void> {
+  const s3 = adminS3();
+  for (const [key, body] of Object.entries(objects)) await s3.send(new PutObjectCommand({ Bucket: aws.stack.bucket, Key: key, Body: body }));
+  s3.destroy();
+}
+
+async function getObject(key: string): Promise<string> {
+  const s3 = adminS3();
+  try {
+    return await (await s3.send(new GetObjectCommand({ Bucket: aws.stack.bucket, Key: key }))).Body!.transformToString();
+  } finally {
+    s3.destroy();
+  }
+}
+
 describe("the reference console", () => {
   it("is served with a policy that allows only the broker and Pool A, and refuses a wrong password clearly", async () => {
     const response = await fetch(consoleUrl);
@@ -84,8 +114,8 @@ describe("the reference console", () => {
     const page = await browser.context.newPage();
     await page.goto(consoleUrl);
     await screenshot(page, "01-sign-in");
-    // Every field has a label a screen reader announces.
-    expect(await page.evaluate('[...document.querySelectorAll("input, select")].every((e) => e.labels.length > 0)')).toBe(true);
+    // Every field has a label a screen reader announces (a box in a table's heading, its aria-label).
+    expect(await page.evaluate('[...document.querySelectorAll("input, select")].filter((e) => e.labels.length === 0 && !e.getAttribute("aria-label")).map((e) => e.id)')).toEqual([]);
     await page.getByLabel("Username").fill(user.username);
     await page.getByLabel("Password").fill("wrong-Password-1");
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -97,9 +127,9 @@ describe("the reference console", () => {
   it("signs in, provisions, issues, counts down, copies a set-up that works with the AWS CLI, manages keys, and signs out leaving nothing", async () => {
     const user = await freshPoolAUser(aws.stack, { tenant: "acme" });
     const page = await signedIn(user);
-    await expect.poll(() => page.locator("#connection").textContent()).toContain("NOT_PROVISIONED");
+    await expect.poll(() => connectionStateOf(page)).toBe("NOT_PROVISIONED");
     await page.getByRole("button", { name: "Provision access" }).click();
-    await expect.poll(() => page.locator("#connection").textContent()).toContain("ACTIVE");
+    await expect.poll(() => connectionStateOf(page)).toBe("ACTIVE");
     expect(await page.locator("#connection").textContent()).toContain(`s3://${aws.stack.bucket}/tenants/acme/`);
 
     await page.getByLabel("Credential flow").selectOption("CLASSIC");
@@ -136,8 +166,9 @@ describe("the reference console", () => {
     await page.getByRole("button", { name: "Revoke laptop-sync" }).click();
     await expect.poll(() => page.locator("#keys tbody").textContent()).toContain("revoked");
 
-    const trail = await page.locator("#audit tbody").textContent();
-    for (const action of ["PROVISION", "ISSUE", "CLIENT_KEY_CREATE", "CLIENT_KEY_REVOKE"]) expect(trail).toContain(action);
+    const trail = await page.locator("#audit [data-action]").evaluateAll((cells) => cells.map((cell) => cell.getAttribute("data-action")));
+    expect(trail).toEqual(expect.arrayContaining(["PROVISION", "ISSUE", "CLIENT_KEY_CREATE", "CLIENT_KEY_REVOKE"]));
+    expect(await page.locator("#audit tbody").textContent()).toContain("client key revoked");
     await screenshot(page, "05-audit");
 
     await page.getByRole("button", { name: "Sign out" }).click();
@@ -156,30 +187,86 @@ describe("the reference console", () => {
     for (const image of shots.values()) expect(image.length).toBeGreaterThan(5_000);
   });
 
-  it("lets an administrator find a user by name and revoke her, after a confirmation that names her", async () => {
+  it("lets an administrator find a user by name and revoke, reinstate and move her, each after a confirmation that names her", async () => {
     const target = await freshPoolAUser(aws.stack, { tenant: "globex" });
     const page0 = await signedIn(target);
     await page0.getByRole("button", { name: "Provision access" }).click();
-    await expect.poll(() => page0.locator("#connection").textContent()).toContain("ACTIVE");
+    await expect.poll(() => connectionStateOf(page0)).toBe("ACTIVE");
     await page0.close();
 
     const admin = await freshPoolAUser(aws.stack, { tenant: "acme", admin: true });
     const page = await signedIn(admin);
     const who = `${target.username} (${target.sub})`;
     // The start of her username, in another case: only she is listed.
-    await page.getByLabel("Find a user by the start of their name or id").fill(target.username.slice(0, 10).toUpperCase());
+    await page.getByLabel("Find a user by the start of their name, e-mail or id").fill(target.username.slice(0, 10).toUpperCase());
     await page.getByRole("button", { name: "Find", exact: true }).click();
     await expect.poll(() => page.locator("#connections tbody tr").allTextContents()).toEqual([expect.stringContaining(who)]);
+    const dialogs: string[] = [];
+    /** Answers the page's next dialogs in turn: true accepts a confirmation, a string answers a prompt. */
+    const answer = (...replies: Array<boolean | string>) =>
+      page.on("dialog", function reply(dialog) {
+        dialogs.push(dialog.message());
+        const next = replies.shift();
+        if (replies.length === 0) page.off("dialog", reply);
+        void (next === false ? dialog.dismiss() : dialog.accept(typeof next === "string" ? next : undefined));
+      });
+
+    // Declined: nothing happens.
+    answer(false);
+    await page.getByRole("button", { name: `Revoke ${who}` }).click();
+    await expect.poll(() => dialogs.length).toBe(1);
+    expect((await broker.broker.store.getConnection(target.sub))!.state).toBe("ACTIVE");
+
+    answer(true);
+    await page.getByRole("button", { name: `Revoke ${who}` }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe(`${who} revoked.`);
+    expect(dialogs[1]).toContain(target.username);
+    expect((await broker.broker.store.getConnection(target.sub))!.state).toBe("REVOKED");
+    await screenshot(page, "07-admin");
+
+    answer(true);
+    await page.getByRole("button", { name: `Reinstate ${who}` }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe(`${who} reinstated.`);
+    expect(dialogs[2]).toContain(target.username);
+    expect((await broker.broker.store.getConnection(target.sub))!.state).toBe("ACTIVE");
+
+    // A move: the application sets her tenant in Pool A first; the page asks where to, then confirms naming her and both tenants.
+    await target.setTenant("initech");
+    answer("initech", true);
+    await page.getByRole("button", { name: `Move ${who}` }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe(`${who} moved to initech.`);
+    expect(dialogs[3]).toContain(target.username);
+    expect(dialogs[4]).toMatch(new RegExp(`${target.username}.*globex.*initech`));
+    expect((await broker.broker.store.getConnection(target.sub))!.tenant).toBe("initech");
+    await page.close();
+  });
+
+  it("lets an administrator list, add and delete a tenant's grants", async () => {
+    const admin = await freshPoolAUser(aws.stack, { tenant: "acme", admin: true });
+    const page = await signedIn(admin);
+    const tenant = `t${Date.now().toString(36)}`;
+    await page.getByLabel("Tenant", { exact: true }).fill(tenant);
+    await page.getByRole("button", { name: "Show grants" }).click();
+    // No grant configured: the default one, which cannot be deleted.
+    await expect.poll(() => page.locator("#grants tbody tr").allTextContents()).toEqual([expect.stringContaining("default (no grant configured)")]);
+    await page.getByLabel("Location to grant").fill("reports/");
+    await page.getByLabel("Permission to grant").selectOption("READWRITE");
+    await page.getByRole("button", { name: "Add grant" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe(`reports/ granted to ${tenant} (read and write).`);
+    await expect.poll(() => page.locator("#grants tbody tr").allTextContents()).toEqual([expect.stringContaining("reports/")]);
+    await page.getByLabel("Location to grant").fill("../escape/");
+    await page.getByRole("button", { name: "Add grant" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("BAD_USER_INPUT");
     let confirmation = "";
     page.once("dialog", (dialog) => {
       confirmation = dialog.message();
       void dialog.accept();
     });
-    await page.getByRole("button", { name: `Revoke ${who}` }).click();
-    await expect.poll(() => page.getByRole("alert").textContent()).toBe(`${who} revoked.`);
-    expect(confirmation).toContain(target.username);
-    expect((await broker.broker.store.getConnection(target.sub))!.state).toBe("REVOKED");
-    await screenshot(page, "07-admin");
+    await page.getByRole("button", { name: "Delete the grant of reports/" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe("Grant of reports/ deleted.");
+    expect(confirmation).toContain(`${tenant}'s grant of reports/ (read and write)`);
+    expect(await broker.broker.store.listGrants(tenant)).toEqual([]);
+    await screenshot(page, "12-grants");
     await page.close();
   });
 
@@ -189,7 +276,7 @@ describe("the reference console", () => {
     const overflow = async () => Number(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"));
     expect(await overflow()).toBeLessThanOrEqual(0);
     await page.getByRole("button", { name: "Provision access" }).click();
-    await expect.poll(() => page.locator("#connection").textContent()).toContain("ACTIVE");
+    await expect.poll(() => connectionStateOf(page)).toBe("ACTIVE");
     await page.getByLabel("Credential flow").selectOption("CLASSIC");
     await page.getByLabel("Lifetime in seconds").fill("900");
     await page.getByRole("button", { name: "Issue credentials" }).click();
@@ -212,7 +299,7 @@ describe("the reference console", () => {
 
     // Acronyms stay as written; no two buttons share a name.
     expect(await page.getByRole("button", { name: "Copy AWS CLI profile (credential_process)" }).count()).toBe(1);
-    const names = (await page.getByRole("button").filter({ visible: true }).allTextContents()).map((name) => name.trim());
+    const names = await page.evaluate(`[...document.querySelectorAll("button")].filter((b) => b.checkVisibility()).map((b) => (b.getAttribute("aria-label") ?? b.textContent).trim())`) as string[];
     expect(names.filter((name, i) => names.indexOf(name) !== i)).toEqual([]);
     expect(names).toEqual(expect.arrayContaining(["Refresh the audit trail", "Refresh the connections"]));
     // An icon declared in the page: browsers do not ask for /favicon.ico (a 404 on every visit).
@@ -230,7 +317,7 @@ describe("the reference console", () => {
     const user = await freshPoolAUser(aws.stack, { tenant: "acme" });
     const page = await signedIn(user);
     await page.getByRole("button", { name: "Provision access" }).click();
-    await expect.poll(() => page.locator("#connection").textContent()).toContain("ACTIVE");
+    await expect.poll(() => connectionStateOf(page)).toBe("ACTIVE");
     const expires = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
     await page.getByLabel("Name (what the key is for)").fill("reports-sync");
     await page.getByLabel("Key flow").selectOption("CLASSIC");
@@ -254,49 +341,72 @@ describe("the reference console", () => {
     await page.close();
   });
 
-  it("shows a user the files their grants reach, a page at a time, and downloads one with a URL signed for it alone", async () => {
+  it("shows a user her folders and files a page at a time, opens folders, and downloads one file, or several with URLs signed in one request", async () => {
     const { tenant, user } = await freshTenant(broker.url, aws.stack);
-    const s3 = new S3Client({ region: aws.stack.region, endpoint: aws.moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
     const prefix = `tenants/${tenant}/`;
-    await s3.send(new PutObjectCommand({ Bucket: aws.stack.bucket, Key: `${prefix}report.csv`, Body: "day,total\n1,42\n" }));
-    for (let i = 0; i < 55; i++) await s3.send(new PutObjectCommand({ Bucket: aws.stack.bucket, Key: `${prefix}logs/${String(i).padStart(2, "0")}.log`, Body: "x" }));
-    s3.destroy();
+    await putObjects({ [`${prefix}report.csv`]: "day,total\n1,42\n", [`${prefix}logs/2026/old.log`]: "old", ...Object.fromEntries(Array.from({ length: 55 }, (_, i) => [`${prefix}logs/${String(i).padStart(2, "0")}.log`, "x"])) });
 
     const page = await signedIn(user);
+    const graphql = operationsSentBy(page);
+    await expect.poll(() => page.locator("#files tbody tr").allTextContents()).toEqual([expect.stringContaining("logs/"), expect.stringContaining("report.csv")]);
+    expect(await page.getByLabel("Location", { exact: true }).locator("option").allTextContents()).toEqual(["Everything (read)"]);
+    expect(await page.locator("#files tbody tr", { hasText: "report.csv" }).textContent()).toMatch(/15\s*byte/);
+
+    await page.getByRole("button", { name: "Open folder logs/" }).click();
+    // A page counts folders and files together: the subfolder and 49 files, then the other 6.
     await expect.poll(() => page.locator("#files tbody tr").count()).toBe(50);
-    expect(await page.getByLabel("Location").locator("option").allTextContents()).toEqual(["Everything (read)"]);
-    await page.getByRole("button", { name: "Show more files" }).click();
+    expect(await page.locator("#path li").allTextContents()).toEqual(["Everything", "logs"]);
+    await page.getByRole("button", { name: "Show more" }).click();
     await expect.poll(() => page.locator("#files tbody tr").count()).toBe(56);
-    expect(await page.getByRole("button", { name: "Show more files" }).isHidden()).toBe(true);
-    const row = page.locator("#files tbody tr", { hasText: "report.csv" });
-    expect(await row.textContent()).toMatch(/15\s*byte/);
+    expect(await page.getByRole("button", { name: "Show more" }).isHidden()).toBe(true);
     await screenshot(page, "10-files");
 
-    const navigated = page.waitForRequest((request) => request.url().startsWith(aws.moto.endpoint) && request.url().includes("report.csv"));
+    // Two files selected, downloaded with one request to the broker: each URL signs its one object, as an attachment.
+    await page.getByLabel("Select 00.log").check();
+    await page.getByLabel("Select 01.log").check();
+    const fetched: URL[] = [];
+    page.on("request", (request) => void (request.url().startsWith(aws.moto.endpoint) && fetched.push(new URL(request.url()))));
+    graphql.length = 0;
+    await page.getByRole("button", { name: "Download the selected files (2)" }).click();
+    await expect.poll(() => fetched.length).toBe(2);
+    expect(graphql).toEqual(["PresignDownloads"]);
+    expect(fetched.map((url) => url.pathname)).toEqual([`/${aws.stack.bucket}/${prefix}logs/00.log`, `/${aws.stack.bucket}/${prefix}logs/01.log`]);
+    expect(fetched.map((url) => url.searchParams.get("response-content-disposition"))).toEqual(["attachment; filename=00.log", "attachment; filename=01.log"]);
+    expect(Number(fetched[0]!.searchParams.get("X-Amz-Expires"))).toBeLessThanOrEqual(300);
+
+    // Back up the path, and one file on its own.
+    await page.getByRole("button", { name: "Everything" }).click();
+    await expect.poll(() => page.locator("#files tbody tr").count()).toBe(2);
+    fetched.length = 0;
     await page.getByRole("button", { name: "Download report.csv" }).click();
-    const url = new URL((await navigated).url());
-    expect(url.pathname).toBe(`/${aws.stack.bucket}/${prefix}report.csv`);
-    expect(Number(url.searchParams.get("X-Amz-Expires"))).toBeLessThanOrEqual(300);
-    expect(await (await fetch(url)).text()).toBe("day,total\n1,42\n");
+    await expect.poll(() => fetched.length).toBe(1);
+    expect(await (await fetch(fetched[0]!)).text()).toBe("day,total\n1,42\n");
+    // The page is still there, signed in (a download never replaces it).
+    expect(await page.getByText(`Signed in as ${user.username}`).isVisible()).toBe(true);
     await page.close();
   });
 
-  it("uploads files into a location a WRITE grant allows, with their progress, and offers no upload where only reading is allowed", async () => {
+  it("uploads files into the open folder where a WRITE grant allows, presigned in one request, with their progress, and offers no upload where only reading is allowed", async () => {
     const admin = await freshPoolAUser(aws.stack, { tenant: "acme", admin: true });
     const { idToken: adminToken } = await admin.signIn();
     const { tenant, user } = await freshTenant(broker.url, aws.stack, { adminToken, grants: [{ location: "", permission: "READ" }, { location: "uploads/", permission: "READWRITE" }] });
     const page = await signedIn(user);
-    await expect.poll(() => page.getByLabel("Location").locator("option").allTextContents()).toEqual(["Everything (read)", "uploads/ (readwrite)"]);
+    const graphql = operationsSentBy(page);
+    await expect.poll(() => page.getByLabel("Location", { exact: true }).locator("option").allTextContents()).toEqual(["Everything (read)", "uploads/ (read and write)"]);
     expect(await page.locator("#upload-form").isHidden()).toBe(true);
-    await page.getByLabel("Location").selectOption("uploads/");
-    await page.getByRole("button", { name: "Show files" }).click();
+    await page.getByLabel("Location", { exact: true }).selectOption("uploads/");
+    await page.getByRole("button", { name: "Open", exact: true }).click();
     await expect.poll(() => page.locator("#upload-form").isVisible()).toBe(true);
+    expect(await page.locator("#upload-hint").textContent()).toBe("Into uploads/ (your grant allows writing here), at most 5 GiB each.");
     await page.getByLabel("Files to upload").setInputFiles([
       { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("uploaded from the console\n") },
       { name: "data.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(200_000, 7) },
     ]);
+    graphql.length = 0;
     await page.getByRole("button", { name: "Upload", exact: true }).click();
-    await expect.poll(() => page.getByRole("alert").textContent()).toBe("2 files uploaded.");
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe("Files uploaded: 2.");
+    expect(graphql[0]).toBe("PresignUploads");
+    expect(graphql.filter((name) => name.startsWith("Presign"))).toEqual(["PresignUploads"]);
     expect(await page.locator("#uploads progress").evaluateAll((bars) => bars.map((b) => [b.getAttribute("value"), b.getAttribute("max")]))).toEqual([
       ["26", "26"],
       ["200000", "200000"],
@@ -304,15 +414,88 @@ describe("the reference console", () => {
     await expect.poll(() => page.locator("#files tbody").textContent()).toContain("notes.txt");
     await screenshot(page, "11-upload");
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
-    const s3 = new S3Client({ region: aws.stack.region, endpoint: aws.moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
-    const stored = await s3.send(new GetObjectCommand({ Bucket: aws.stack.bucket, Key: `tenants/${tenant}/uploads/notes.txt` }));
-    expect(await stored.Body!.transformToString()).toBe("uploaded from the console\n");
-    s3.destroy();
+    expect(await getObject(`tenants/${tenant}/uploads/notes.txt`)).toBe("uploaded from the console\n");
     // Reading only: no upload offered.
-    await page.getByLabel("Location").selectOption("");
-    expect(await page.locator("#upload-form").isHidden()).toBe(true);
+    await page.getByLabel("Location", { exact: true }).selectOption("");
+    await page.getByRole("button", { name: "Open", exact: true }).click();
+    await expect.poll(() => page.locator("#upload-form").isHidden()).toBe(true);
     await page.close();
   });
+
+  // The issue's "done when": the same tour in a Japanese phone and an English desktop browser.
+  for (const tour of [
+    { locale: "ja-JP", language: "ja", width: 390, shot: "13-ja-390-files" },
+    { locale: "en-GB", language: "en", width: 1280, shot: "14-en-1280-files" },
+  ] as const) {
+    it(`in a ${tour.locale} browser at ${tour.width} px, in its language: signs in, sees folders and files, downloads one and uploads one into a WRITE grant, nothing overflowing`, async () => {
+      const catalogue = (MESSAGES as Record<string, Record<string, string>>)[tour.language]!;
+      const tr = (key: string, values: Record<string, string | number> = {}) => catalogue[key]!.replace(/\{(\w+)\}/g, (_, name: string) => String(values[name]));
+      const admin = await freshPoolAUser(aws.stack, { tenant: "acme", admin: true });
+      const { idToken: adminToken } = await admin.signIn();
+      const { tenant, user } = await freshTenant(broker.url, aws.stack, { adminToken, grants: [{ location: "", permission: "READ" }, { location: "uploads/", permission: "READWRITE" }] });
+      const prefix = `tenants/${tenant}/`;
+      await putObjects({ [`${prefix}reports/summary.csv`]: "total\n42\n", [`${prefix}reports/2026/q1.csv`]: "q1\n", [`${prefix}uploads/old.txt`]: "old\n" });
+
+      const localBrowser = await launchBrowser({ locale: tour.locale });
+      try {
+        const page = await localBrowser.context.newPage();
+        await page.setViewportSize({ width: tour.width, height: 844 });
+        await page.goto(consoleUrl);
+        await expect.poll(() => page.getByRole("heading", { name: tr("signIn.title") }).isVisible()).toBe(true);
+        expect(await page.evaluate("document.documentElement.lang")).toBe(tour.language);
+        await page.getByLabel(tr("signIn.username")).fill(user.username);
+        await page.getByLabel(tr("signIn.password")).fill(user.password);
+        await page.getByLabel(tr("signIn.password")).press("Enter");
+        await expect.poll(() => page.getByText(tr("signedInAs", { name: user.username })).isVisible()).toBe(true);
+
+        // Her folders, then one opened: its subfolder and file, with size and date in the language's formats.
+        await expect.poll(() => page.locator("#files tbody tr").allTextContents()).toEqual([expect.stringContaining("reports/"), expect.stringContaining("uploads/")]);
+        await page.getByRole("button", { name: tr("files.openFolder", { name: "reports/" }) }).click();
+        await expect.poll(() => page.locator("#files tbody tr").allTextContents()).toEqual([expect.stringContaining("2026/"), expect.stringContaining("summary.csv")]);
+        const summary = page.locator("#files tbody tr", { hasText: "summary.csv" });
+        expect(await summary.textContent()).toMatch(tour.language === "ja" ? /9\s*byte.*\d{4}\/\d{1,2}\/\d{1,2}/ : /9\s*byte.*\d{1,2} \w{3} \d{4}/);
+
+        const downloaded = page.waitForRequest((request) => request.url().startsWith(aws.moto.endpoint) && request.url().includes("summary.csv"));
+        await page.getByRole("button", { name: tr("files.download", { name: "summary.csv" }) }).click();
+        expect(await (await fetch((await downloaded).url())).text()).toBe("total\n42\n");
+
+        // Into the WRITE grant: its location, then a file.
+        await page.getByLabel(tr("files.location"), { exact: true }).selectOption("uploads/");
+        await page.getByRole("button", { name: tr("files.open"), exact: true }).click();
+        await expect.poll(() => page.locator("#files tbody").textContent()).toContain("old.txt");
+        await page.getByLabel(tr("files.uploadLabel")).setInputFiles([{ name: "memo.txt", mimeType: "text/plain", buffer: Buffer.from("from the phone\n") }]);
+        await page.getByRole("button", { name: tr("files.upload"), exact: true }).click();
+        await expect.poll(() => page.getByRole("alert").textContent()).toBe(tr("files.uploaded", { count: 1 }));
+        await expect.poll(() => page.locator("#files tbody").textContent()).toContain("memo.txt");
+        expect(await getObject(`${prefix}uploads/memo.txt`)).toBe("from the phone\n");
+
+        expect(Number(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))).toBeLessThanOrEqual(0);
+        expect(await seriousAccessibilityViolations(page)).toEqual([]);
+        await screenshot(page, tour.shot);
+
+        // Nothing of the page is left in the other language.
+        const text = String(await page.evaluate("document.body.innerText"));
+        const english = (MESSAGES as Record<string, Record<string, string>>).en!;
+        const mine = Object.values(catalogue);
+        if (tour.language === "ja") {
+          const englishOnly = Object.values(english).flatMap((value) => value.split(/\{\w+\}/)).map((part) => part.trim()).filter((part) => part.length >= 6 && !mine.some((own) => own.includes(part)));
+          expect(englishOnly.filter((part) => text.includes(part))).toEqual([]);
+          expect(text).toContain("ファイル");
+        } else {
+          // The switch: the same page in Japanese, at once, and back.
+          await page.getByLabel(tr("language.label")).selectOption("ja");
+          await expect.poll(() => page.getByRole("heading", { name: "ファイル", exact: true }).isVisible()).toBe(true);
+          expect(await page.evaluate("[document.documentElement.lang, document.title]")).toEqual(["ja", "S3 アクセスブローカー – コンソール"]);
+          expect(await page.locator("#files caption").textContent()).toBe("uploads/ のフォルダーとファイル");
+          await page.getByLabel("言語").selectOption("en");
+          await expect.poll(() => page.locator("#files caption").textContent()).toBe("Folders and files in uploads/");
+        }
+        await page.close();
+      } finally {
+        await localBrowser.close();
+      }
+    });
+  }
 
   it("is not served when CONSOLE_ENABLED is false (production's default)", async () => {
     const off = await startBroker(aws.stack, { CONSOLE_ENABLED: "false" });

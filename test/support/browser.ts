@@ -11,12 +11,16 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** Debian's Chromium, headless, with a fresh profile: nothing from an earlier run, no network of its own. */
-export async function launchBrowser(): Promise<TestBrowser> {
+/**
+ * Debian's Chromium, headless, with a fresh profile: nothing from an earlier run, no network of its
+ * own. `locale` is the browser's language (navigator.languages, Accept-Language, formats).
+ */
+export async function launchBrowser(options: { locale?: string } = {}): Promise<TestBrowser> {
   const profile = mkdtempSync(join(tmpdir(), "chromium-profile-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
+    ...(options.locale ? { locale: options.locale } : {}),
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"],
   });
   return {
@@ -42,3 +46,6 @@ export async function seriousAccessibilityViolations(page: Page): Promise<string
   };
   return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
 }
+
+/** The console's connection state, as its code (the page words it in the page's language). */
+export const connectionStateOf = (page: Page) => page.locator("#connection [data-state]").getAttribute("data-state").catch(() => null);
