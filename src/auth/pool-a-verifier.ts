@@ -9,7 +9,7 @@ import { SimpleJwksCache } from "aws-jwt-verify/jwk";
 import type { JwtPayload } from "aws-jwt-verify/jwt-model";
 import type { BrokerConfig } from "../config/environment.js";
 import { partnerActorId, partnerScopesOf, type PartnerSettings } from "./partners.js";
-import type { Principal } from "./principal.js";
+import { verifiedEmail, type Principal } from "./principal.js";
 
 /** Longer than any Cognito token; refusing earlier spares the parser. */
 const MAX_TOKEN_LENGTH = 8 * 1024;
@@ -154,7 +154,7 @@ export class PoolATokenVerifier {
     if (this.isPartnerToken(payload)) {
       const clientId = payload.client_id as string;
       const partner = { clientId, tenants: this.partners.clients.get(clientId)!, scopes: partnerScopesOf(payload.scope as string, this.partners.resourceServer) };
-      return { principal: { kind: "partner", userId: partnerActorId(clientId), username: null, tokenUse: "access", tenantClaim: null, groups: [], isAdmin: false, partner }, expiresAt };
+      return { principal: { kind: "partner", userId: partnerActorId(clientId), username: null, email: null, tokenUse: "access", tenantClaim: null, groups: [], isAdmin: false, partner }, expiresAt };
     }
     const sub = payload.sub as string;
     const claim = payload[this.settings.tenantClaim];
@@ -164,6 +164,7 @@ export class PoolATokenVerifier {
       kind: "user",
       userId: sub,
       username: typeof username === "string" && username.length > 0 ? username : null,
+      email: verifiedEmail(payload.email, payload.email_verified),
       tokenUse: this.settings.tokenUse,
       // Absent stays absent (null) and a non-string becomes "": tenancy refuses both rather than guessing.
       tenantClaim: claim === undefined ? null : typeof claim === "string" ? claim : "",

@@ -7,6 +7,12 @@ interface PrincipalFields {
   userId: string;
   /** Pool A username (`cognito:username` in ID tokens, `username` in access tokens), for look-ups. */
   username: string | null;
+  /**
+   * The Pool A e-mail address, only when Pool A verified it (an ID token's email with
+   * email_verified): users may change their own e-mail, so an unverified one is never shown as theirs.
+   * For display to administrators only; never decides access.
+   */
+  email: string | null;
   tokenUse: "id" | "access";
   /**
    * The raw tenant claim: null when the token has none (access tokens never do), "" when it is
@@ -27,6 +33,7 @@ export interface UserPrincipal extends PrincipalFields {
 export interface PartnerPrincipal extends PrincipalFields {
   kind: "partner";
   username: null;
+  email: null;
   tokenUse: "access";
   tenantClaim: null;
   isAdmin: false;
@@ -44,3 +51,8 @@ export interface ClientKeyPrincipal {
 
 /** Every kind of caller the broker authenticates (src/auth/): users, partners, client keys. */
 export type Caller = Principal | ClientKeyPrincipal;
+
+/** An e-mail address Pool A verified (a claim or an attribute: email_verified is true or "true"), else null. */
+export function verifiedEmail(email: unknown, verified: unknown): string | null {
+  return typeof email === "string" && email.length > 0 && (verified === true || verified === "true") ? email : null;
+}

@@ -10,6 +10,8 @@ export interface ConnectionStatusView {
   userId: string;
   /** The Pool A username the broker learnt at provisioning (administrators tell people apart by it). */
   username: string | null;
+  /** Its e-mail address, if Pool A had verified it then. */
+  email: string | null;
   provisioned: boolean;
   state: ConnectionStateView;
   identityId: string | null;
@@ -133,6 +135,7 @@ export function connectionStatusView(
   return {
     userId,
     username: connection?.poolAUsername ?? null,
+    email: connection?.poolAEmail ?? null,
     provisioned: state === "ACTIVE" || state === "DISABLED" || state === "REVOKED",
     state,
     identityId: connection?.identityId ?? null,

@@ -18,29 +18,29 @@ function actionsFor(c, who) {
   const actions = [];
   if (c.state === "ACTIVE") {
     actions.push(
-      button(t("admin.revoke", { who }), async () => {
+      button(t("admin.revokeShort"), async () => {
         if (!confirmed(t("admin.revokeConfirm", { who }))) return;
         await call("RevokeDataPlatformUser", { userId: c.userId });
         showNotice(t("admin.revoked", { who }));
         await renderConnections();
-      }),
-      button(t("admin.move", { who }), async () => {
+      }, t("admin.revoke", { who })),
+      button(t("admin.moveShort"), async () => {
         const to = window.prompt(t("admin.movePrompt", { who, tenant: c.tenant ?? "–" }))?.trim();
         if (!to || !confirmed(t("admin.moveConfirm", { who, from: c.tenant ?? "–", to }))) return;
         await call("MoveDataPlatformUser", { userId: c.userId, tenant: to });
         showNotice(t("admin.moved", { who, tenant: to }));
         await renderConnections();
-      }),
+      }, t("admin.move", { who })),
     );
   }
   if (c.state === "REVOKED") {
     actions.push(
-      button(t("admin.reinstate", { who }), async () => {
+      button(t("admin.reinstateShort"), async () => {
         if (!confirmed(t("admin.reinstateConfirm", { who }))) return;
         await call("ProvisionDataPlatformUser", { userId: c.userId });
         showNotice(t("admin.reinstated", { who }));
         await renderConnections();
-      }),
+      }, t("admin.reinstate", { who })),
     );
   }
   return actions;
@@ -79,18 +79,20 @@ export async function renderGrants() {
       g.id === "default"
         ? []
         : [
-            button(t("admin.deleteGrant", { location }), async () => {
+            button(t("admin.deleteShort"), async () => {
               if (!confirmed(t("admin.deleteGrantConfirm", { tenant, location, permission }))) return;
               await call("DeleteAccessGrant", { id: g.id });
               showNotice(t("admin.grantDeleted", { location }));
               await renderGrants();
-            }),
+            }, t("admin.deleteGrant", { location })),
           ];
     return element("tr", {}, element("td", {}, location), element("td", {}, permission), element("td", {}, g.id === "default" ? t("admin.default") : formatDate(g.createdAt)), element("td", {}, ...remove));
   });
   /** @type {HTMLElement} */ ($("grants").querySelector("caption")).textContent = t("admin.grantsCaption", { tenant });
   fillTable("grants", rows);
   $("grants").hidden = false;
+  $("grants-empty").textContent = t("admin.noGrants", { tenant });
+  $("grants-empty").hidden = rows.length > 0;
   $("grant-form").hidden = false;
 }
 
@@ -106,6 +108,7 @@ async function addGrant() {
 export function clearAdmin() {
   for (const table of ["connections", "grants"]) /** @type {HTMLElement} */ ($(table).querySelector("tbody")).replaceChildren();
   $("grants").hidden = true;
+  $("grants-empty").hidden = true;
   $("grant-form").hidden = true;
   grantsTenant = "";
 }

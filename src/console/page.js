@@ -89,9 +89,13 @@ export function element(tag, attributes = {}, ...children) {
   return node;
 }
 
-/** A button that runs `action` as `attempt` does. @param {string} label @param {() => Promise<void>} action */
-export function button(label, action) {
-  const node = element("button", { type: "button" }, label);
+/**
+ * A button that runs `action` as `attempt` does. `name`, when given, is what a screen reader says
+ * ("Revoke alice <…>"): it must contain the visible label ("Revoke"), so speech users can say it.
+ * @param {string} label @param {() => Promise<void>} action @param {string} [name]
+ */
+export function button(label, action, name) {
+  const node = element("button", { type: "button", ...(name ? { "aria-label": name } : {}) }, label);
   node.addEventListener("click", () => void attempt(action));
   return node;
 }

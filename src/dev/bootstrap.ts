@@ -144,7 +144,8 @@ export async function bootstrapAws(options: BootstrapOptions): Promise<StackInfo
         UserPoolId: poolAId,
         ClientName: `${name}-application-web`,
         ExplicitAuthFlows: ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        ReadAttributes: ["email", TENANT_ATTRIBUTE],
+        // email_verified beside email: the broker shows administrators an e-mail address only if Pool A verified it.
+        ReadAttributes: ["email", "email_verified", TENANT_ATTRIBUTE],
         // Explicit, and without the tenant: an unset list lets users write attributes themselves
         // (UpdateUserAttributes), the tenant included. The broker checks this at start-up.
         WriteAttributes: ["email"],

@@ -9,6 +9,12 @@ export class ConnectionStatus {
   @Field(() => String, { nullable: true, description: "The end user's Pool A username, as the broker learnt it when the user was provisioned." })
   username!: string | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description: "The end user's Pool A e-mail address, as the broker learnt it when the user was provisioned, and only if Pool A had verified it (users may change their own).",
+  })
+  email!: string | null;
+
   @Field(() => Boolean)
   provisioned!: boolean;
 

@@ -37,14 +37,14 @@ export class ConnectionResolver {
     return context.services.connections.credentialExpiry(principal, userId, readsOf(context.loaders), context);
   }
 
-  @Query(() => ConnectionPage, { description: "Administrators: all connections, a page at a time, optionally of one tenant, or those whose Pool A username (or id) starts with `search`." })
+  @Query(() => ConnectionPage, { description: "Administrators: all connections, a page at a time, optionally of one tenant, or those whose Pool A username, e-mail address or id starts with `search`." })
   async connections(
     @CurrentUser() principal: Principal,
     @Ctx() context: GraphQLContext,
     @Arg("first", () => Int, { defaultValue: 20, description: "1 to 100." }) first: number,
     @Arg("after", () => String, { nullable: true }) after?: string | null,
     @Arg("tenant", () => String, { nullable: true }) tenant?: string | null,
-    @Arg("search", () => String, { nullable: true, description: "The start of a Pool A username or id, any case (1 to 128 characters)." }) search?: string | null,
+    @Arg("search", () => String, { nullable: true, description: "The start of a Pool A username, verified e-mail address or id, any case (1 to 128 characters)." }) search?: string | null,
   ) {
     const page: ConnectionPageView = await context.services.connections.list(principal, { first, after, tenant, search }, context);
     return { nodes: page.nodes, pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor } };

@@ -73,7 +73,8 @@ export class BrokerStack extends Stack {
       accessTokenValidity: Duration.hours(1),
       refreshTokenValidity: Duration.days(30),
       preventUserExistenceErrors: true,
-      readAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }).withCustomAttributes("tenant"),
+      // email_verified beside email: the broker shows administrators an e-mail address only if Pool A verified it.
+      readAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true, emailVerified: true }).withCustomAttributes("tenant"),
       // The CDK's default is "all standard and custom attributes": users could set their own tenant.
       writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }),
     });

@@ -157,4 +157,14 @@ export const postgresMigrations: ReadonlyArray<{ version: number; name: string; 
       ALTER TABLE audit_events ADD COLUMN trace_id TEXT;
     `,
   },
+  {
+    version: 8,
+    name: "the Pool A e-mail address of each connection (verified, as learnt at provisioning); administrators' prefix search by username, e-mail or id served by indexes",
+    sql: `
+      ALTER TABLE connections ADD COLUMN pool_a_email TEXT;
+      CREATE INDEX connections_by_username_prefix ON connections (lower(pool_a_username) text_pattern_ops);
+      CREATE INDEX connections_by_email_prefix ON connections (lower(pool_a_email) text_pattern_ops);
+      CREATE INDEX connections_by_user_id_prefix ON connections (lower(user_id) text_pattern_ops);
+    `,
+  },
 ];

@@ -241,6 +241,7 @@ export class PostgresStore implements Store {
     if (patch.state !== undefined) set("state", patch.state);
     if (patch.epoch !== undefined) set("epoch", patch.epoch);
     if (patch.poolAUsername !== undefined) set("pool_a_username", patch.poolAUsername);
+    if (patch.poolAEmail !== undefined) set("pool_a_email", patch.poolAEmail);
     if (patch.tagLiveUntil !== undefined) set("tag_live_until", patch.tagLiveUntil === null ? null : patch.tagLiveUntil.getTime());
     if (patch.tokens !== undefined) {
       const sealed = sealTokenColumns(userId, patch.tokens, this.cipher);
@@ -255,7 +256,8 @@ export class PostgresStore implements Store {
   async listConnections(options: { first: number; after?: string | null; tenant?: string | null; search?: string | null }): Promise<Page<Connection>> {
     const { rows } = await this.query<ConnectionColumnsRow>(
       `SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id > $1 AND ($2::text IS NULL OR tenant = $2)
-       AND ($4::text IS NULL OR pool_a_username ILIKE $4 ESCAPE '\\' OR user_id ILIKE $4 ESCAPE '\\') ORDER BY user_id LIMIT $3`,
+       AND ($4::text IS NULL OR lower(pool_a_username) LIKE $4 ESCAPE '\\' OR lower(pool_a_email) LIKE $4 ESCAPE '\\' OR lower(user_id) LIKE $4 ESCAPE '\\')
+       ORDER BY user_id LIMIT $3`,
       [options.after ?? "", options.tenant ?? null, options.first + 1, likePrefix(options.search)],
     );
     return { items: rows.slice(0, options.first).map(toConnection), hasNextPage: rows.length > options.first };

@@ -126,6 +126,7 @@ export interface ConnectionRow {
   session_tag: string | null;
   tag_live_until: number | null;
   pool_a_username: string | null;
+  pool_a_email: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -164,7 +165,7 @@ export function sealTokenColumns(userId: string, tokens: PoolBTokens | null, cip
 
 /** The columns of a connection without its sealed tokens: views and state checks never read secrets. */
 export const CONNECTION_COLUMNS =
-  "user_id, tenant, pool_b_username, identity_id, state, id_token_expires_at, refresh_token_expires_at, epoch, session_tag, tag_live_until, pool_a_username, created_at, updated_at";
+  "user_id, tenant, pool_b_username, identity_id, state, id_token_expires_at, refresh_token_expires_at, epoch, session_tag, tag_live_until, pool_a_username, pool_a_email, created_at, updated_at";
 
 /** A row as CONNECTION_COLUMNS reads it. */
 export type ConnectionColumnsRow = Omit<ConnectionRow, "id_token_sealed" | "refresh_token_sealed">;
@@ -184,6 +185,7 @@ export function toConnection(row: ConnectionColumnsRow): Connection {
     sessionTag: row.session_tag ?? null,
     tagLiveUntil: row.tag_live_until === null || row.tag_live_until === undefined ? null : new Date(Number(row.tag_live_until)),
     poolAUsername: row.pool_a_username ?? null,
+    poolAEmail: row.pool_a_email ?? null,
     createdAt: new Date(Number(row.created_at)),
     updatedAt: new Date(Number(row.updated_at)),
   };
@@ -204,9 +206,13 @@ export function openTokenColumns(row: TokenRow, cipher: TokenCipher): PoolBToken
   };
 }
 
-/** A LIKE pattern for what starts with `search` (its own % _ and \ taken literally); null for no search. */
+/**
+ * A LIKE pattern, in lower case, for what starts with `search` in any case (its own % _ and \ taken
+ * literally); null for no search. Matched against lower(column): PostgreSQL's text_pattern_ops
+ * indexes on lower(...) serve it.
+ */
 export function likePrefix(search: string | null | undefined): string | null {
-  return search ? `${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+  return search ? `${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
 }
 
 /** The audit columns in insert order, and the values of one event for them: one list for both stores. */

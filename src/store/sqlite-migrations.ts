@@ -186,4 +186,11 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; name: string; sq
       ALTER TABLE audit_events ADD COLUMN trace_id TEXT;
     `,
   },
+  {
+    version: 10,
+    name: "the Pool A e-mail address of each connection (verified, as learnt at provisioning), for administrators' search",
+    sql: `
+      ALTER TABLE connections ADD COLUMN pool_a_email TEXT;
+    `,
+  },
 ];

@@ -177,6 +177,10 @@ export class SqliteStore implements Store {
       sets.push("pool_a_username = @poolAUsername");
       params.poolAUsername = patch.poolAUsername;
     }
+    if (patch.poolAEmail !== undefined) {
+      sets.push("pool_a_email = @poolAEmail");
+      params.poolAEmail = patch.poolAEmail;
+    }
     if (patch.tagLiveUntil !== undefined) {
       sets.push("tag_live_until = @tagLiveUntil");
       params.tagLiveUntil = patch.tagLiveUntil === null ? null : patch.tagLiveUntil.getTime();
@@ -451,9 +455,9 @@ export class SqliteStore implements Store {
     const rows = this
       .sql(
         `SELECT ${CONNECTION_COLUMNS} FROM connections WHERE user_id > ? AND (? IS NULL OR tenant = ?)
-         AND (? IS NULL OR lower(pool_a_username) LIKE lower(?) ESCAPE '\\' OR lower(user_id) LIKE lower(?) ESCAPE '\\') ORDER BY user_id LIMIT ?`,
+         AND (? IS NULL OR lower(pool_a_username) LIKE ? ESCAPE '\\' OR lower(pool_a_email) LIKE ? ESCAPE '\\' OR lower(user_id) LIKE ? ESCAPE '\\') ORDER BY user_id LIMIT ?`,
       )
-      .all(options.after ?? "", options.tenant ?? null, options.tenant ?? null, ...Array(3).fill(likePrefix(options.search)), options.first + 1) as ConnectionColumnsRow[];
+      .all(options.after ?? "", options.tenant ?? null, options.tenant ?? null, ...Array(4).fill(likePrefix(options.search)), options.first + 1) as ConnectionColumnsRow[];
     return { items: rows.slice(0, options.first).map(toConnection), hasNextPage: rows.length > options.first };
   }
 

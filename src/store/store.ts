@@ -38,12 +38,14 @@ export interface Connection {
    * which every tenant's unknown-user look-ups share).
    */
   poolAUsername: string | null;
+  /** The Pool A e-mail address Pool A had verified when the broker last learnt it (provisioning), for administrators to tell people apart. */
+  poolAEmail: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
 /** What updateConnection may change; tokens are given in plain text and sealed by the store. */
-export type ConnectionPatch = Partial<Pick<Connection, "tenant" | "identityId" | "state" | "epoch" | "tagLiveUntil" | "poolAUsername">> & { tokens?: PoolBTokens | null };
+export type ConnectionPatch = Partial<Pick<Connection, "tenant" | "identityId" | "state" | "epoch" | "tagLiveUntil" | "poolAUsername" | "poolAEmail">> & { tokens?: PoolBTokens | null };
 
 export interface Issuance {
   userId: string;

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -188,7 +189,8 @@ describe("the reference console", () => {
   });
 
   it("lets an administrator find a user by name and revoke, reinstate and move her, each after a confirmation that names her", async () => {
-    const target = await freshPoolAUser(aws.stack, { tenant: "globex" });
+    const email = `${randomUUID().slice(0, 8)}@globex.example`;
+    const target = await freshPoolAUser(aws.stack, { tenant: "globex", email });
     const page0 = await signedIn(target);
     await page0.getByRole("button", { name: "Provision access" }).click();
     await expect.poll(() => connectionStateOf(page0)).toBe("ACTIVE");
@@ -196,9 +198,13 @@ describe("the reference console", () => {
 
     const admin = await freshPoolAUser(aws.stack, { tenant: "acme", admin: true });
     const page = await signedIn(admin);
-    const who = `${target.username} (${target.sub})`;
-    // The start of her username, in another case: only she is listed.
-    await page.getByLabel("Find a user by the start of their name, e-mail or id").fill(target.username.slice(0, 10).toUpperCase());
+    const who = `${target.username} <${email}> (${target.sub})`;
+    // The start of her e-mail address, then of her username in another case: only she is listed.
+    const search = page.getByLabel("Find a user by the start of their name, e-mail or id");
+    await search.fill(email.slice(0, 6));
+    await page.getByRole("button", { name: "Find", exact: true }).click();
+    await expect.poll(() => page.locator("#connections tbody tr").allTextContents()).toEqual([expect.stringContaining(who)]);
+    await search.fill(target.username.slice(0, 10).toUpperCase());
     await page.getByRole("button", { name: "Find", exact: true }).click();
     await expect.poll(() => page.locator("#connections tbody tr").allTextContents()).toEqual([expect.stringContaining(who)]);
     const dialogs: string[] = [];
@@ -222,6 +228,7 @@ describe("the reference console", () => {
     await expect.poll(() => page.getByRole("alert").textContent()).toBe(`${who} revoked.`);
     expect(dialogs[1]).toContain(target.username);
     expect((await broker.broker.store.getConnection(target.sub))!.state).toBe("REVOKED");
+    await expect.poll(() => page.getByRole("button", { name: `Reinstate ${who}` }).isVisible()).toBe(true);
     await screenshot(page, "07-admin");
 
     answer(true);
@@ -266,6 +273,8 @@ describe("the reference console", () => {
     await expect.poll(() => page.getByRole("alert").textContent()).toBe("Grant of reports/ deleted.");
     expect(confirmation).toContain(`${tenant}'s grant of reports/ (read and write)`);
     expect(await broker.broker.store.listGrants(tenant)).toEqual([]);
+    // Its last grant gone, the tenant reaches nothing (not the default grant), and the page says so.
+    await expect.poll(() => page.locator("#grants-empty").textContent()).toBe(`No grants: the users of ${tenant} reach nothing until one is added.`);
     await screenshot(page, "12-grants");
     await page.close();
   });

@@ -124,17 +124,21 @@ describe.each(Object.keys(stores))("the %s store", (kind) => {
     expect((await store.listConnections({ first: 10, tenant: "acme" })).items.map((c) => c.userId)).toEqual(["a", "c", "d"]);
   });
 
-  it("finds connections whose Pool A username or id starts with a search, in any case, taking % and _ literally", async () => {
-    for (const [id, username] of [["u-1", "Alice.Smith"], ["u-2", "alicia"], ["u-3", "bob"], ["u-4", "al_ice"], ["alx-5", null]] as const) {
+  it("finds connections whose Pool A username, e-mail or id starts with a search, in any case, taking % and _ literally", async () => {
+    for (const [id, username, email] of [["u-1", "Alice.Smith", null], ["u-2", "alicia", "Alicia@Example.com"], ["u-3", "bob", "ally@example.com"], ["u-4", "al_ice", null], ["alx-5", null, null]] as const) {
       await store.createConnection({ userId: id, tenant: "acme", poolBUsername: `dp-${id}` });
-      if (username) await store.updateConnection(id, { poolAUsername: username });
+      if (username) await store.updateConnection(id, { poolAUsername: username, ...(email ? { poolAEmail: email } : {}) });
     }
+    expect((await store.getConnection("u-2"))!.poolAEmail).toBe("Alicia@Example.com");
     const found = async (search: string) => (await store.listConnections({ first: 10, search })).items.map((c) => c.userId);
     expect(await found("ali")).toEqual(["u-1", "u-2"]);
     expect(await found("ALICE.")).toEqual(["u-1"]);
     expect(await found("al_")).toEqual(["u-4"]);
     expect(await found("al%")).toEqual([]);
     expect(await found("alx")).toEqual(["alx-5"]);
+    // By e-mail: bob is found as ally@…, and a search across the @ finds the whole address.
+    expect(await found("ALL")).toEqual(["u-3"]);
+    expect(await found("alicia@example.")).toEqual(["u-2"]);
     expect((await store.listConnections({ first: 1, search: "al" })).hasNextPage).toBe(true);
   });
 

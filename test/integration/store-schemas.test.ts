@@ -93,7 +93,10 @@ async function postgresShapes(url: string): Promise<Record<string, TableShape>> 
           })
           .sort(),
         indexes: indexes
-          .filter((i) => !i.primary)
+          // PostgreSQL's prefix-search indexes (text_pattern_ops on lower(...), for administrators'
+          // connections(search:)) have no SQLite counterpart: SQLite's LIKE cannot use an expression
+          // index, and a SQLite store serves one small deployment.
+          .filter((i) => !i.primary && !i.indexdef.includes("text_pattern_ops"))
           .map((i) => `${/^CREATE UNIQUE/.test(i.indexdef) ? "unique " : ""}(${listIn(i.indexdef.slice(i.indexdef.lastIndexOf(" USING "))).join(", ")})`)
           .sort(),
       };

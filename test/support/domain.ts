@@ -115,15 +115,16 @@ export function domainKit(env: Record<string, string> = {}, options: { replicaOf
 }
 
 /** A Pool A user's principal as the authenticator makes it from an ID token. */
-export function idTokenOf(userId: string, tenantClaim: string | null, options: { admin?: boolean } = {}): UserPrincipal {
-  return { kind: "user", userId, username: `user-${userId}`, tokenUse: "id", tenantClaim, groups: options.admin ? ["broker-admins"] : [], isAdmin: options.admin ?? false };
+export function idTokenOf(userId: string, tenantClaim: string | null, options: { admin?: boolean; email?: string | null } = {}): UserPrincipal {
+  return { kind: "user", userId, username: `user-${userId}`, email: options.email ?? null, tokenUse: "id", tenantClaim, groups: options.admin ? ["broker-admins"] : [], isAdmin: options.admin ?? false };
 }
 
-/** A fresh Pool A user of `tenant` (present in the directory), signed in with an ID token: its principal. */
+/** A fresh Pool A user of `tenant` (present in the directory, with a verified e-mail), signed in with an ID token: its principal. */
 export function poolAUser(kit: Pick<DomainKit, "directory">, tenant: string, options: { admin?: boolean } = {}): UserPrincipal {
   const sub = randomUUID();
-  kit.directory.add({ sub, username: `user-${sub}`, tenant, groups: options.admin ? ["broker-admins"] : [] });
-  return idTokenOf(sub, tenant, options);
+  const email = `user-${sub.slice(0, 8)}@example.com`;
+  kit.directory.add({ sub, username: `user-${sub}`, tenant, groups: options.admin ? ["broker-admins"] : [], attributes: { email, email_verified: "true" } });
+  return idTokenOf(sub, tenant, { ...options, email });
 }
 
 /** A fresh Pool A user of `tenant` whose data platform user is provisioned (ACTIVE). */
@@ -135,7 +136,7 @@ export async function provisionedUser(kit: DomainKit, tenant = "acme"): Promise<
 
 /** A partner's back end as the authenticator makes it from a client-credentials token (its tenants come from PARTNER_CLIENTS). */
 export function partnerOf(clientId: string, tenants: readonly string[], scopes: readonly PartnerScope[] = PARTNER_SCOPES): PartnerPrincipal {
-  return { kind: "partner", userId: partnerActorId(clientId), username: null, tokenUse: "access", tenantClaim: null, groups: [], isAdmin: false, partner: { clientId, tenants, scopes } };
+  return { kind: "partner", userId: partnerActorId(clientId), username: null, email: null, tokenUse: "access", tenantClaim: null, groups: [], isAdmin: false, partner: { clientId, tenants, scopes } };
 }
 
 /** The reason of a FORBIDDEN refusal, or null when the work succeeded (other errors are returned as they are). */

@@ -28,7 +28,8 @@ export function poolAAdmin(stack: StackInfo): CognitoIdentityProviderClient {
   return poolBAdmin(stack);
 }
 
-export async function freshPoolAUser(stack: StackInfo, options: { tenant?: string | null; admin?: boolean } = {}): Promise<TestPoolAUser> {
+/** A new Pool A user with a password; `email`: a verified e-mail address (as after the application's verification). */
+export async function freshPoolAUser(stack: StackInfo, options: { tenant?: string | null; admin?: boolean; email?: string } = {}): Promise<TestPoolAUser> {
   const client = poolAAdmin(stack);
   const username = `user-${randomUUID().slice(0, 8)}`;
   const password = `Pw-${randomBytes(9).toString("base64url")}1a!`;
@@ -36,7 +37,15 @@ export async function freshPoolAUser(stack: StackInfo, options: { tenant?: strin
   const tenant = options.tenant === undefined ? "acme" : options.tenant;
   try {
     await client.send(
-      new AdminCreateUserCommand({ UserPoolId, Username: username, MessageAction: "SUPPRESS", UserAttributes: tenant === null ? [] : [{ Name: "custom:tenant", Value: tenant }] }),
+      new AdminCreateUserCommand({
+        UserPoolId,
+        Username: username,
+        MessageAction: "SUPPRESS",
+        UserAttributes: [
+          ...(tenant === null ? [] : [{ Name: "custom:tenant", Value: tenant }]),
+          ...(options.email ? [{ Name: "email", Value: options.email }, { Name: "email_verified", Value: "true" }] : []),
+        ],
+      }),
     );
     await client.send(new AdminSetUserPasswordCommand({ UserPoolId, Username: username, Password: password, Permanent: true }));
     if (options.admin) await client.send(new AdminAddUserToGroupCommand({ UserPoolId, Username: username, GroupName: stack.adminGroup }));

@@ -58,6 +58,29 @@ describe("a connection's status", () => {
     await expect(kit.services.connections.list(admin, { first: 10, search: "al\u202Eice" }, kit.meta)).rejects.toThrow(BadUserInputError);
   });
 
+  it("administrators see and find people by the e-mail Pool A verified, learnt at provisioning without a Pool A search; an unverified one is never shown", async ({ kit, admin }) => {
+    const alice = poolAUser(kit, "acme");
+    const lookUps = kit.directory.lookUps;
+    await kit.lifecycle.provision(alice, null, kit.meta);
+    expect(kit.directory.lookUps).toBe(lookUps);
+    const found = await kit.services.connections.list(admin, { first: 10, search: alice.email!.slice(0, 10).toUpperCase() }, kit.meta);
+    expect(found.nodes.map((n) => [n.userId, n.email])).toEqual([[alice.userId, alice.email]]);
+
+    // A user who set her own address, not yet verified: the token carries it, the broker does not keep it.
+    const mallory = { ...poolAUser(kit, "acme"), email: null };
+    await kit.lifecycle.provision(mallory, null, kit.meta);
+    expect((await kit.store.getConnection(mallory.userId))!.poolAEmail).toBeNull();
+
+    // Provisioned by an administrator: learnt from Pool A's attributes, verified ones only.
+    const bob = poolAUser(kit, "acme");
+    kit.directory.users.get(bob.userId)!.attributes.email_verified = "false";
+    const carol = poolAUser(kit, "acme");
+    await kit.lifecycle.provision(admin, bob.userId, kit.meta);
+    await kit.lifecycle.provision(admin, carol.userId, kit.meta);
+    expect((await kit.store.getConnection(bob.userId))!.poolAEmail).toBeNull();
+    expect((await kit.store.getConnection(carol.userId))!).toMatchObject({ poolAUsername: carol.username, poolAEmail: carol.email });
+  });
+
   it("a forced token refresh replaces the stored ID token, for the user themselves only", async ({ kit }) => {
     const alice = poolAUser(kit, "acme");
     await kit.lifecycle.provision(alice, null, kit.meta);

@@ -4,7 +4,7 @@ import { domainKit, forbiddenReasonOf as reasonOf, idTokenOf as idToken, type Do
 
 /** The tenant rules (src/broker/access/tenancy.ts) and standing's cache, on Pool A in memory: no emulator, milliseconds. */
 let kit: DomainKit;
-const accessToken = (userId: string): Principal => ({ kind: "user", userId, username: `user-${userId}`, tokenUse: "access", tenantClaim: null, groups: [], isAdmin: false });
+const accessToken = (userId: string): Principal => ({ kind: "user", userId, username: `user-${userId}`, email: null, tokenUse: "access", tenantClaim: null, groups: [], isAdmin: false });
 const tenancyWith = async (env: Record<string, string>) => {
   await kit.close();
   kit = domainKit(env);

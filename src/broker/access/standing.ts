@@ -1,5 +1,6 @@
 import { LRUCache } from "lru-cache";
 import type { ApplicationDirectory } from "../../cognito/application-directory.js";
+import { verifiedEmail } from "../../auth/principal.js";
 import { upstream } from "../upstream-errors.js";
 
 /** A Pool A user as the broker last saw them. */
@@ -10,6 +11,11 @@ export interface Standing {
   enabled: boolean;
   attributes: Record<string, string>;
   groups: string[];
+}
+
+/** Who a standing names, for display: the username, and the e-mail only if Pool A verified it. */
+export function whoIs(standing: Standing): { username: string | null; email: string | null } {
+  return { username: standing.username, email: verifiedEmail(standing.attributes.email, standing.attributes.email_verified) };
 }
 
 const ABSENT: Standing = Object.freeze({ present: false, username: null, enabled: false, attributes: {}, groups: [] });

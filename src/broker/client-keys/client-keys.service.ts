@@ -7,7 +7,7 @@ import { displayText } from "../display-text.js";
 import { BadUserInputError, ForbiddenError, type ForbiddenReason, UpstreamRejectedError } from "../../errors.js";
 import type { AccessPermission, ClientKey, Connection, CredentialFlow, Store } from "../../store/store.js";
 import type { Acting } from "../access/acting.js";
-import type { ApplicationStanding } from "../access/standing.js";
+import { whoIs, type ApplicationStanding } from "../access/standing.js";
 import type { Tenancy } from "../access/tenancy.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import { type CredentialIssuer, requireUsable } from "../credentials/issuer.js";
@@ -166,7 +166,7 @@ export class ClientKeyService {
     const { standing, acting, tenancy, store } = this.deps;
     // With the owner's username the look-up is one AdminGetUser (Pool A's 120/s UserRead), not a ListUsers search (30/s UserList, which others' unknown-user look-ups share).
     const owner = await standing.of(key.userId, connection.poolAUsername);
-    if (owner.username && connection.poolAUsername === null) await store.updateConnection(key.userId, { poolAUsername: owner.username });
+    if (owner.username && connection.poolAUsername === null) await store.updateConnection(key.userId, { poolAUsername: owner.username, poolAEmail: whoIs(owner).email });
     let refusal: [ForbiddenReason, string] | null = null;
     if (!owner.present) refusal = ["OWNER_GONE", "The key's owner no longer exists in the application's user pool."];
     else if (!owner.enabled) refusal = ["OWNER_DISABLED", "The key's owner is disabled in the application's user pool."];

@@ -7,7 +7,7 @@ import type { IdentityExchange } from "../../cognito/identity-exchange.js";
 import { BadUserInputError, BrokerError, ForbiddenError, NotProvisionedError } from "../../errors.js";
 import type { Connection, ConnectionPatch, Store } from "../../store/store.js";
 import type { Acting } from "../access/acting.js";
-import type { ApplicationStanding } from "../access/standing.js";
+import { whoIs, type ApplicationStanding } from "../access/standing.js";
 import { isValidTenant } from "../../policy/tenant.js";
 import type { Tenancy } from "../access/tenancy.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
@@ -89,9 +89,11 @@ export class LifecycleService {
         const connection = existing ?? (await store.createConnection({ userId: subject.userId, tenant, poolBUsername: this.poolBUsernameFor(subject.userId) }));
         // A reinstated user gets a new session tag: the denied one stays denied, and nothing issued from here on is.
         const created = await this.converge(connection, { newTag: reinstating });
-        // Kept so that later standing checks (client keys) need AdminGetUser, not a ListUsers search.
-        const poolAUsername = subject.self ? principal.username : (await this.deps.standing.of(subject.userId)).username;
-        if (poolAUsername && connection.poolAUsername !== poolAUsername) await store.updateConnection(subject.userId, { poolAUsername });
+        // Kept so that later standing checks (client keys) need AdminGetUser, not a ListUsers search,
+        // and so that administrators find and name people without a Pool A search.
+        const learnt = subject.self ? { username: principal.username, email: principal.email } : whoIs(await this.deps.standing.of(subject.userId));
+        const changed = { ...(learnt.username && learnt.username !== connection.poolAUsername ? { poolAUsername: learnt.username } : {}), ...(learnt.email !== connection.poolAEmail ? { poolAEmail: learnt.email } : {}) };
+        if (Object.keys(changed).length > 0) await store.updateConnection(subject.userId, changed);
         meta.log.info({ event: "provisioned", subjectUserId: subject.userId, tenant, newPoolBUser: created }, "data platform user provisioned");
         return this.status(subject.userId, await store.getConnection(subject.userId));
       }),
