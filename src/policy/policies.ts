@@ -201,9 +201,13 @@ export const SESSION_POLICY_MAX_CHARS = 2048;
  */
 export const SESSION_POLICY_BUDGET_CHARS = SESSION_POLICY_MAX_CHARS - 248;
 
-/** The length of the session policy a scope renders (as sent: JSON without white space). */
-export function scopeSessionPolicyChars(bucket: string, target: string, permission: ScopePermission): number {
-  return JSON.stringify(scopeSessionPolicy(bucket, target, permission)).length;
+/**
+ * The size of the session policy a scope renders (as sent: JSON without white space), in UTF-8
+ * bytes: for ASCII its characters; a character of another script counts 2 to 4, which keeps
+ * room in STS's packed size (multi-byte text packs less well).
+ */
+export function scopeSessionPolicySize(bucket: string, target: string, permission: ScopePermission): number {
+  return Buffer.byteLength(JSON.stringify(scopeSessionPolicy(bucket, target, permission)), "utf8");
 }
 
 /** A managed policy's size quota (IAM counts characters without white space, as JSON.stringify writes them). */

@@ -433,8 +433,9 @@ describe("the reference console", () => {
 
   // The issue's "done when": the same tour in a Japanese phone and an English desktop browser.
   for (const tour of [
-    { locale: "ja-JP", language: "ja", width: 390, shot: "13-ja-390-files" },
-    { locale: "en-GB", language: "en", width: 1280, shot: "14-en-1280-files" },
+    // Names as each user would write them: Japanese ones, with spaces, for the Japanese user.
+    { locale: "ja-JP", language: "ja", width: 390, shot: "13-ja-390-files", folder: "報告書/", file: "まとめ 2026.csv", upload: "議事録 第1回.txt" },
+    { locale: "en-GB", language: "en", width: 1280, shot: "14-en-1280-files", folder: "reports/", file: "summary.csv", upload: "memo.txt" },
   ] as const) {
     it(`in a ${tour.locale} browser at ${tour.width} px, in its language: signs in, sees folders and files, downloads one and uploads one into a WRITE grant, nothing overflowing`, async () => {
       const catalogue = (MESSAGES as Record<string, Record<string, string>>)[tour.language]!;
@@ -443,7 +444,7 @@ describe("the reference console", () => {
       const { idToken: adminToken } = await admin.signIn();
       const { tenant, user } = await freshTenant(broker.url, aws.stack, { adminToken, grants: [{ location: "", permission: "READ" }, { location: "uploads/", permission: "READWRITE" }] });
       const prefix = `tenants/${tenant}/`;
-      await putObjects({ [`${prefix}reports/summary.csv`]: "total\n42\n", [`${prefix}reports/2026/q1.csv`]: "q1\n", [`${prefix}uploads/old.txt`]: "old\n" });
+      await putObjects({ [`${prefix}${tour.folder}${tour.file}`]: "total\n42\n", [`${prefix}${tour.folder}2026/q1.csv`]: "q1\n", [`${prefix}uploads/old.txt`]: "old\n" });
 
       const localBrowser = await launchBrowser({ locale: tour.locale });
       try {
@@ -458,25 +459,26 @@ describe("the reference console", () => {
         await expect.poll(() => page.getByText(tr("signedInAs", { name: user.username })).isVisible()).toBe(true);
 
         // Her folders, then one opened: its subfolder and file, with size and date in the language's formats.
-        await expect.poll(() => page.locator("#files tbody tr").allTextContents()).toEqual([expect.stringContaining("reports/"), expect.stringContaining("uploads/")]);
-        await page.getByRole("button", { name: tr("files.openFolder", { name: "reports/" }) }).click();
-        await expect.poll(() => page.locator("#files tbody tr").allTextContents()).toEqual([expect.stringContaining("2026/"), expect.stringContaining("summary.csv")]);
-        const summary = page.locator("#files tbody tr", { hasText: "summary.csv" });
+        const folders = [tour.folder, "uploads/"].sort();
+        await expect.poll(() => page.locator("#files tbody tr").allTextContents()).toEqual(folders.map((folder) => expect.stringContaining(folder)));
+        await page.getByRole("button", { name: tr("files.openFolder", { name: tour.folder }) }).click();
+        await expect.poll(() => page.locator("#files tbody tr").allTextContents()).toEqual([expect.stringContaining("2026/"), expect.stringContaining(tour.file)]);
+        const summary = page.locator("#files tbody tr", { hasText: tour.file });
         expect(await summary.textContent()).toMatch(tour.language === "ja" ? /9\s*byte.*\d{4}\/\d{1,2}\/\d{1,2}/ : /9\s*byte.*\d{1,2} \w{3} \d{4}/);
 
-        const downloaded = page.waitForRequest((request) => request.url().startsWith(aws.moto.endpoint) && request.url().includes("summary.csv"));
-        await page.getByRole("button", { name: tr("files.download", { name: "summary.csv" }) }).click();
+        const downloaded = page.waitForRequest((request) => request.url().startsWith(aws.moto.endpoint) && decodeURIComponent(request.url()).includes(tour.file));
+        await page.getByRole("button", { name: tr("files.download", { name: tour.file }) }).click();
         expect(await (await fetch((await downloaded).url())).text()).toBe("total\n42\n");
 
         // Into the WRITE grant: its location, then a file.
         await page.getByLabel(tr("files.location"), { exact: true }).selectOption("uploads/");
         await page.getByRole("button", { name: tr("files.open"), exact: true }).click();
         await expect.poll(() => page.locator("#files tbody").textContent()).toContain("old.txt");
-        await page.getByLabel(tr("files.uploadLabel")).setInputFiles([{ name: "memo.txt", mimeType: "text/plain", buffer: Buffer.from("from the phone\n") }]);
+        await page.getByLabel(tr("files.uploadLabel")).setInputFiles([{ name: tour.upload, mimeType: "text/plain", buffer: Buffer.from("from the phone\n") }]);
         await page.getByRole("button", { name: tr("files.upload"), exact: true }).click();
         await expect.poll(() => page.getByRole("alert").textContent()).toBe(tr("files.uploaded", { count: 1 }));
-        await expect.poll(() => page.locator("#files tbody").textContent()).toContain("memo.txt");
-        expect(await getObject(`${prefix}uploads/memo.txt`)).toBe("from the phone\n");
+        await expect.poll(() => page.locator("#files tbody").textContent()).toContain(tour.upload);
+        expect(await getObject(`${prefix}uploads/${tour.upload}`)).toBe("from the phone\n");
 
         expect(Number(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))).toBeLessThanOrEqual(0);
         expect(await seriousAccessibilityViolations(page)).toEqual([]);

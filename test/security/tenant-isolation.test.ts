@@ -267,6 +267,8 @@ describe("scoped READ credentials (classic flow session policy for a granted tar
   afterAll(() => console.log(["Scoped READ matrix (role policy + scoped session policy, iam-simulate):", ...rows].join("\n")));
   const prefixScope = scopeSessionPolicy(BUCKET, "tenants/acme/readings/", "READ");
   const objectScope = scopeSessionPolicy(BUCKET, "tenants/acme/readings/2026-11-01.csv", "READ");
+  // A folder named as people name them (any script, spaces): matched byte for byte, like any other.
+  const japaneseScope = scopeSessionPolicy(BUCKET, "tenants/acme/議事録 2026/", "READ");
   const cases: Array<{ scope: string; policy: PolicyDocument; request: string; access: Access; expected: Decision }> = [
     { scope: "readings/", policy: prefixScope, request: "reads an object under it", access: object(BUCKET, "tenants/acme/readings/2026-11-01.csv"), expected: "Allowed" },
     { scope: "readings/", policy: prefixScope, request: "lists it", access: list(BUCKET, "tenants/acme/readings/"), expected: "Allowed" },
@@ -281,6 +283,11 @@ describe("scoped READ credentials (classic flow session policy for a granted tar
     { scope: "one object", policy: objectScope, request: "reads its neighbour", access: object(BUCKET, "tenants/acme/readings/2026-11-02.csv"), expected: "Denied" },
     { scope: "one object", policy: objectScope, request: "reads a longer key (.bak)", access: object(BUCKET, "tenants/acme/readings/2026-11-01.csv.bak"), expected: "Denied" },
     { scope: "one object", policy: objectScope, request: "lists its folder", access: list(BUCKET, "tenants/acme/readings/"), expected: "Denied" },
+    { scope: "議事録 2026/", policy: japaneseScope, request: "reads an object under it", access: object(BUCKET, "tenants/acme/議事録 2026/第1回.txt"), expected: "Allowed" },
+    { scope: "議事録 2026/", policy: japaneseScope, request: "lists it", access: list(BUCKET, "tenants/acme/議事録 2026/"), expected: "Allowed" },
+    { scope: "議事録 2026/", policy: japaneseScope, request: "reads a look-alike (議事録 2026年/)", access: object(BUCKET, "tenants/acme/議事録 2026年/x.txt"), expected: "Denied" },
+    { scope: "議事録 2026/", policy: japaneseScope, request: "reads its parent's other folder", access: object(BUCKET, "tenants/acme/議事録/x.txt"), expected: "Denied" },
+    { scope: "議事録 2026/", policy: japaneseScope, request: "reads another tenant's folder of that name", access: object(BUCKET, "tenants/globex/議事録 2026/x.txt"), expected: "Denied" },
   ];
   it.each(cases)("$scope: $request: $expected", async ({ scope, policy, request, access, expected }) => {
     // The session keeps its own tenant's tag: the scope narrows the role's reach, never widens it.

@@ -129,8 +129,11 @@ describe("several objects presigned in one request", () => {
 
   it("as attachments, each URL makes S3 name its file, for a browser to save instead of showing it in place of the page", async ({ kit }) => {
     const alice = await provisionedUser(kit);
-    const [report] = await kit.services.objects.downloads(alice, { keys: ["2026/report_q1.csv", "2026/a.csv"], attachment: true }, kit.meta);
+    const [report, minutes] = await kit.services.objects.downloads(alice, { keys: ["2026/report_q1.csv", "2026/議事録 第1回.txt"], attachment: true }, kit.meta);
     expect(new URL(report!.url).searchParams.get("response-content-disposition")).toBe("attachment; filename=report_q1.csv");
+    // A name in another script: RFC 6266's UTF-8 form, with an ASCII fallback for old clients.
+    expect(new URL(minutes!.url).searchParams.get("response-content-disposition")).toBe(`attachment; filename="??? ?1?.txt"; filename*=UTF-8''%E8%AD%B0%E4%BA%8B%E9%8C%B2%20%E7%AC%AC1%E5%9B%9E.txt`);
+    expect(decodeURIComponent(new URL(minutes!.url).pathname)).toBe("/company-data/tenants/acme/2026/議事録 第1回.txt");
     const inline = await kit.services.objects.download(alice, { key: "2026/a.csv" }, kit.meta);
     expect(new URL(inline.url).searchParams.has("response-content-disposition")).toBe(false);
   });
