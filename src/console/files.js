@@ -13,6 +13,10 @@ const PAGE = 50;
 const MAX_UPLOAD_BYTES = 5 * 1024 ** 3;
 /** How long a download URL lasts: long enough for the browser to start each download. */
 const DOWNLOAD_URL_SECONDS = 300;
+/** What a text preview reads of a file (an HTTP range): enough to recognise it, never a whole large file. */
+const PREVIEW_BYTES = 64 * 1024;
+/** Files the page can show: images in an <img> (SVG included: an image never runs its scripts), text as text. */
+const PREVIEW_KINDS = /** @type {const} */ ({ image: /\.(png|jpe?g|gif|webp|svg|avif)$/i, text: /\.(txt|csv|tsv|json|md|log|xml|ya?ml)$/i });
 
 /** What each of the tenant's grants allows, by location ("" is the whole prefix). @type {Map<string, string>} */
 let permissionAt = new Map();
@@ -86,6 +90,12 @@ function fileRow(file) {
   select.addEventListener("change", countSelected);
   const download = element("button", { type: "button", "aria-label": t("files.download", { name }) }, t("files.downloadShort"));
   download.addEventListener("click", () => attempt(() => downloadKeys([file.key])));
+  const actions = element("div", { class: "actions" }, download);
+  if (previewKind(name)) {
+    const preview = element("button", { type: "button", "aria-label": t("files.previewOf", { name }) }, t("files.preview"));
+    preview.addEventListener("click", () => attempt(() => showPreview(file.key, name, file.size)));
+    actions.append(preview);
+  }
   return element(
     "tr",
     {},
@@ -93,12 +103,47 @@ function fileRow(file) {
     element("td", {}, name),
     element("td", {}, file.size === undefined ? "–" : formatSize(file.size)),
     element("td", {}, formatDate(file.lastModified)),
-    element("td", {}, download),
+    element("td", {}, actions),
   );
+}
+
+/** @param {string} name */
+const previewKind = (name) => (PREVIEW_KINDS.image.test(name) ? "image" : PREVIEW_KINDS.text.test(name) ? "text" : null);
+
+/**
+ * Shows a file in the page, through a URL signed for it alone: an image as an image, text as text
+ * (its first PREVIEW_BYTES, put in the page as text, never as HTML).
+ * @param {string} key @param {string} name @param {number | undefined} size
+ */
+async function showPreview(key, name, size) {
+  const { presignDownloads } = await call("PresignDownloads", { keys: [key], expiresInSeconds: DOWNLOAD_URL_SECONDS });
+  const { url } = presignDownloads[0];
+  const body = $("preview-body");
+  $("preview-note").hidden = true;
+  if (previewKind(name) === "image") {
+    body.replaceChildren(element("img", { src: url, alt: name }));
+  } else {
+    const response = await fetch(url, { headers: { range: `bytes=0-${PREVIEW_BYTES - 1}` } });
+    if (!response.ok) throw new PageError("files.previewFailed", { name, status: response.status }, "PREVIEW_FAILED", undefined);
+    body.replaceChildren(element("pre", {}, new TextDecoder().decode(await response.arrayBuffer())));
+    if (size !== undefined && size > PREVIEW_BYTES) {
+      $("preview-note").textContent = t("files.previewTruncated", { shown: formatSize(PREVIEW_BYTES), total: formatSize(size) });
+      $("preview-note").hidden = false;
+    }
+  }
+  $("preview-title").textContent = t("files.previewTitle", { name });
+  $("preview").hidden = false;
+  $("preview-title").focus();
+}
+
+function closePreview() {
+  $("preview-body").replaceChildren();
+  $("preview").hidden = true;
 }
 
 /** The open folder's subfolders and files, a page at a time (appended with `more`). @param {boolean} more */
 async function renderFolder(more) {
+  if (!more) closePreview();
   renderPath();
   /** @type {HTMLElement} */ ($("files").querySelector("caption")).textContent = t("files.caption", { folder: folderName(place.folder || place.location) });
   /** @type {HTMLElement[]} */
@@ -195,6 +240,7 @@ export function clearFiles() {
   /** @type {HTMLElement} */ ($("files").querySelector("tbody")).replaceChildren();
   for (const id of ["location", "uploads", "path"]) $(id).replaceChildren();
   $("upload-form").hidden = true;
+  closePreview();
   permissionAt = new Map();
   place = { location: "", folder: "" };
   cursor = null;
@@ -209,5 +255,6 @@ export function wireFiles() {
     countSelected();
   });
   $("download-selected").addEventListener("click", () => attempt(() => downloadKeys(selectedKeys())));
+  $("preview-close").addEventListener("click", closePreview);
   onSubmit("upload-form", upload);
 }

@@ -67,6 +67,12 @@ const en = {
   "files.folder": "folder",
   "files.download": "Download {name}",
   "files.downloadShort": "Download",
+  "files.preview": "Preview",
+  "files.previewOf": "Preview {name}",
+  "files.previewTitle": "Preview of {name}",
+  "files.previewTruncated": "The first {shown} of {total} are shown.",
+  "files.previewFailed": "{name} could not be shown (HTTP {status}).",
+  "files.closePreview": "Close the preview",
   "files.downloadSelected": "Download the selected files ({count})",
   "files.downloading": "Downloading {count} files.",
   "files.empty": "Nothing here yet.",
@@ -220,6 +226,7 @@ const en = {
   "error.RATE_LIMITED": "Too many requests; wait a moment and try again.",
   "error.INTERNAL_SERVER_ERROR": "Something went wrong in the broker.",
   "error.UPLOAD_FAILED": "The upload failed.",
+  "error.PREVIEW_FAILED": "The preview failed.",
   "error.other": "The request failed.",
 };
 
@@ -286,6 +293,12 @@ const ja = {
   "files.folder": "フォルダー",
   "files.download": "{name} をダウンロード",
   "files.downloadShort": "ダウンロード",
+  "files.preview": "プレビュー",
+  "files.previewOf": "{name} をプレビュー",
+  "files.previewTitle": "{name} のプレビュー",
+  "files.previewTruncated": "先頭の {shown}（全体 {total}）を表示しています。",
+  "files.previewFailed": "{name} を表示できませんでした（HTTP {status}）。",
+  "files.closePreview": "プレビューを閉じる",
   "files.downloadSelected": "選択したファイルをダウンロード（{count} 件）",
   "files.downloading": "{count} 件のファイルをダウンロードしています。",
   "files.empty": "まだ何もありません。",
@@ -439,6 +452,7 @@ const ja = {
   "error.RATE_LIMITED": "リクエストが多すぎます。少し待ってからお試しください。",
   "error.INTERNAL_SERVER_ERROR": "ブローカーで問題が発生しました。",
   "error.UPLOAD_FAILED": "アップロードに失敗しました。",
+  "error.PREVIEW_FAILED": "プレビューに失敗しました。",
   "error.other": "リクエストに失敗しました。",
 };
 

@@ -37,7 +37,8 @@ export function registerConsole(app: FastifyInstance, config: BrokerConfig): voi
     "script-src 'self'",
     "style-src 'self'",
     `connect-src ${[...new Set(["'self'", cognitoOrigin, s3Origin, oauthOrigin].filter(Boolean))].join(" ")}`,
-    "img-src 'self' data:",
+    // Previews show images straight from S3, through URLs the broker signed.
+    `img-src 'self' data: ${s3Origin}`,
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",

@@ -86,12 +86,18 @@ function adminS3(): S3Client {
   return new S3Client({ region: aws.stack.region, endpoint: aws.moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
 }
 
-/** Objects put straight into the bucket (as another tool of the company would). @param {Record<string, string>} objects */
-async function putObjects(objects: Record<string, string>): Promise<void> {
+/** Objects put straight into the bucket (as another tool of the company would), with a content type where given. */
+async function putObjects(objects: Record<string, string | { body: Uint8Array | string; type: string }>): Promise<void> {
   const s3 = adminS3();
-  for (const [key, body] of Object.entries(objects)) await s3.send(new PutObjectCommand({ Bucket: aws.stack.bucket, Key: key, Body: body }));
+  for (const [key, object] of Object.entries(objects)) {
+    const { body, type } = typeof object === "string" ? { body: object, type: undefined } : object;
+    await s3.send(new PutObjectCommand({ Bucket: aws.stack.bucket, Key: key, Body: body, ...(type ? { ContentType: type } : {}) }));
+  }
   s3.destroy();
 }
+
+/** A PNG of 1 x 1 pixels. */
+const TINY_PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
 
 async function getObject(key: string): Promise<string> {
   const s3 = adminS3();
@@ -353,13 +359,35 @@ describe("the reference console", () => {
   it("shows a user her folders and files a page at a time, opens folders, and downloads one file, or several with URLs signed in one request", async () => {
     const { tenant, user } = await freshTenant(broker.url, aws.stack);
     const prefix = `tenants/${tenant}/`;
-    await putObjects({ [`${prefix}report.csv`]: "day,total\n1,42\n", [`${prefix}logs/2026/old.log`]: "old", ...Object.fromEntries(Array.from({ length: 55 }, (_, i) => [`${prefix}logs/${String(i).padStart(2, "0")}.log`, "x"])) });
+    const notes = Array.from({ length: 2_000 }, (_, i) => `line ${String(i).padStart(4, "0")} of the notes, for the preview to cut\n`).join("");
+    await putObjects({
+      [`${prefix}report.csv`]: "day,total\n1,42\n",
+      [`${prefix}notes.txt`]: { body: notes, type: "text/plain; charset=utf-8" },
+      [`${prefix}photo.png`]: { body: TINY_PNG, type: "image/png" },
+      [`${prefix}logs/2026/old.log`]: "old",
+      ...Object.fromEntries(Array.from({ length: 55 }, (_, i) => [`${prefix}logs/${String(i).padStart(2, "0")}.log`, "x"])),
+    });
 
     const page = await signedIn(user);
     const graphql = operationsSentBy(page);
-    await expect.poll(() => page.locator("#files tbody tr").allTextContents()).toEqual([expect.stringContaining("logs/"), expect.stringContaining("report.csv")]);
+    await expect.poll(() => page.locator("#files tbody tr").allTextContents()).toEqual([expect.stringContaining("logs/"), expect.stringContaining("notes.txt"), expect.stringContaining("photo.png"), expect.stringContaining("report.csv")]);
     expect(await page.getByLabel("Location", { exact: true }).locator("option").allTextContents()).toEqual(["Everything (read)"]);
     expect(await page.locator("#files tbody tr", { hasText: "report.csv" }).textContent()).toMatch(/15\s*byte/);
+
+    // Previews in the page: text as text (its first 64 KiB, read with a range request), an image as an image.
+    await page.getByRole("button", { name: "Preview notes.txt" }).click();
+    await expect.poll(() => page.locator("#preview pre").textContent()).toMatch(/^line 0000 of the notes/);
+    expect((await page.locator("#preview pre").textContent())!.length).toBe(64 * 1024);
+    expect(await page.locator("#preview-note").textContent()).toMatch(/^The first 64 kB of 9\d(\.\d)? kB are shown\.$/);
+    expect(await page.evaluate("document.activeElement.id")).toBe("preview-title");
+    await page.getByRole("button", { name: "Preview photo.png" }).click();
+    await expect.poll(() => page.locator("#preview img").evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(1);
+    expect(await page.locator("#preview img").getAttribute("alt")).toBe("photo.png");
+    expect(await page.getByRole("button", { name: "Preview report.csv" }).count()).toBe(1);
+    expect(await seriousAccessibilityViolations(page)).toEqual([]);
+    await screenshot(page, "15-preview");
+    await page.getByRole("button", { name: "Close the preview" }).click();
+    expect(await page.locator("#preview").isHidden()).toBe(true);
 
     await page.getByRole("button", { name: "Open folder logs/" }).click();
     // A page counts folders and files together: the subfolder and 49 files, then the other 6.
@@ -385,7 +413,7 @@ describe("the reference console", () => {
 
     // Back up the path, and one file on its own.
     await page.getByRole("button", { name: "Everything" }).click();
-    await expect.poll(() => page.locator("#files tbody tr").count()).toBe(2);
+    await expect.poll(() => page.locator("#files tbody tr").count()).toBe(4);
     fetched.length = 0;
     await page.getByRole("button", { name: "Download report.csv" }).click();
     await expect.poll(() => fetched.length).toBe(1);
