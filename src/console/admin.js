@@ -55,7 +55,7 @@ export async function renderConnections() {
     return element(
       "tr",
       {},
-      element("td", {}, who),
+      element("td", { class: "name" }, who),
       element("td", {}, c.tenant ?? "–"),
       element("td", {}, t(`state.${c.state}`)),
       element("td", {}, last),

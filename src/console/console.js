@@ -97,9 +97,9 @@ async function renderKeys() {
     return element(
       "tr",
       {},
-      element("td", {}, key.name),
+      element("td", { class: "name" }, key.name),
       element("td", {}, key.flow),
-      element("td", {}, reaches),
+      element("td", { class: "name" }, reaches),
       element("td", {}, formatDate(key.createdAt)),
       element("td", {}, formatDate(key.expiresAt)),
       element("td", {}, formatDate(key.lastUsedAt)),
@@ -155,7 +155,7 @@ async function renderAudit() {
       element("td", { "data-action": e.action }, t(`audit.${e.action}`)),
       element("td", {}, t(`audit.${e.outcome}`)),
       element("td", {}, e.actorUserId === e.subjectUserId ? t("audit.you") : e.actorUserId),
-      element("td", {}, details),
+      element("td", { class: "name" }, details),
     );
   });
   fillTable("audit", rows);

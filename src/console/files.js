@@ -80,7 +80,7 @@ function folderRow(folder) {
   const name = folder.slice(place.folder.length);
   const open = element("button", { type: "button", class: "link", "aria-label": t("files.openFolder", { name }) }, name);
   open.addEventListener("click", () => attempt(() => openFolder(folder)));
-  return element("tr", { class: "folder" }, element("td"), element("td", {}, open), element("td", {}, t("files.folder")), element("td", {}, "–"), element("td"));
+  return element("tr", { class: "folder" }, element("td"), element("td", { class: "name" }, open), element("td", {}, t("files.folder")), element("td", {}, "–"), element("td"));
 }
 
 /** A row for a file: a box to select it, and its own download. @param {{ key: string, size?: number, lastModified?: string }} file */
@@ -100,7 +100,7 @@ function fileRow(file) {
     "tr",
     {},
     element("td", {}, select),
-    element("td", {}, name),
+    element("td", { class: "name" }, name),
     element("td", {}, file.size === undefined ? "–" : formatSize(file.size)),
     element("td", {}, formatDate(file.lastModified)),
     element("td", {}, actions),

@@ -328,6 +328,35 @@ describe("the reference console", () => {
     await page.close();
   });
 
+  it("fits every width from 360 to 1440 px in either language, with no sideways scrolling, and opens a folder from the keyboard", async () => {
+    const admin = await freshPoolAUser(aws.stack, { tenant: "acme", admin: true });
+    const { idToken: adminToken } = await admin.signIn();
+    const { tenant, user } = await freshTenant(broker.url, aws.stack, { adminToken, grants: [{ location: "", permission: "READ" }, { location: "共有フォルダー/受け取り/", permission: "READWRITE" }] });
+    await putObjects({ [`tenants/${tenant}/共有フォルダー/受け取り/とても長い名前の報告書_2026年度_第3四半期_最終版.csv`]: "x", [`tenants/${tenant}/a_rather_long_folder_name_without_any_place_to_break_it_2026/x.txt`]: "x" });
+    const page = await signedIn(user, { width: 360 });
+    await expect.poll(() => page.locator("#files tbody tr").count()).toBe(2);
+    // From the keyboard: focus the folder's button, Enter opens it, and focus goes to the listing.
+    await page.getByRole("button", { name: "Open folder 共有フォルダー/" }).focus();
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.evaluate("document.activeElement.tagName")).toBe("CAPTION");
+    await expect.poll(() => page.locator("#path li").allTextContents()).toEqual(["Everything", "共有フォルダー"]);
+    // Back up, where the longest names are.
+    await page.getByRole("button", { name: "Everything", exact: true }).click();
+    await expect.poll(() => page.locator("#files tbody tr").count()).toBe(2);
+    const overflow = async () => Number(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"));
+    for (const language of ["en", "ja"]) {
+      await page.locator("#language").selectOption(language);
+      await expect.poll(() => page.evaluate("document.documentElement.lang")).toBe(language);
+      for (const width of [360, 390, 768, 1024, 1440]) {
+        await page.setViewportSize({ width, height: 900 });
+        expect(await overflow(), `${language} at ${width} px`).toBeLessThanOrEqual(0);
+      }
+    }
+    await page.setViewportSize({ width: 360, height: 900 });
+    await screenshot(page, "16-ja-360");
+    await page.close();
+  });
+
   it("creates a client key with its own expiry, credential lifetime and scope, and shows the broker's refusal of a scope on ENHANCED", async () => {
     const user = await freshPoolAUser(aws.stack, { tenant: "acme" });
     const page = await signedIn(user);
