@@ -14,6 +14,33 @@ import { bootstrapAws, brokerEnvironment } from "./bootstrap.js";
 import { EMULATOR_CREDENTIALS, LOCAL_DIR, STACK_ENV_FILE, STACK_FILE, clearLocalState, holdStackLock, useEmulatorCredentials } from "./local-stack.js";
 import { startMoto, type MotoServer } from "./moto.js";
 import { poolAIdToken } from "./pool-a-sign-in.js";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import type { StackInfo } from "./bootstrap.js";
+
+/**
+ * What the console's tour shows besides the bootstrap's sample data: a file with a Japanese name in
+ * a folder of acme, and acme's grants as an administrator makes them (through the API, audited):
+ * READ on everything, READWRITE on shared/, so alice can upload there.
+ */
+async function demoFilesAndGrants(stack: StackInfo, graphqlUrl: string): Promise<void> {
+  const s3 = new S3Client({ region: stack.region, endpoint: stack.endpoint ?? undefined, forcePathStyle: true });
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: "tenants/acme/議事録/2026年 第1回.txt", Body: "議題: 四半期の報告\n", ContentType: "text/plain; charset=utf-8" }));
+  } finally {
+    s3.destroy();
+  }
+  const admin = stack.demoUsers.find((u) => u.admin)!;
+  const token = await poolAIdToken(stack, admin.username, admin.password);
+  for (const grant of [{ location: "", permission: "READ" }, { location: "shared/", permission: "READWRITE" }]) {
+    const response = await fetch(graphqlUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: "mutation ($input: CreateAccessGrantInput!) { createAccessGrant(input: $input) { id } }", variables: { input: { tenant: "acme", ...grant } } }),
+    });
+    const body = (await response.json()) as { errors?: Array<{ message: string }> };
+    if (body.errors) throw new Error(`demo grant ${JSON.stringify(grant)}: ${body.errors[0]!.message}`);
+  }
+}
 
 async function main(): Promise<void> {
   useEmulatorCredentials();
@@ -78,6 +105,7 @@ async function main(): Promise<void> {
     const aliceToken = await poolAIdToken(stack, alice.username, alice.password);
     broker = await createBroker(loadEnvironment({ ...process.env, ...env }), { sandboxHeaders: { Authorization: `Bearer ${aliceToken}` } });
     await broker.app.listen({ host: "127.0.0.1", port: brokerPort });
+    await demoFilesAndGrants(stack, url);
   } catch (error) {
     console.error(`The local stack could not start: ${error instanceof Error ? error.message : String(error)}`);
     await stop(1);
@@ -94,6 +122,7 @@ async function main(): Promise<void> {
   say("  it loads from Apollo's CDN, so a machine without internet shows a blank page: use curl or the typed operations then)");
   say(`Stack details and demo passwords: ${STACK_FILE}`);
   say("Demo users: alice (tenant acme), bob (tenant globex), admin (tenant acme, broker-admins)");
+  say("  acme's grants: READ on everything, READWRITE on shared/ (alice uploads there from the console)");
   say("Get a token:   npm run -s token -- alice        (a partner's: npm run -s token -- --partner)");
   say(`Try it:        curl -s ${url} -H "authorization: Bearer $(npm run -s token -- alice)" \\`);
   say(`                 -H 'content-type: application/json' -d '{"query":"mutation { provisionDataPlatformUser { state prefix } }"}'`);
