@@ -44,13 +44,16 @@ export async function renderLocations() {
     ),
   );
   select.value = chosen;
-  await openLocation(place.location === chosen ? place.folder : chosen);
+  // Rendered again (a switch of language): the folder that was open stays open.
+  await openLocation(place.location === chosen ? place.folder : undefined);
 }
 
-/** Opens the chosen location at its root (or, kept, at the folder open in it). @param {string} [folder] */
+/** Opens the chosen location at its root, or at `folder` within it. @param {string} [folder] */
 async function openLocation(folder) {
-  place = { location: valueOf("location"), folder: "" };
-  place.folder = isFolder(place.location) && folder?.startsWith(place.location) ? folder : isFolder(place.location) ? place.location : "";
+  const location = valueOf("location");
+  // A grant of one object has no folder to open; a folder grant opens at its root unless `folder` lies within it.
+  const inside = isFolder(location) && folder !== undefined && folder.startsWith(location);
+  place = { location, folder: !isFolder(location) ? "" : inside ? folder : location };
   await renderFolder(false);
 }
 

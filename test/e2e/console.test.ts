@@ -455,10 +455,18 @@ describe("the reference console", () => {
   it("uploads files into the open folder where a WRITE grant allows, presigned in one request, with their progress, and offers no upload where only reading is allowed", async () => {
     const admin = await freshPoolAUser(aws.stack, { tenant: "acme", admin: true });
     const { idToken: adminToken } = await admin.signIn();
-    const { tenant, user } = await freshTenant(broker.url, aws.stack, { adminToken, grants: [{ location: "", permission: "READ" }, { location: "uploads/", permission: "READWRITE" }] });
+    const { tenant, user } = await freshTenant(broker.url, aws.stack, {
+      adminToken,
+      grants: [
+        { location: "", permission: "READ" },
+        { location: "uploads/", permission: "READWRITE" },
+        { location: "reports/q1.csv", permission: "READ" },
+      ],
+    });
+    await putObjects({ [`tenants/${tenant}/reports/q1.csv`]: "q,total\n1,42\n" });
     const page = await signedIn(user);
     const graphql = operationsSentBy(page);
-    await expect.poll(() => page.getByLabel("Location", { exact: true }).locator("option").allTextContents()).toEqual(["Everything (read)", "uploads/ (read and write)"]);
+    await expect.poll(() => page.getByLabel("Location", { exact: true }).locator("option").allTextContents()).toEqual(["Everything (read)", "reports/q1.csv (read)", "uploads/ (read and write)"]);
     expect(await page.locator("#upload-form").isHidden()).toBe(true);
     await page.getByLabel("Location", { exact: true }).selectOption("uploads/");
     await page.getByRole("button", { name: "Open", exact: true }).click();
@@ -485,6 +493,13 @@ describe("the reference console", () => {
     await page.getByLabel("Location", { exact: true }).selectOption("");
     await page.getByRole("button", { name: "Open", exact: true }).click();
     await expect.poll(() => page.locator("#upload-form").isHidden()).toBe(true);
+    // A grant of one object: that object alone, to read (its folder is not listed), and no upload.
+    await page.getByLabel("Location", { exact: true }).selectOption("reports/q1.csv");
+    await page.getByRole("button", { name: "Open", exact: true }).click();
+    await expect.poll(() => page.locator("#files tbody tr").allTextContents()).toEqual([expect.stringContaining("reports/q1.csv")]);
+    expect(await page.locator("#upload-form").isHidden()).toBe(true);
+    await page.getByRole("button", { name: "Preview reports/q1.csv" }).click();
+    await expect.poll(() => page.locator("#preview pre").textContent()).toBe("q,total\n1,42\n");
     await page.close();
   });
 
