@@ -46,7 +46,10 @@ describe("what ships", () => {
       const { helperPackage } = (await import(pathToFileURL(join(out, "http/helper-download.js")).href)) as { helperPackage(): Promise<Buffer> };
       const listing = execFileSync("tar", ["-tzf", "-"], { input: await helperPackage() }).toString().split("\n");
       expect(listing).toEqual(expect.arrayContaining(["package/package.json", "package/operations.json", "package/main.mjs", "package/operations/credentials.graphql"]));
-      for (const file of ["console/index.html", "console/console.js", "console/console.css"]) expect(readFileSync(join(out, file), "utf8").length, file).toBeGreaterThan(100);
+      // The console's page, style and every module it imports.
+      for (const file of ["index.html", "console.css", "console.js", "session.js", "page.js", "i18n.js", "messages.js", "files.js", "admin.js"]) {
+        expect(readFileSync(join(out, "console", file), "utf8").length, file).toBeGreaterThan(100);
+      }
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
