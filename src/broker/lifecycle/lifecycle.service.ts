@@ -92,7 +92,9 @@ export class LifecycleService {
         // Kept so that later standing checks (client keys) need AdminGetUser, not a ListUsers search,
         // and so that administrators find and name people without a Pool A search.
         const learnt = subject.self ? { username: principal.username, email: principal.email } : whoIs(await this.deps.standing.of(subject.userId));
-        const changed = { ...(learnt.username && learnt.username !== connection.poolAUsername ? { poolAUsername: learnt.username } : {}), ...(learnt.email !== connection.poolAEmail ? { poolAEmail: learnt.email } : {}) };
+        const changed: ConnectionPatch = {};
+        if (learnt.username && learnt.username !== connection.poolAUsername) changed.poolAUsername = learnt.username;
+        if (learnt.email !== connection.poolAEmail) changed.poolAEmail = learnt.email;
         if (Object.keys(changed).length > 0) await store.updateConnection(subject.userId, changed);
         meta.log.info({ event: "provisioned", subjectUserId: subject.userId, tenant, newPoolBUser: created }, "data platform user provisioned");
         return this.status(subject.userId, await store.getConnection(subject.userId));
