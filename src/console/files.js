@@ -4,7 +4,7 @@
 // straight between the browser and S3. Nothing is offered that the grants do not allow: no listing
 // without READ, no upload without WRITE on a folder.
 import { formatDate, formatSize, t } from "./i18n.js";
-import { $, PageError, attempt, element, fillTable, onSubmit, showNotice, valueOf } from "./page.js";
+import { $, ApiError, PageError, attempt, element, fillTable, onSubmit, showNotice, valueOf } from "./page.js";
 import { call } from "./session.js";
 
 /** What a listing shows at once; "Show more" asks for the next page. */
@@ -225,6 +225,10 @@ async function upload() {
   if (tooLarge) throw new PageError("files.tooLarge", { name: tooLarge.name }, "BAD_USER_INPUT", "maxBytes");
   const { presignUploads } = await call("PresignUploads", {
     files: files.map((file) => ({ key: `${place.folder}${file.name}`, maxBytes: Math.max(1, file.size), ...(file.type ? { contentType: file.type } : {}) })),
+  }).catch((error) => {
+    // The broker names a refused file by its place ("files[2].key"): the page names it by its name.
+    const refused = error instanceof ApiError ? /^files\[(\d+)\]/.exec(error.field ?? "") : null;
+    throw refused ? new PageError("files.nameRefused", { name: files[Number(refused[1])]?.name ?? "", detail: error.message }, error.code, error.field) : error;
   });
   const bars = files.map((file) => element("progress", { max: String(Math.max(1, file.size)), value: "0", "aria-label": file.name }));
   $("uploads").replaceChildren(...files.map((file, i) => element("li", {}, `${file.name} (${formatSize(file.size)}) `, /** @type {HTMLElement} */ (bars[i]))));

@@ -83,6 +83,7 @@ const en = {
   "files.upload": "Upload",
   "files.uploaded": "Files uploaded: {count}.",
   "files.tooLarge": "{name} is larger than 5 GiB, S3's limit for one upload.",
+  "files.nameRefused": "{name} cannot be uploaded under this name: {detail}",
   "files.uploadRefused": "S3 refused the upload of {name} (HTTP {status}).",
   "files.uploadLost": "The upload of {name} did not reach S3.",
 
@@ -309,6 +310,7 @@ const ja = {
   "files.upload": "アップロード",
   "files.uploaded": "アップロードしたファイル: {count} 件。",
   "files.tooLarge": "{name} は 5 GiB（S3 の 1 回のアップロードの上限）を超えています。",
+  "files.nameRefused": "{name} はこの名前ではアップロードできません: {detail}",
   "files.uploadRefused": "S3 が {name} のアップロードを拒否しました（HTTP {status}）。",
   "files.uploadLost": "{name} のアップロードが S3 に届きませんでした。",
 

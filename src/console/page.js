@@ -8,11 +8,12 @@ export const valueOf = (id) => /** @type {HTMLInputElement | HTMLSelectElement} 
 
 /** A refusal from the broker: its code and reason, and its message (in English, the API's language). */
 export class ApiError extends Error {
-  /** @param {string} message @param {string} code @param {string | undefined} reason */
-  constructor(message, code, reason) {
+  /** @param {string} message @param {string} code @param {string | undefined} reason @param {string} [field] the input the broker refused */
+  constructor(message, code, reason, field) {
     super(message);
     this.code = code;
     this.reason = reason;
+    this.field = field;
   }
 
   /** What the page says: the broker's own words in English, the catalogue's for its code otherwise. */
@@ -41,7 +42,8 @@ export class PageError extends ApiError {
 export function showError(error) {
   const message = $("message");
   if (error instanceof ApiError) message.textContent = `${error.text()} (${error.code}${error.reason ? `, ${error.reason}` : ""})`;
-  else message.textContent = t("error.other");
+  // Not the broker's (the network, say): what the browser said, after the page's own words.
+  else message.textContent = `${t("error.other")} (${error instanceof Error ? error.message : String(error)})`;
   message.className = "error";
   message.hidden = false;
 }

@@ -154,7 +154,7 @@ export async function call(name, variables = {}) {
   /** @type {any} */
   const body = await response.json().catch(() => ({}));
   const error = body.errors?.[0];
-  if (error) throw new ApiError(error.message, error.extensions?.code ?? "ERROR", error.extensions?.reason);
+  if (error) throw new ApiError(error.message, error.extensions?.code ?? "ERROR", error.extensions?.reason, error.extensions?.field);
   return body.data;
 }
 

@@ -487,6 +487,14 @@ describe("the reference console", () => {
     ]);
     await expect.poll(() => page.locator("#files tbody").textContent()).toContain("notes.txt");
     await screenshot(page, "11-upload");
+    // A name the broker cannot sign safely: the page says which file, and nothing of the batch is sent.
+    await page.getByLabel("Files to upload").setInputFiles([
+      { name: "fine.txt", mimeType: "text/plain", buffer: Buffer.from("x") },
+      { name: "report*.txt", mimeType: "text/plain", buffer: Buffer.from("x") },
+    ]);
+    await page.getByRole("button", { name: "Upload", exact: true }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/^report\*\.txt cannot be uploaded under this name: files\[1\]\.key must be a path/);
+    await expect(getObject(`tenants/${tenant}/uploads/fine.txt`)).rejects.toThrow();
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
     expect(await getObject(`tenants/${tenant}/uploads/notes.txt`)).toBe("uploaded from the console\n");
     // Reading only: no upload offered.

@@ -156,8 +156,10 @@ describe("several objects presigned in one request", () => {
     await expect(kit.services.objects.downloads(alice, { keys: many }, kit.meta)).rejects.toThrow(/1 to 100/);
     expect(await kit.services.objects.downloads(alice, { keys: many.slice(0, 100) }, kit.meta)).toHaveLength(100);
     await expect(kit.services.objects.downloads(alice, { keys: ["a.txt", "a.txt"] }, kit.meta)).rejects.toThrow(/twice/);
-    await expect(kit.services.objects.downloads(alice, { keys: ["a.txt", "f/"] }, kit.meta)).rejects.toThrow(BadUserInputError);
-    await expect(kit.services.objects.downloads(alice, { keys: ["a.txt", "../globex/a.txt"] }, kit.meta)).rejects.toThrow(BadUserInputError);
+    // The refusal names which key, by its place, so a front end can say which file.
+    await expect(kit.services.objects.downloads(alice, { keys: ["a.txt", "f/"] }, kit.meta)).rejects.toMatchObject({ extensions: { code: "BAD_USER_INPUT", field: "keys[1]" } });
+    await expect(kit.services.objects.downloads(alice, { keys: ["a.txt", "../globex/a.txt"] }, kit.meta)).rejects.toMatchObject({ extensions: { field: "keys[1]" } });
+    await expect(kit.services.objects.uploads(alice, { files: [{ key: "a*.txt", maxBytes: 1 }, { key: "b.txt", maxBytes: 1 }] }, kit.meta)).rejects.toMatchObject({ extensions: { field: "files[0].key" } });
     await expect(kit.services.objects.uploads(alice, { files: [{ key: "a.txt", maxBytes: 1 }, { key: "b.txt", maxBytes: 6 * 1024 ** 3 }] }, kit.meta)).rejects.toThrow(/maxBytes/);
     expect(kit.exchange.issued).toHaveLength(1);
   });

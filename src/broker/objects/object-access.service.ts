@@ -63,7 +63,7 @@ export class ObjectAccessService {
   constructor(private readonly deps: { issuance: IssuanceService; s3: UserS3; cursors: ListingCursors; now: () => number }) {}
 
   async download(principal: Principal, args: DownloadOptions & { key: string }, meta: RequestMeta): Promise<PresignedDownloadView> {
-    const [one] = await this.downloads(principal, { ...args, keys: [args.key] }, meta);
+    const [one] = await this.downloads(principal, { ...args, keys: [objectKey(args.key)] }, meta);
     return one!;
   }
 
@@ -72,7 +72,7 @@ export class ObjectAccessService {
    * its one object; the credentials behind them never leave the broker.
    */
   async downloads(principal: Principal, args: DownloadOptions & { keys: string[] }, meta: RequestMeta): Promise<PresignedDownloadView[]> {
-    const keys = batchOf(args.keys.map((key) => objectKey(key)), "keys");
+    const keys = batchOf(args.keys.map((key, i) => objectKey(key, `keys[${i}]`)), "keys");
     const seconds = urlSeconds(args.expiresInSeconds);
     const target = batchTarget(keys);
     const credentials = await this.credentials(principal, target, "READ", args.userId, meta);
@@ -85,13 +85,13 @@ export class ObjectAccessService {
   }
 
   async upload(principal: Principal, args: UploadRequest & { expiresInSeconds?: number | null; userId?: string | null }, meta: RequestMeta): Promise<PresignedUploadView> {
-    const [one] = await this.uploads(principal, { files: [args], expiresInSeconds: args.expiresInSeconds, userId: args.userId }, meta);
+    const [one] = await this.uploads(principal, { files: [{ ...args, key: objectKey(args.key) }], expiresInSeconds: args.expiresInSeconds, userId: args.userId }, meta);
     return one!;
   }
 
   /** Upload forms for several keys with one issuance (see `batchTarget`): each form admits exactly its key and size. */
   async uploads(principal: Principal, args: { files: UploadRequest[]; expiresInSeconds?: number | null; userId?: string | null }, meta: RequestMeta): Promise<PresignedUploadView[]> {
-    const files = args.files.map((file) => ({ ...file, key: objectKey(file.key) }));
+    const files = args.files.map((file, i) => ({ ...file, key: objectKey(file.key, `files[${i}].key`) }));
     batchOf(files.map((file) => file.key), "files");
     for (const file of files) {
       if (!Number.isInteger(file.maxBytes) || file.maxBytes < 1 || file.maxBytes > MAX_UPLOAD_BYTES) {
@@ -146,9 +146,10 @@ export class ObjectAccessService {
   }
 }
 
-function objectKey(raw: string): string {
-  const key = parseLocation(raw, "key");
-  if (key === "" || key.endsWith("/")) throw new BadUserInputError("key must name one object (not a prefix).", "key");
+/** `field` names the key's place in a batch ("keys[2]", "files[2].key"), so a caller can tell which one is refused. */
+function objectKey(raw: string, field = "key"): string {
+  const key = parseLocation(raw, field);
+  if (key === "" || key.endsWith("/")) throw new BadUserInputError(`${field} must name one object (not a prefix).`, field);
   return key;
 }
 
