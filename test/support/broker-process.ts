@@ -1,9 +1,8 @@
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
 import { join, resolve } from "node:path";
 import { brokerEnvironment, type StackInfo } from "../../src/dev/bootstrap.js";
 import { freePort } from "../../src/dev/moto.js";
+import { watchedProcess } from "./processes.js";
 
 const REPO = resolve(import.meta.dirname, "../..");
 
@@ -26,18 +25,14 @@ export async function startBrokerProcess(stack: StackInfo, dir: string, override
     ...overrides,
   });
   const credentials = options.awsCredentials === false ? { AWS_EC2_METADATA_DISABLED: "true", HOME: dir } : { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" };
-  const child = spawn(process.execPath, ["--import", "tsx", resolve(REPO, "src/main.ts")], { cwd: REPO, env: { PATH: process.env.PATH, ...credentials, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
-  const exited = once(child, "exit").then(([code]) => code as number | null);
+  const { child, output, exited } = watchedProcess(process.execPath, ["--import", "tsx", resolve(REPO, "src/main.ts")], { PATH: process.env.PATH, ...credentials, ...env }, REPO);
   const base = `http://127.0.0.1:${port}`;
   return {
     child,
     base,
     env,
     exited,
-    output: () => output,
+    output,
     /** Until the process listens (any answer from /healthz), or exits. */
     async listening(): Promise<boolean> {
       for (let i = 0; i < 300; i += 1) {
@@ -45,7 +40,7 @@ export async function startBrokerProcess(stack: StackInfo, dir: string, override
         if (child.exitCode !== null) return false;
         await new Promise((r) => setTimeout(r, 100));
       }
-      throw new Error(`neither listening nor exited:\n${output}`);
+      throw new Error(`neither listening nor exited:\n${output()}`);
     },
     async stop() {
       if (child.exitCode === null) child.kill("SIGTERM");

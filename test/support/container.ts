@@ -1,9 +1,9 @@
-import { execFile, spawn } from "node:child_process";
-import { once } from "node:events";
+import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { watchedProcess } from "./processes.js";
 
 const run = promisify(execFile);
 const REPO = resolve(import.meta.dirname, "../..");
@@ -68,19 +68,12 @@ export function runEntrypoint(root: string, image: BuiltImage, env: Record<strin
     `mount --rbind /dev "$ROOT/dev"`,
     `exec unshare --root="$ROOT" --wd=${quote(image.config.WorkingDir || "/")} --setgid ${gid ?? uid} --setuid ${uid} -- ${entrypoint}`,
   ].join(" && ");
-  const child = spawn("unshare", ["--mount", "--fork", "--", "/bin/sh", "-c", script], {
-    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ROOT: root, ...imageEnv, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
-  const exited = once(child, "exit").then(([code]) => code as number | null);
+  const { child, output, exited } = watchedProcess("unshare", ["--mount", "--fork", "--", "/bin/sh", "-c", script], { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ROOT: root, ...imageEnv, ...env });
   /** The entrypoint's process: the first child of the namespace (unshare waits for it, ignoring signals). */
   const serverPid = () => Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(" ")[0]);
   return {
     child,
-    output: () => output,
+    output,
     exited,
     serverPid,
     /** What a runtime does to stop a container: SIGTERM to its process, then wait for it to exit. */
