@@ -48,32 +48,41 @@ export class UserS3 {
     return client;
   }
 
-  /** `contentDisposition`: what S3 answers the GET with instead of the object's own (signed into the URL). */
-  async presignDownload(credentials: UserCredentials, key: string, expiresInSeconds: number, contentDisposition?: string): Promise<string> {
+  /**
+   * GET URLs for objects, all signed with one client of the same credentials (presigning is local:
+   * no request). `contentDisposition`: what S3 answers each GET with instead of the object's own
+   * (signed into the URL).
+   */
+  async presignDownloads(credentials: UserCredentials, objects: Array<{ key: string; contentDisposition?: string | undefined }>, expiresInSeconds: number): Promise<string[]> {
     const s3 = this.client(credentials);
     try {
-      const get = new GetObjectCommand({ Bucket: this.settings.bucket, Key: key, ...(contentDisposition ? { ResponseContentDisposition: contentDisposition } : {}) });
-      return await getSignedUrl(s3, get, { expiresIn: expiresInSeconds });
+      return await Promise.all(
+        objects.map(({ key, contentDisposition }) =>
+          getSignedUrl(s3, new GetObjectCommand({ Bucket: this.settings.bucket, Key: key, ...(contentDisposition ? { ResponseContentDisposition: contentDisposition } : {}) }), {
+            expiresIn: expiresInSeconds,
+          }),
+        ),
+      );
     } finally {
       s3.destroy();
     }
   }
 
-  /** A browser form upload of exactly `key`, at most `maxBytes`, with an optional fixed content type. */
-  async presignUpload(credentials: UserCredentials, key: string, options: { maxBytes: number; contentType?: string | undefined; expiresInSeconds: number }) {
+  /** Browser form uploads, each of exactly its `key`, at most its `maxBytes`, with an optional fixed content type; one client for all. */
+  async presignUploads(credentials: UserCredentials, uploads: Array<{ key: string; maxBytes: number; contentType?: string | undefined }>, expiresInSeconds: number) {
     const s3 = this.client(credentials);
     try {
-      return await createPresignedPost(s3, {
-        Bucket: this.settings.bucket,
-        Key: key,
-        Conditions: [
-          ["content-length-range", 0, options.maxBytes],
-          ["eq", "$key", key],
-          ...(options.contentType ? [["eq", "$Content-Type", options.contentType] as ["eq", string, string]] : []),
-        ],
-        Fields: options.contentType ? { "Content-Type": options.contentType } : {},
-        Expires: options.expiresInSeconds,
-      });
+      return await Promise.all(
+        uploads.map(({ key, maxBytes, contentType }) =>
+          createPresignedPost(s3, {
+            Bucket: this.settings.bucket,
+            Key: key,
+            Conditions: [["content-length-range", 0, maxBytes], ["eq", "$key", key], ...(contentType ? [["eq", "$Content-Type", contentType] as ["eq", string, string]] : [])],
+            Fields: contentType ? { "Content-Type": contentType } : {},
+            Expires: expiresInSeconds,
+          }),
+        ),
+      );
     } finally {
       s3.destroy();
     }

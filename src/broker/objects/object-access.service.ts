@@ -81,7 +81,8 @@ export class ObjectAccessService {
     const expiresAt = new Date(this.deps.now() + expiresIn * 1000);
     // A browser saves an attachment under its name instead of opening it in place of the page.
     const disposition = (key: string) => (args.attachment ? attachmentDisposition(key.slice(key.lastIndexOf("/") + 1)) : undefined);
-    return Promise.all(keys.map(async (key) => ({ key, url: await this.deps.s3.presignDownload(credentials, `${root}${key}`, expiresIn, disposition(key)), expiresAt })));
+    const urls = await this.deps.s3.presignDownloads(credentials, keys.map((key) => ({ key: `${root}${key}`, contentDisposition: disposition(key) })), expiresIn);
+    return keys.map((key, i) => ({ key, url: urls[i]!, expiresAt }));
   }
 
   async upload(principal: Principal, args: UploadRequest & { expiresInSeconds?: number | null; userId?: string | null }, meta: RequestMeta): Promise<PresignedUploadView> {
@@ -107,12 +108,8 @@ export class ObjectAccessService {
     const root = rootOf(credentials.scope.reach, target);
     const expiresIn = this.boundedBy(credentials.expiration, seconds);
     const expiresAt = new Date(this.deps.now() + expiresIn * 1000);
-    return Promise.all(
-      files.map(async (file) => {
-        const post = await this.deps.s3.presignUpload(credentials, `${root}${file.key}`, { maxBytes: file.maxBytes, contentType: file.contentType ?? undefined, expiresInSeconds: expiresIn });
-        return { key: file.key, url: post.url, fields: post.fields, maxBytes: file.maxBytes, expiresAt };
-      }),
-    );
+    const posts = await this.deps.s3.presignUploads(credentials, files.map((file) => ({ key: `${root}${file.key}`, maxBytes: file.maxBytes, contentType: file.contentType ?? undefined })), expiresIn);
+    return files.map((file, i) => ({ key: file.key, url: posts[i]!.url, fields: posts[i]!.fields, maxBytes: file.maxBytes, expiresAt }));
   }
 
   async list(
