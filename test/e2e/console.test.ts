@@ -173,8 +173,9 @@ describe("the reference console", () => {
     await page.getByRole("button", { name: "Revoke laptop-sync" }).click();
     await expect.poll(() => page.locator("#keys tbody").textContent()).toContain("revoked");
 
-    const trail = await page.locator("#audit [data-action]").evaluateAll((cells) => cells.map((cell) => cell.getAttribute("data-action")));
-    expect(trail).toEqual(expect.arrayContaining(["PROVISION", "ISSUE", "CLIENT_KEY_CREATE", "CLIENT_KEY_REVOKE"]));
+    // The trail is rendered beside the keys, not after them: waited for on its own.
+    const trail = () => page.locator("#audit [data-action]").evaluateAll((cells) => cells.map((cell) => cell.getAttribute("data-action")));
+    await expect.poll(trail).toEqual(expect.arrayContaining(["PROVISION", "ISSUE", "CLIENT_KEY_CREATE", "CLIENT_KEY_REVOKE"]));
     expect(await page.locator("#audit tbody").textContent()).toContain("client key revoked");
     await screenshot(page, "05-audit");
 
@@ -577,7 +578,8 @@ describe("the reference console", () => {
           await page.getByLabel(tr("language.label")).selectOption("ja");
           await expect.poll(() => page.getByRole("heading", { name: "ファイル", exact: true }).isVisible()).toBe(true);
           expect(await page.evaluate("[document.documentElement.lang, document.title]")).toEqual(["ja", "S3 アクセスブローカー – コンソール"]);
-          expect(await page.locator("#files caption").textContent()).toBe("uploads/ のフォルダーとファイル");
+          // What came from the broker is rendered again in the language (after its queries).
+          await expect.poll(() => page.locator("#files caption").textContent()).toBe("uploads/ のフォルダーとファイル");
           await page.getByLabel("言語").selectOption("en");
           await expect.poll(() => page.locator("#files caption").textContent()).toBe("Folders and files in uploads/");
         }
