@@ -25,11 +25,15 @@ export interface UploadRequest {
   contentType?: string | null | undefined;
 }
 
-export interface DownloadOptions {
+/** What every presigning request may say: how long its URLs last, and for whom (administrators, partners). */
+export interface SigningOptions {
   expiresInSeconds?: number | null;
+  userId?: string | null;
+}
+
+export interface DownloadOptions extends SigningOptions {
   /** S3 answers with Content-Disposition: attachment and the object's name. */
   attachment?: boolean | null;
-  userId?: string | null;
 }
 
 export interface PresignedDownloadView {
@@ -63,7 +67,7 @@ export class ObjectAccessService {
   constructor(private readonly deps: { issuance: IssuanceService; s3: UserS3; cursors: ListingCursors; now: () => number }) {}
 
   async download(principal: Principal, args: DownloadOptions & { key: string }, meta: RequestMeta): Promise<PresignedDownloadView> {
-    const [one] = await this.downloads(principal, { ...args, keys: [objectKey(args.key)] }, meta);
+    const [one] = await this.signDownloads(principal, [objectKey(args.key)], args, meta);
     return one!;
   }
 
@@ -72,28 +76,32 @@ export class ObjectAccessService {
    * its one object; the credentials behind them never leave the broker.
    */
   async downloads(principal: Principal, args: DownloadOptions & { keys: string[] }, meta: RequestMeta): Promise<PresignedDownloadView[]> {
-    const keys = batchOf(args.keys.map((key, i) => objectKey(key, `keys[${i}]`)), "keys");
-    const seconds = urlSeconds(args.expiresInSeconds);
-    const target = batchTarget(keys);
-    const credentials = await this.credentials(principal, target, "READ", args.userId, meta);
-    const root = rootOf(credentials.scope.reach, target);
-    const expiresIn = this.boundedBy(credentials.expiration, seconds);
-    const expiresAt = new Date(this.deps.now() + expiresIn * 1000);
+    return this.signDownloads(principal, batchOf(args.keys.map((key, i) => objectKey(key, `keys[${i}]`)), "keys"), args, meta);
+  }
+
+  async upload(principal: Principal, args: UploadRequest & SigningOptions, meta: RequestMeta): Promise<PresignedUploadView> {
+    const [one] = await this.signUploads(principal, [{ ...args, key: objectKey(args.key) }], args, meta);
+    return one!;
+  }
+
+  /** Upload forms for several keys with one issuance (see `batchTarget`): each form admits exactly its key and size. */
+  async uploads(principal: Principal, args: { files: UploadRequest[] } & SigningOptions, meta: RequestMeta): Promise<PresignedUploadView[]> {
+    const files = args.files.map((file, i) => ({ ...file, key: objectKey(file.key, `files[${i}].key`) }));
+    batchOf(files.map((file) => file.key), "files");
+    return this.signUploads(principal, files, args, meta);
+  }
+
+  /** `keys`: checked object keys. */
+  private async signDownloads(principal: Principal, keys: string[], args: DownloadOptions, meta: RequestMeta): Promise<PresignedDownloadView[]> {
+    const { credentials, root, expiresIn, expiresAt } = await this.signingFor(principal, keys, "READ", args, meta);
     // A browser saves an attachment under its name instead of opening it in place of the page.
     const disposition = (key: string) => (args.attachment ? attachmentDisposition(key.slice(key.lastIndexOf("/") + 1)) : undefined);
     const urls = await this.deps.s3.presignDownloads(credentials, keys.map((key) => ({ key: `${root}${key}`, contentDisposition: disposition(key) })), expiresIn);
     return keys.map((key, i) => ({ key, url: urls[i]!, expiresAt }));
   }
 
-  async upload(principal: Principal, args: UploadRequest & { expiresInSeconds?: number | null; userId?: string | null }, meta: RequestMeta): Promise<PresignedUploadView> {
-    const [one] = await this.uploads(principal, { files: [{ ...args, key: objectKey(args.key) }], expiresInSeconds: args.expiresInSeconds, userId: args.userId }, meta);
-    return one!;
-  }
-
-  /** Upload forms for several keys with one issuance (see `batchTarget`): each form admits exactly its key and size. */
-  async uploads(principal: Principal, args: { files: UploadRequest[]; expiresInSeconds?: number | null; userId?: string | null }, meta: RequestMeta): Promise<PresignedUploadView[]> {
-    const files = args.files.map((file, i) => ({ ...file, key: objectKey(file.key, `files[${i}].key`) }));
-    batchOf(files.map((file) => file.key), "files");
+  /** `files`: with checked object keys. */
+  private async signUploads(principal: Principal, files: UploadRequest[], args: SigningOptions, meta: RequestMeta): Promise<PresignedUploadView[]> {
     for (const file of files) {
       if (!Number.isInteger(file.maxBytes) || file.maxBytes < 1 || file.maxBytes > MAX_UPLOAD_BYTES) {
         throw new BadUserInputError(`maxBytes must be a whole number from 1 to ${MAX_UPLOAD_BYTES} (5 GiB, S3's limit for one upload).`, "maxBytes");
@@ -102,14 +110,18 @@ export class ObjectAccessService {
         throw new BadUserInputError("contentType must be a MIME type such as text/csv.", "contentType");
       }
     }
-    const seconds = urlSeconds(args.expiresInSeconds);
-    const target = batchTarget(files.map((file) => file.key));
-    const credentials = await this.credentials(principal, target, "WRITE", args.userId, meta);
-    const root = rootOf(credentials.scope.reach, target);
-    const expiresIn = this.boundedBy(credentials.expiration, seconds);
-    const expiresAt = new Date(this.deps.now() + expiresIn * 1000);
+    const { credentials, root, expiresIn, expiresAt } = await this.signingFor(principal, files.map((file) => file.key), "WRITE", args, meta);
     const posts = await this.deps.s3.presignUploads(credentials, files.map((file) => ({ key: `${root}${file.key}`, maxBytes: file.maxBytes, contentType: file.contentType ?? undefined })), expiresIn);
     return files.map((file, i) => ({ key: file.key, url: posts[i]!.url, fields: posts[i]!.fields, maxBytes: file.maxBytes, expiresAt }));
+  }
+
+  /** The one issuance behind a batch (scoped to `batchTarget`), the tenant's root in the bucket, and how long its URLs may last. */
+  private async signingFor(principal: Principal, keys: string[], permission: "READ" | "WRITE", args: SigningOptions, meta: RequestMeta) {
+    const seconds = urlSeconds(args.expiresInSeconds);
+    const target = batchTarget(keys);
+    const credentials = await this.credentials(principal, target, permission, args.userId, meta);
+    const expiresIn = this.boundedBy(credentials.expiration, seconds);
+    return { credentials, root: rootOf(credentials.scope.reach, target), expiresIn, expiresAt: new Date(this.deps.now() + expiresIn * 1000) };
   }
 
   async list(
