@@ -1,8 +1,9 @@
 // Administrators' part of the console (members of POOL_A_ADMIN_GROUP; the broker checks every call
 // again): every connection, people found by name, e-mail or id, each named in full before anything
-// is done to them (revoke, reinstate, move), and a tenant's grants (list, add, delete).
+// is done to them (revoke, reinstate, move: the browser's own confirmation, with a sentence that
+// names them), and a tenant's grants (list, add, delete).
 import { formatDate, t } from "./i18n.js";
-import { $, attempt, button, confirmed, element, fillTable, onSubmit, showNotice, valueOf } from "./page.js";
+import { $, attempt, button, element, fillTable, onSubmit, showNotice, valueOf } from "./page.js";
 import { call } from "./session.js";
 
 /**
@@ -10,7 +11,7 @@ import { call } from "./session.js";
  * provisioning; no Pool A search is spent), with the id that is unique.
  * @param {{ userId: string, username?: string | null, email?: string | null }} c
  */
-export const personOf = (c) => [c.username, c.email ? `<${c.email}>` : null, c.username || c.email ? `(${c.userId})` : c.userId].filter(Boolean).join(" ");
+const personOf = (c) => [c.username, c.email ? `<${c.email}>` : null, c.username || c.email ? `(${c.userId})` : c.userId].filter(Boolean).join(" ");
 
 /** The actions on one person, each after a confirmation that names them. @param {any} c @param {string} who */
 function actionsFor(c, who) {
@@ -19,14 +20,14 @@ function actionsFor(c, who) {
   if (c.state === "ACTIVE") {
     actions.push(
       button(t("admin.revokeShort"), async () => {
-        if (!confirmed(t("admin.revokeConfirm", { who }))) return;
+        if (!window.confirm(t("admin.revokeConfirm", { who }))) return;
         await call("RevokeDataPlatformUser", { userId: c.userId });
         showNotice(t("admin.revoked", { who }));
         await renderConnections();
       }, t("admin.revoke", { who })),
       button(t("admin.moveShort"), async () => {
         const to = window.prompt(t("admin.movePrompt", { who, tenant: c.tenant ?? "–" }))?.trim();
-        if (!to || !confirmed(t("admin.moveConfirm", { who, from: c.tenant ?? "–", to }))) return;
+        if (!to || !window.confirm(t("admin.moveConfirm", { who, from: c.tenant ?? "–", to }))) return;
         await call("MoveDataPlatformUser", { userId: c.userId, tenant: to });
         showNotice(t("admin.moved", { who, tenant: to }));
         await renderConnections();
@@ -36,7 +37,7 @@ function actionsFor(c, who) {
   if (c.state === "REVOKED") {
     actions.push(
       button(t("admin.reinstateShort"), async () => {
-        if (!confirmed(t("admin.reinstateConfirm", { who }))) return;
+        if (!window.confirm(t("admin.reinstateConfirm", { who }))) return;
         await call("ProvisionDataPlatformUser", { userId: c.userId });
         showNotice(t("admin.reinstated", { who }));
         await renderConnections();
@@ -80,7 +81,7 @@ export async function renderGrants() {
         ? []
         : [
             button(t("admin.deleteShort"), async () => {
-              if (!confirmed(t("admin.deleteGrantConfirm", { tenant, location, permission }))) return;
+              if (!window.confirm(t("admin.deleteGrantConfirm", { tenant, location, permission }))) return;
               await call("DeleteAccessGrant", { id: g.id });
               showNotice(t("admin.grantDeleted", { location }));
               await renderGrants();

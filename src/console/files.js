@@ -4,7 +4,7 @@
 // straight between the browser and S3. Nothing is offered that the grants do not allow: no listing
 // without READ, no upload without WRITE on a folder.
 import { formatDate, formatSize, t } from "./i18n.js";
-import { $, ApiError, PageError, attempt, element, fillTable, onSubmit, showNotice, valueOf } from "./page.js";
+import { $, ApiError, PageError, attempt, button, element, fillTable, onSubmit, showNotice, valueOf } from "./page.js";
 import { call } from "./session.js";
 
 /** What a listing shows at once; "Show more" asks for the next page. */
@@ -69,20 +69,23 @@ function renderPath() {
   const levels = [place.location];
   if (isFolder(place.location)) for (const segment of place.folder.slice(place.location.length).split("/").filter(Boolean)) levels.push(`${levels.at(-1)}${segment}/`);
   const items = levels.map((folder, i) => {
-    const name = i === 0 ? folderName(folder) : `${folder.slice(levels[i - 1]?.length).replace(/\/$/, "")}`;
+    const name = i === 0 ? folderName(folder) : folder.slice(levels[i - 1]?.length).replace(/\/$/, "");
     if (i === levels.length - 1) return element("li", { "aria-current": "location" }, name);
-    const back = element("button", { type: "button", class: "link" }, name);
-    back.addEventListener("click", () => attempt(() => openFolder(folder)));
-    return element("li", {}, back);
+    return element("li", {}, linkButton(button(name, () => openFolder(folder))));
   });
   $("path").replaceChildren(...items);
+}
+
+/** A button that looks like a link (folders and path levels open like links; they act, they do not navigate). @param {HTMLElement} node */
+function linkButton(node) {
+  node.classList.add("link");
+  return node;
 }
 
 /** A row for a folder: its name opens it. @param {string} folder */
 function folderRow(folder) {
   const name = folder.slice(place.folder.length);
-  const open = element("button", { type: "button", class: "link", "aria-label": t("files.openFolder", { name }) }, name);
-  open.addEventListener("click", () => attempt(() => openFolder(folder)));
+  const open = linkButton(button(name, () => openFolder(folder), t("files.openFolder", { name })));
   return element("tr", { class: "folder" }, element("td"), element("td", { class: "name" }, open), element("td", {}, t("files.folder")), element("td", {}, "–"), element("td"));
 }
 
@@ -91,14 +94,8 @@ function fileRow(file) {
   const name = file.key.slice(place.folder.length) || file.key;
   const select = element("input", { type: "checkbox", class: "select-file", value: file.key, "aria-label": t("files.select", { name }) });
   select.addEventListener("change", countSelected);
-  const download = element("button", { type: "button", "aria-label": t("files.download", { name }) }, t("files.downloadShort"));
-  download.addEventListener("click", () => attempt(() => downloadKeys([file.key])));
-  const actions = element("div", { class: "actions" }, download);
-  if (previewKind(name)) {
-    const preview = element("button", { type: "button", "aria-label": t("files.previewOf", { name }) }, t("files.preview"));
-    preview.addEventListener("click", () => attempt(() => showPreview(file.key, name, file.size)));
-    actions.append(preview);
-  }
+  const actions = element("div", { class: "actions" }, button(t("files.downloadShort"), () => downloadKeys([file.key]), t("files.download", { name })));
+  if (previewKind(name)) actions.append(button(t("files.preview"), () => showPreview(file.key, name, file.size), t("files.previewOf", { name })));
   return element(
     "tr",
     {},

@@ -47,7 +47,7 @@ export const known = (key) => Object.hasOwn(MESSAGES[current], key);
  * The page's own text, from the catalogue: data-i18n sets an element's text, data-i18n-label its
  * aria-label. Run at start and on every switch of language.
  */
-export function translatePage() {
+function translatePage() {
   for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(/** @type {string} */ (node.getAttribute("data-i18n")));
   for (const node of document.querySelectorAll("[data-i18n-label]")) node.setAttribute("aria-label", t(/** @type {string} */ (node.getAttribute("data-i18n-label"))));
 }

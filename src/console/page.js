@@ -129,6 +129,3 @@ export function setup(name, text) {
   );
   return element("div", { class: "setup" }, element("h3", { id }, title), element("pre", {}, text), copy);
 }
-
-/** The browser's own confirmation, with a sentence that names who or what is concerned. @param {string} text */
-export const confirmed = (text) => window.confirm(text);
