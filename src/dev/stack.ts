@@ -15,6 +15,8 @@ import { EMULATOR_CREDENTIALS, LOCAL_DIR, STACK_ENV_FILE, STACK_FILE, clearLocal
 import { startMoto, type MotoServer } from "./moto.js";
 import { poolAIdToken } from "./pool-a-sign-in.js";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { print } from "graphql";
+import { CreateAccessGrantDocument } from "../client/graphql.js";
 import type { StackInfo } from "./bootstrap.js";
 
 /**
@@ -35,7 +37,7 @@ async function demoFilesAndGrants(stack: StackInfo, graphqlUrl: string): Promise
     const response = await fetch(graphqlUrl, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: "mutation ($input: CreateAccessGrantInput!) { createAccessGrant(input: $input) { id } }", variables: { input: { tenant: "acme", ...grant } } }),
+      body: JSON.stringify({ query: print(CreateAccessGrantDocument), variables: { input: { tenant: "acme", ...grant } } }),
     });
     const body = (await response.json()) as { errors?: Array<{ message: string }> };
     if (body.errors) throw new Error(`demo grant ${JSON.stringify(grant)}: ${body.errors[0]!.message}`);

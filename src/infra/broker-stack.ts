@@ -207,7 +207,7 @@ export class BrokerStack extends Stack {
       const cors = bucketCorsRule([publicUrl.valueAsString]);
       this.bucket.addCorsRule({
         allowedOrigins: cors.AllowedOrigins,
-        allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.POST],
+        allowedMethods: cors.AllowedMethods.map((method) => s3.HttpMethods[method]),
         allowedHeaders: cors.AllowedHeaders,
         exposedHeaders: cors.ExposeHeaders,
         maxAge: cors.MaxAgeSeconds,

@@ -322,7 +322,7 @@ export function brokerPolicy(resources: BrokerResources): PolicyDocument {
  * presigned GET and upload with a presigned POST; the signature, not CORS, decides what is allowed.
  */
 export function bucketCorsRule(origins: readonly string[]) {
-  return { AllowedOrigins: [...origins], AllowedMethods: ["GET", "POST"], AllowedHeaders: ["*"], ExposeHeaders: ["ETag"], MaxAgeSeconds: 600 };
+  return { AllowedOrigins: [...origins], AllowedMethods: ["GET", "POST"] as Array<"GET" | "POST">, AllowedHeaders: ["*"], ExposeHeaders: ["ETag"], MaxAgeSeconds: 600 };
 }
 
 /** Bucket policy: TLS only (the role policy does the tenant scoping). */
