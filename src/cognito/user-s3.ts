@@ -17,10 +17,6 @@ export interface S3Settings {
 }
 
 /**
- * S3 as the end user: everything here is signed with the user's own scoped temporary credentials
- * (the broker holds no S3 permission). Presigning is local; listing is one S3 call.
- */
-/**
  * Where a browser sends the presigned requests this module makes: the emulator's origin (path-style
  * URLs) or the bucket's own virtual-hosted origin on AWS. The console's content security policy
  * allows it, and the bucket's CORS rule allows the console.
@@ -29,6 +25,10 @@ export function browserS3Origin(settings: Pick<S3Settings, "region" | "endpoint"
   return settings.endpoint ? new URL(settings.endpoint).origin : `https://${settings.bucket}.s3.${settings.region}.amazonaws.com`;
 }
 
+/**
+ * S3 as the end user: everything here is signed with the user's own scoped temporary credentials
+ * (the broker holds no S3 permission). Presigning is local; listing is one S3 call.
+ */
 export class UserS3 {
   constructor(
     private readonly settings: S3Settings,

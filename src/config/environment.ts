@@ -16,10 +16,10 @@ const booleanString = z
   .transform((value) => value === "true" || value === "1");
 
 const userPoolId = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d_[A-Za-z0-9]+$/, "must look like <region>_<id>");
-/** Exactly 32 bytes in standard base64 (44 characters): Buffer.from would skip junk around a key. */
 /** Where the broker's figures go in CloudWatch (METRICS_CLOUDWATCH=emf) unless METRICS_CLOUDWATCH_NAMESPACE says otherwise; the CDK alarms read it. */
 export const DEFAULT_CLOUDWATCH_NAMESPACE = "S3AccessBroker";
 
+/** Exactly 32 bytes in standard base64 (44 characters): Buffer.from would skip junk around a key. */
 const STRICT_BASE64_KEY = /^[A-Za-z0-9+/]{43}=$/;
 /** 64 hexadecimal digits: what AWS Secrets Manager can generate (the CDK service's key is such a secret). */
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
