@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateClientKeyDocument, ProvisionDataPlatformUserDocument, RevokeClientKeyDocument } from "../../src/client/graphql.js";
+import { CreateClientKeyDocument, PresignDownloadsDocument, ProvisionDataPlatformUserDocument, RevokeClientKeyDocument } from "../../src/client/graphql.js";
 import { mintPartnerToken } from "../../src/dev/moto-tokens.js";
 import { startRecordingProxy } from "../../src/dev/recording-proxy.js";
 import { startBroker, type BrokerUnderTest } from "../support/broker-under-test.js";
@@ -67,6 +67,22 @@ describe("every actor's allowance", () => {
     const own = await post(broker.url, { query: "{ connectionStatus { state } }" }, { authorization: `Bearer ${idToken}` });
     expect(own.errors).toBeUndefined();
     expect(own.data).toEqual({ connectionStatus: { state: "ACTIVE" } });
+  });
+
+  it("counts a batch of presigned downloads as one mutation: a user who floods them is RATE_LIMITED as herself, another tenant's user is served", async () => {
+    const broker = await brokerWith({ RATE_LIMIT_MUTATIONS_PER_MINUTE: "3" });
+    const [{ idToken: flooder }, { idToken: neighbour }] = [await provisionedOn(broker, "acme"), await provisionedOn(broker, "globex")];
+    // A page of 100 files is one request and one unit of the allowance (the provisioning was the first).
+    const keys = Array.from({ length: 100 }, (_, i) => `reports/f${i}.csv`);
+    for (let i = 0; i < 2; i += 1) {
+      const page = await execute(broker.url, PresignDownloadsDocument, { keys }, flooder);
+      expect(page.errors).toBeUndefined();
+      expect(page.data!.presignDownloads).toHaveLength(100);
+    }
+    const flooded = await execute(broker.url, PresignDownloadsDocument, { keys }, flooder);
+    expect(flooded.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED", retryAfterSeconds: expect.any(Number) });
+    // The neighbour's allowance is her own.
+    expect((await execute(broker.url, PresignDownloadsDocument, { keys }, neighbour)).errors).toBeUndefined();
   });
 
   it("charges a partner's look-ups of users the broker does not know before Pool A is asked, and refuses users pinned elsewhere without asking", async () => {
